@@ -1,0 +1,206 @@
+/*
+ * gwlz.h - the public interface of gwlz.
+ *
+ * gwlz compresses arrays of float32 or float64 values under a point-wise error
+ * bound. A base compressor (multilevel interpolation prediction, error-controlled
+ * quantization, Huffman coding, zstd) produces the reconstruction X'; small
+ * per-group "enhancer" models, trained at compression time and stored in the
+ * stream, then predict the residual X - X' so that the decoder returns a value
+ * much closer to the original while the error bound still holds.
+ *
+ * Conventions
+ *  - Every symbol starts with gwlz_ / GWLZ_.
+ *  - Dimensions are given in C order, slowest first: an array data[nz][ny][nx]
+ *    has ndims = 3 and dims = {nz, ny, nx}. (The command-line tool takes them
+ *    fastest first, as SZ3 does, and reverses them.)
+ *  - Functions return a gwlz_error; GWLZ_OK is 0. gwlz_error_string() names it.
+ *  - The library never prints, never exits and never reads the environment.
+ *  - A context is not safe to use from two threads at once; distinct contexts are
+ *    independent.
+ */
+#ifndef GWLZ_H
+#define GWLZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GWLZ_VERSION_MAJOR 0
+#define GWLZ_VERSION_MINOR 1
+#define GWLZ_VERSION_PATCH 0
+#define GWLZ_VERSION_NUMBER \
+  (GWLZ_VERSION_MAJOR * 10000 + GWLZ_VERSION_MINOR * 100 + GWLZ_VERSION_PATCH)
+
+/* Library version as "MAJOR.MINOR.PATCH"; independent of the stream format. */
+const char *gwlz_version_string(void);
+/* Highest stream format version this library writes and reads. */
+unsigned gwlz_format_version(void);
+
+#define GWLZ_MAX_DIMS 4
+
+/* Stable error codes: values never change meaning; new codes are appended. */
+typedef enum {
+  GWLZ_OK = 0,
+  GWLZ_ERR_GENERIC = 1,        /* unspecified failure */
+  GWLZ_ERR_MEMORY = 2,         /* allocation failed */
+  GWLZ_ERR_PARAM = 3,          /* invalid parameter or missing setting */
+  GWLZ_ERR_DST_TOO_SMALL = 4,  /* destination buffer too small */
+  GWLZ_ERR_TRUNCATED = 5,      /* stream ends before its declared content */
+  GWLZ_ERR_CORRUPT = 6,        /* stream content is inconsistent */
+  GWLZ_ERR_BAD_MAGIC = 7,      /* not a gwlz stream */
+  GWLZ_ERR_VERSION = 8,        /* stream format version not supported */
+  GWLZ_ERR_CHECKSUM = 9,       /* checksum mismatch: stream damaged */
+  GWLZ_ERR_UNSUPPORTED = 10,   /* valid stream using a feature not built in */
+  GWLZ_ERR_BOUND = 11,         /* internal check: the error bound would not hold */
+  GWLZ_ERR_LOSSLESS = 12,      /* the lossless (zstd) stage failed */
+  GWLZ_ERR_TOO_LARGE = 13,     /* sizes overflow size_t or the format's limits */
+  GWLZ_ERR_INTERNAL = 14       /* a bug: please report */
+} gwlz_error;
+
+const char *gwlz_error_string(gwlz_error err);
+
+typedef enum { GWLZ_TYPE_FLOAT = 0, GWLZ_TYPE_DOUBLE = 1 } gwlz_type;
+
+/* Error-bound modes, as SZ3 defines them. */
+typedef enum {
+  GWLZ_EB_ABS = 0,          /* |x - x'| <= abs                                   */
+  GWLZ_EB_REL = 1,          /* |x - x'| <= rel * (max - min)                     */
+  GWLZ_EB_ABS_AND_REL = 2,  /* both hold: bound = min(abs, rel * range)          */
+  GWLZ_EB_ABS_OR_REL = 3,   /* either holds: bound = max(abs, rel * range)       */
+  GWLZ_EB_PSNR = 4          /* target PSNR in dB turned into an absolute bound   */
+} gwlz_eb_mode;
+
+/* Residual enhancer applied on top of the base reconstruction. */
+typedef enum {
+  GWLZ_ENH_NONE = 0,    /* base compression only                               */
+  GWLZ_ENH_LINEAR = 1,  /* per-group least-squares linear filter               */
+  GWLZ_ENH_CNN = 2,     /* per-group tiny CNN trained at compression time      */
+  GWLZ_ENH_AUTO = 3     /* the library's default choice                        */
+} gwlz_enhancer;
+
+/* CNN architectures (see docs/format.md for the exact layer layouts). */
+typedef enum {
+  GWLZ_ARCH_DEFAULT = 0, /* the library's best measured architecture           */
+  GWLZ_ARCH_PAPER2D = 1  /* the GWLZ paper's model: 2-D 3x3 conv 1->9, BN,
+                            ReLU, 3x3 conv 9->1 on slices, placeholder 0      */
+} gwlz_arch;
+
+typedef enum {
+  GWLZ_BOUND_STRICT = 0,  /* enhanced output within the bound everywhere       */
+  GWLZ_BOUND_RELAXED = 1  /* correction clamped to +/-bound: error <= 2x bound */
+} gwlz_bound_policy;
+
+typedef struct gwlz_ctx gwlz_ctx;
+
+/* Create a context with default parameters; NULL on allocation failure. */
+gwlz_ctx *gwlz_create(void);
+/* Release a context; gwlz_free(NULL) does nothing. */
+void gwlz_free(gwlz_ctx *ctx);
+/* Reset every parameter to its default (keeps allocated scratch memory). */
+void gwlz_reset(gwlz_ctx *ctx);
+
+/* ---- parameters (compression) ------------------------------------------- */
+gwlz_error gwlz_set_type(gwlz_ctx *ctx, gwlz_type type);
+/* ndims in 1..GWLZ_MAX_DIMS, dims in C order (slowest first), each >= 1. */
+gwlz_error gwlz_set_dims(gwlz_ctx *ctx, int ndims, const size_t *dims);
+/* abs, rel and psnr are read according to mode; unused ones are ignored.
+ * abs >= 0, rel >= 0, psnr > 0. A bound of 0 means lossless for finite values. */
+gwlz_error gwlz_set_error_bound(gwlz_ctx *ctx, gwlz_eb_mode mode, double abs,
+                                double rel, double psnr);
+/* Cells equal to value (compared bit-exactly after conversion to the data type,
+ * or with value NaN any NaN) come back exactly and are left out of the value
+ * range, of REL bounds and of the statistics. */
+gwlz_error gwlz_set_fill_value(gwlz_ctx *ctx, double value);
+gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx);
+/* Threads for the parallel parts (enhancer training and inference);
+ * 0 = all available, 1 = none (default 1). Output bytes do not depend on it. */
+gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads);
+
+/* ---- parameters (enhancer) ---------------------------------------------- */
+/* Number of value groups G (0 = base only; default GWLZ_DEFAULT_GROUPS). */
+#define GWLZ_DEFAULT_GROUPS 20
+#define GWLZ_MAX_GROUPS 256
+gwlz_error gwlz_set_groups(gwlz_ctx *ctx, int groups);
+gwlz_error gwlz_set_enhancer(gwlz_ctx *ctx, gwlz_enhancer enhancer);
+gwlz_error gwlz_set_arch(gwlz_ctx *ctx, gwlz_arch arch);
+/* Training epochs (0 = library default). */
+gwlz_error gwlz_set_epochs(gwlz_ctx *ctx, int epochs);
+/* Training time budget in seconds (<= 0 = no budget beyond the epochs).
+ * A budget makes the output depend on machine speed; epochs alone do not. */
+gwlz_error gwlz_set_train_seconds(gwlz_ctx *ctx, double seconds);
+gwlz_error gwlz_set_bound_policy(gwlz_ctx *ctx, gwlz_bound_policy policy);
+/* Seed for training initialisation and sampling (default fixed). */
+gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed);
+
+/* Progress of long steps (training): called from the calling thread with a
+ * fraction in [0,1] and a short static stage name. NULL disables. */
+typedef void (*gwlz_progress_fn)(void *user, const char *stage, double fraction);
+gwlz_error gwlz_set_progress(gwlz_ctx *ctx, gwlz_progress_fn fn, void *user);
+
+/* ---- compression -------------------------------------------------------- */
+/* Upper bound of the compressed size for the context's current type and dims;
+ * 0 if they are not set or the size overflows. */
+size_t gwlz_compress_bound(const gwlz_ctx *ctx);
+/* Compress src (type and dims as set on ctx) into dst[0..dst_capacity).
+ * On success *dst_size receives the stream size. */
+gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst,
+                         size_t dst_capacity, size_t *dst_size);
+
+/* ---- decompression ------------------------------------------------------ */
+typedef struct {
+  unsigned format_version;
+  gwlz_type type;
+  int ndims;
+  size_t dims[GWLZ_MAX_DIMS]; /* C order, slowest first                     */
+  size_t num_values;
+  size_t decompressed_bytes;
+  gwlz_eb_mode eb_mode;
+  double abs_bound;           /* the absolute bound that was applied         */
+  int has_fill;
+  double fill_value;
+  gwlz_enhancer enhancer;     /* GWLZ_ENH_NONE when no model is stored       */
+  int groups;                 /* groups that carry a model                   */
+  gwlz_bound_policy bound_policy;
+} gwlz_info;
+
+/* Read a stream's header without decompressing; checks the header only. */
+gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info);
+/* Decompress a whole stream into dst (info.decompressed_bytes bytes).
+ * Every length is checked; a damaged stream gives an error, never a crash. */
+gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
+                           void *dst, size_t dst_capacity);
+
+/* ---- statistics of the last gwlz_compress on this context ---------------- */
+typedef struct {
+  double abs_bound;          /* absolute bound applied                       */
+  double value_min, value_max; /* over finite, non-fill values               */
+  size_t num_values;
+  size_t num_special;        /* NaN, Inf and fill cells stored exactly       */
+  size_t num_unpredictable;  /* values stored exactly by the quantizer       */
+  size_t base_bytes;         /* base section (without enhancer sections)     */
+  size_t enhancer_bytes;     /* model section                                */
+  size_t exception_bytes;    /* strict-bound exception list                  */
+  size_t exceptions;         /* positions where the enhancement was refused  */
+  size_t total_bytes;        /* the whole stream                             */
+  int groups_requested;
+  int groups_kept;           /* groups whose model was stored                */
+  gwlz_enhancer enhancer;    /* enhancer actually used                       */
+  double base_psnr;          /* PSNR of X' (dB; INFINITY if exact)           */
+  double enhanced_psnr;      /* PSNR of the decoder's output                 */
+  double base_max_err;       /* max |x - x'| over finite non-fill values      */
+  double enhanced_max_err;
+  double base_seconds;       /* base compression wall time                   */
+  double train_seconds;      /* enhancer training wall time                  */
+  double enhance_seconds;    /* inference + exception search                */
+  int epochs_run;
+} gwlz_stats;
+
+gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GWLZ_H */

@@ -1,0 +1,619 @@
+/*
+ * api.c - the public interface: contexts, parameters, and the compression and
+ * decompression pipelines that tie the stages together:
+ *
+ *   compress:   scan specials -> bound -> [working copy] -> base -> enhancer
+ *               -> container (header, SPEC, BASE, ENHM, EXCP, END)
+ *   decompress: container -> base -> enhancer -> put specials back
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base.h"
+#include "container.h"
+#include "enhancer.h"
+#include "gwlz.h"
+#include "special.h"
+
+#define GWLZ_STR2(x) #x
+#define GWLZ_STR(x) GWLZ_STR2(x)
+
+/* Default seed of the enhancer's training (any fixed value). */
+#define GWLZ_DEFAULT_SEED 0x67776c7aULL
+
+struct gwlz_ctx {
+  gwlz_type type;
+  int ndims; /* 0 = not set */
+  size_t dims[GWLZ_MAX_DIMS];
+  gwlz_eb_mode eb_mode;
+  double eb_abs, eb_rel, eb_psnr;
+  int has_fill;
+  double fill_value;
+  int threads;
+  int groups;
+  gwlz_enhancer enhancer;
+  gwlz_arch arch;
+  int epochs;
+  double train_seconds;
+  gwlz_bound_policy policy;
+  uint64_t seed;
+  gwlz_progress_fn progress;
+  void *progress_user;
+  int have_stats;
+  gwlz_stats stats;
+};
+
+const char *gwlz_version_string(void) {
+  return GWLZ_STR(GWLZ_VERSION_MAJOR) "." GWLZ_STR(GWLZ_VERSION_MINOR) "." GWLZ_STR(
+      GWLZ_VERSION_PATCH);
+}
+
+unsigned gwlz_format_version(void) { return GWLZ_FORMAT_VERSION; }
+
+const char *gwlz_error_string(gwlz_error err) {
+  switch (err) {
+    case GWLZ_OK: return "no error";
+    case GWLZ_ERR_GENERIC: return "unspecified error";
+    case GWLZ_ERR_MEMORY: return "out of memory";
+    case GWLZ_ERR_PARAM: return "invalid or missing parameter";
+    case GWLZ_ERR_DST_TOO_SMALL: return "destination buffer too small";
+    case GWLZ_ERR_TRUNCATED: return "stream truncated";
+    case GWLZ_ERR_CORRUPT: return "stream corrupt";
+    case GWLZ_ERR_BAD_MAGIC: return "not a gwlz stream (bad magic)";
+    case GWLZ_ERR_VERSION: return "stream format version not supported";
+    case GWLZ_ERR_CHECKSUM: return "checksum mismatch: stream damaged";
+    case GWLZ_ERR_UNSUPPORTED: return "stream uses an unsupported feature";
+    case GWLZ_ERR_BOUND: return "internal check failed: error bound would not hold";
+    case GWLZ_ERR_LOSSLESS: return "lossless stage (zstd) failed";
+    case GWLZ_ERR_TOO_LARGE: return "size too large";
+    case GWLZ_ERR_INTERNAL: return "internal error";
+  }
+  return "unknown error code";
+}
+
+void gwlz_reset(gwlz_ctx *ctx) {
+  if (!ctx) return;
+  memset(ctx, 0, sizeof(*ctx));
+  ctx->type = GWLZ_TYPE_FLOAT;
+  ctx->eb_mode = GWLZ_EB_REL;
+  ctx->eb_rel = 1e-3;
+  ctx->threads = 1;
+  ctx->groups = GWLZ_DEFAULT_GROUPS;
+  ctx->enhancer = GWLZ_ENH_AUTO;
+  ctx->arch = GWLZ_ARCH_DEFAULT;
+  ctx->policy = GWLZ_BOUND_STRICT;
+  ctx->seed = GWLZ_DEFAULT_SEED;
+}
+
+gwlz_ctx *gwlz_create(void) {
+  gwlz_ctx *ctx = (gwlz_ctx *)malloc(sizeof(gwlz_ctx));
+  if (ctx) gwlz_reset(ctx);
+  return ctx;
+}
+
+void gwlz_free(gwlz_ctx *ctx) { free(ctx); }
+
+/* ---- parameters --------------------------------------------------------- */
+
+gwlz_error gwlz_set_type(gwlz_ctx *ctx, gwlz_type type) {
+  if (!ctx || (type != GWLZ_TYPE_FLOAT && type != GWLZ_TYPE_DOUBLE)) return GWLZ_ERR_PARAM;
+  ctx->type = type;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_dims(gwlz_ctx *ctx, int ndims, const size_t *dims) {
+  if (!ctx || ndims < 1 || ndims > GWLZ_MAX_DIMS || !dims) return GWLZ_ERR_PARAM;
+  size_t n = 1;
+  for (int i = 0; i < ndims; i++) {
+    if (dims[i] == 0) return GWLZ_ERR_PARAM;
+    if (!gwlz_mul_size(n, dims[i], &n)) return GWLZ_ERR_TOO_LARGE;
+  }
+  size_t bytes;
+  if (!gwlz_mul_size(n, 8, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  ctx->ndims = ndims;
+  for (int i = 0; i < GWLZ_MAX_DIMS; i++) ctx->dims[i] = i < ndims ? dims[i] : 1;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_error_bound(gwlz_ctx *ctx, gwlz_eb_mode mode, double abs, double rel,
+                                double psnr) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  int need_abs = mode == GWLZ_EB_ABS || mode == GWLZ_EB_ABS_AND_REL || mode == GWLZ_EB_ABS_OR_REL;
+  int need_rel = mode == GWLZ_EB_REL || mode == GWLZ_EB_ABS_AND_REL || mode == GWLZ_EB_ABS_OR_REL;
+  switch (mode) {
+    case GWLZ_EB_ABS:
+    case GWLZ_EB_REL:
+    case GWLZ_EB_ABS_AND_REL:
+    case GWLZ_EB_ABS_OR_REL:
+    case GWLZ_EB_PSNR: break;
+    default: return GWLZ_ERR_PARAM;
+  }
+  if (need_abs && !(abs >= 0 && isfinite(abs))) return GWLZ_ERR_PARAM;
+  if (need_rel && !(rel >= 0 && isfinite(rel))) return GWLZ_ERR_PARAM;
+  if (mode == GWLZ_EB_PSNR && !(psnr > 0 && isfinite(psnr))) return GWLZ_ERR_PARAM;
+  ctx->eb_mode = mode;
+  ctx->eb_abs = need_abs ? abs : 0;
+  ctx->eb_rel = need_rel ? rel : 0;
+  ctx->eb_psnr = mode == GWLZ_EB_PSNR ? psnr : 0;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_fill_value(gwlz_ctx *ctx, double value) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  ctx->has_fill = 1;
+  ctx->fill_value = value;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  ctx->has_fill = 0;
+  ctx->fill_value = 0;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads) {
+  if (!ctx || threads < 0) return GWLZ_ERR_PARAM;
+  ctx->threads = threads;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_groups(gwlz_ctx *ctx, int groups) {
+  if (!ctx || groups < 0 || groups > GWLZ_MAX_GROUPS) return GWLZ_ERR_PARAM;
+  ctx->groups = groups;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_enhancer(gwlz_ctx *ctx, gwlz_enhancer enhancer) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  switch (enhancer) {
+    case GWLZ_ENH_NONE:
+    case GWLZ_ENH_LINEAR:
+    case GWLZ_ENH_CNN:
+    case GWLZ_ENH_AUTO: ctx->enhancer = enhancer; return GWLZ_OK;
+  }
+  return GWLZ_ERR_PARAM;
+}
+
+gwlz_error gwlz_set_arch(gwlz_ctx *ctx, gwlz_arch arch) {
+  if (!ctx || (arch != GWLZ_ARCH_DEFAULT && arch != GWLZ_ARCH_PAPER2D)) return GWLZ_ERR_PARAM;
+  ctx->arch = arch;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_epochs(gwlz_ctx *ctx, int epochs) {
+  if (!ctx || epochs < 0) return GWLZ_ERR_PARAM;
+  ctx->epochs = epochs;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_train_seconds(gwlz_ctx *ctx, double seconds) {
+  if (!ctx || isnan(seconds)) return GWLZ_ERR_PARAM;
+  ctx->train_seconds = seconds;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_bound_policy(gwlz_ctx *ctx, gwlz_bound_policy policy) {
+  if (!ctx || (policy != GWLZ_BOUND_STRICT && policy != GWLZ_BOUND_RELAXED))
+    return GWLZ_ERR_PARAM;
+  ctx->policy = policy;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  ctx->seed = seed;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_progress(gwlz_ctx *ctx, gwlz_progress_fn fn, void *user) {
+  if (!ctx) return GWLZ_ERR_PARAM;
+  ctx->progress = fn;
+  ctx->progress_user = user;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats) {
+  if (!ctx || !stats) return GWLZ_ERR_PARAM;
+  if (!ctx->have_stats) return GWLZ_ERR_PARAM;
+  *stats = ctx->stats;
+  return GWLZ_OK;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static size_t num_values(const size_t *dims, int ndims) {
+  size_t n = 1;
+  for (int i = 0; i < ndims; i++) n *= dims[i];
+  return n;
+}
+
+static int resolve_threads(int threads) {
+  if (threads > 0) return threads;
+#ifdef _OPENMP
+  int p = omp_get_num_procs();
+  return p > 0 ? p : 1;
+#else
+  return 1;
+#endif
+}
+
+/* Worst-case size of a zstd frame of n bytes (zstd's documented bound). */
+static size_t zstd_bound(size_t n) {
+  return n + (n >> 8) + (n < (128u << 10) ? (((128u << 10) - n) >> 11) : 0);
+}
+
+/* The absolute bound for the mode, from the range of the regular values. */
+static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double *eb) {
+  double e = 0;
+  switch (ctx->eb_mode) {
+    case GWLZ_EB_ABS: e = ctx->eb_abs; break;
+    case GWLZ_EB_REL: e = ctx->eb_rel * range; break;
+    case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, ctx->eb_rel * range); break;
+    case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, ctx->eb_rel * range); break;
+    case GWLZ_EB_PSNR:
+      /* Uniform quantization error in [-e, e] has MSE e^2/3, so
+       * PSNR = 20 log10(range) - 10 log10(e^2 / 3). */
+      e = range * sqrt(3.0) * pow(10.0, -ctx->eb_psnr / 20.0);
+      break;
+  }
+  if (!(e >= 0) || !isfinite(e)) return GWLZ_ERR_PARAM;
+  *eb = e;
+  return GWLZ_OK;
+}
+
+static inline double value_at(gwlz_type t, const void *p, size_t i) {
+  return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+/* Squared error and max error of y against x over cells with mask 0. */
+static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t *mask,
+                        size_t n, double *sse, double *maxerr, size_t *count) {
+  double s = 0, m = 0;
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (mask && mask[i]) continue;
+    double d = value_at(t, x, i) - value_at(t, y, i);
+    s += d * d;
+    if (fabs(d) > m) m = fabs(d);
+    c++;
+  }
+  *sse = s;
+  *maxerr = m;
+  *count = c;
+}
+
+static double psnr_of(double sse, size_t count, double range) {
+  if (count == 0 || sse == 0) return INFINITY;
+  double mse = sse / (double)count;
+  if (range <= 0) return -10.0 * log10(mse);
+  return 20.0 * log10(range) - 10.0 * log10(mse);
+}
+
+/* ---- compression -------------------------------------------------------- */
+
+size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
+  if (!ctx || ctx->ndims == 0) return 0;
+  size_t n = num_values(ctx->dims, ctx->ndims);
+  size_t ts = gwlz_type_size(ctx->type), raw, spec, total;
+  if (!gwlz_mul_size(n, ts, &raw) || !gwlz_mul_size(n, ts + 10, &spec)) return 0;
+  /* header + section frames, base (never above a zstd frame of the raw
+   * bytes plus its own small header), specials (positions + bit patterns),
+   * enhancer sections (capped by gwlz_compress at raw/8 + 64 KiB). */
+  total = 1024;
+  if (!gwlz_add_size(total, zstd_bound(raw) + 256, &total)) return 0;
+  if (!gwlz_add_size(total, zstd_bound(spec) + 256, &total)) return 0;
+  if (!gwlz_add_size(total, raw / 8 + 65536, &total)) return 0;
+  return total;
+}
+
+gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
+                         size_t *dst_size) {
+  if (!ctx || !src || !dst_size || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
+  if (ctx->ndims == 0) return GWLZ_ERR_PARAM;
+  ctx->have_stats = 0;
+  double t0 = gwlz_now();
+  const gwlz_type t = ctx->type;
+  const size_t ts = gwlz_type_size(t);
+  const size_t n = num_values(ctx->dims, ctx->ndims);
+  gwlz_stats st;
+  memset(&st, 0, sizeof(st));
+  st.num_values = n;
+  st.groups_requested = ctx->groups;
+
+  gwlz_special_scan scan;
+  gwlz_special_scan_data(t, src, n, ctx->has_fill, ctx->fill_value, &scan);
+  double range = scan.finite ? scan.max - scan.min : 0;
+  double eb;
+  gwlz_error err = absolute_bound(ctx, range, &eb);
+  if (err != GWLZ_OK) return err;
+  st.abs_bound = eb;
+  st.value_min = scan.min;
+  st.value_max = scan.max;
+  st.num_special = scan.count;
+
+  gwlz_wbuf spec, base, models, exc, out;
+  gwlz_wbuf_init(&spec);
+  gwlz_wbuf_init(&base);
+  gwlz_wbuf_init(&models);
+  gwlz_wbuf_init(&exc);
+  gwlz_wbuf_init(&out);
+  void *work = NULL, *recon = NULL, *enh = NULL;
+  uint8_t *mask = NULL;
+  const void *x = src;
+
+  if (scan.count > 0) {
+    work = malloc(n * ts);
+    mask = (uint8_t *)calloc(n, 1);
+    if (!work || !mask) {
+      err = GWLZ_ERR_MEMORY;
+      goto done;
+    }
+    err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
+    if (err == GWLZ_OK) err = spec.err;
+    if (err != GWLZ_OK) goto done;
+    x = work;
+  }
+
+  recon = malloc(n * ts);
+  if (!recon) {
+    err = GWLZ_ERR_MEMORY;
+    goto done;
+  }
+  gwlz_base_params bp;
+  memset(&bp, 0, sizeof(bp));
+  bp.type = t;
+  bp.ndims = ctx->ndims;
+  memcpy(bp.dims, ctx->dims, sizeof(bp.dims));
+  bp.n = n;
+  bp.abs_eb = eb;
+  gwlz_base_info binfo;
+  memset(&binfo, 0, sizeof(binfo));
+  err = gwlz_base_compress(&bp, x, recon, &base, &binfo);
+  if (err == GWLZ_OK) err = base.err;
+  if (err != GWLZ_OK) goto done;
+  st.num_unpredictable = binfo.unpredictable;
+  st.base_seconds = gwlz_now() - t0;
+
+  const void *final_out = recon;
+  st.enhancer = GWLZ_ENH_NONE;
+  if (ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0) {
+    enh = malloc(n * ts);
+    if (!enh) {
+      err = GWLZ_ERR_MEMORY;
+      goto done;
+    }
+    gwlz_enh_params ep;
+    memset(&ep, 0, sizeof(ep));
+    ep.type = t;
+    ep.ndims = ctx->ndims;
+    memcpy(ep.dims, ctx->dims, sizeof(ep.dims));
+    ep.n = n;
+    ep.abs_eb = eb;
+    ep.groups = ctx->groups;
+    ep.kind = ctx->enhancer;
+    ep.arch = ctx->arch;
+    ep.epochs = ctx->epochs;
+    ep.train_seconds = ctx->train_seconds;
+    ep.threads = resolve_threads(ctx->threads);
+    ep.seed = ctx->seed;
+    ep.policy = ctx->policy;
+    ep.mask = mask;
+    ep.progress = ctx->progress;
+    ep.progress_user = ctx->progress_user;
+    gwlz_enh_stats es;
+    memset(&es, 0, sizeof(es));
+    err = gwlz_enh_compress(&ep, x, recon, enh, &models, &exc, &es);
+    if (err == GWLZ_OK && models.err != GWLZ_OK) err = models.err;
+    if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
+    if (err != GWLZ_OK) goto done;
+    if (models.size > 0 && models.size + exc.size <= n * ts / 8 + 65536) {
+      final_out = enh;
+      st.enhancer = es.kind;
+      st.groups_kept = es.groups_kept;
+      st.exceptions = es.exceptions;
+      st.enhancer_bytes = models.size;
+      st.exception_bytes = exc.size;
+    } else {
+      models.size = 0;
+      exc.size = 0;
+    }
+    st.train_seconds = es.train_seconds;
+    st.enhance_seconds = es.enhance_seconds;
+    st.epochs_run = es.epochs_run;
+  }
+
+  /* Statistics over regular cells, and a last check of the bound (the
+   * strict policy guarantees it for the enhanced output as well). */
+  {
+    double sse, maxerr;
+    size_t cnt;
+    error_stats(t, x, recon, mask, n, &sse, &maxerr, &cnt);
+    st.base_psnr = psnr_of(sse, cnt, range);
+    st.base_max_err = maxerr;
+    if (final_out != recon) {
+      error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
+      st.enhanced_psnr = psnr_of(sse, cnt, range);
+      st.enhanced_max_err = maxerr;
+    } else {
+      st.enhanced_psnr = st.base_psnr;
+      st.enhanced_max_err = st.base_max_err;
+    }
+    double limit = ctx->policy == GWLZ_BOUND_RELAXED && final_out != recon ? 2 * eb : eb;
+    if (st.base_max_err > eb || st.enhanced_max_err > limit) {
+      err = GWLZ_ERR_BOUND;
+      goto done;
+    }
+  }
+
+  gwlz_header h;
+  memset(&h, 0, sizeof(h));
+  h.version = GWLZ_FORMAT_VERSION;
+  h.type = t;
+  h.ndims = ctx->ndims;
+  memcpy(h.dims, ctx->dims, sizeof(h.dims));
+  h.n = n;
+  h.eb_mode = ctx->eb_mode;
+  h.eb_abs = ctx->eb_abs;
+  h.eb_rel = ctx->eb_rel;
+  h.eb_psnr = ctx->eb_psnr;
+  h.abs_bound = eb;
+  h.has_fill = ctx->has_fill;
+  h.fill_value = ctx->has_fill ? ctx->fill_value : 0;
+  h.policy = ctx->policy;
+
+  gwlz_section secs[4];
+  int ns = 0;
+  if (spec.size) secs[ns++] = (gwlz_section){GWLZ_SEC_SPECIAL, spec.data, spec.size};
+  secs[ns++] = (gwlz_section){GWLZ_SEC_BASE, base.data, base.size};
+  if (models.size) secs[ns++] = (gwlz_section){GWLZ_SEC_MODELS, models.data, models.size};
+  if (models.size && exc.size) secs[ns++] = (gwlz_section){GWLZ_SEC_EXCEPT, exc.data, exc.size};
+  err = gwlz_container_write(&h, secs, ns, &out);
+  if (err == GWLZ_OK) err = out.err;
+  if (err != GWLZ_OK) goto done;
+  if (out.size > dst_capacity) {
+    err = GWLZ_ERR_DST_TOO_SMALL;
+    goto done;
+  }
+  memcpy(dst, out.data, out.size);
+  *dst_size = out.size;
+  st.base_bytes = base.size;
+  st.total_bytes = out.size;
+  ctx->stats = st;
+  ctx->have_stats = 1;
+
+done:
+  gwlz_wbuf_free(&spec);
+  gwlz_wbuf_free(&base);
+  gwlz_wbuf_free(&models);
+  gwlz_wbuf_free(&exc);
+  gwlz_wbuf_free(&out);
+  free(work);
+  free(recon);
+  free(enh);
+  free(mask);
+  return err;
+}
+
+/* ---- decompression ------------------------------------------------------ */
+
+static void info_from_header(const gwlz_header *h, gwlz_info *info) {
+  memset(info, 0, sizeof(*info));
+  info->format_version = h->version;
+  info->type = h->type;
+  info->ndims = h->ndims;
+  for (int i = 0; i < GWLZ_MAX_DIMS; i++) info->dims[i] = i < h->ndims ? h->dims[i] : 0;
+  info->num_values = h->n;
+  info->decompressed_bytes = h->n * gwlz_type_size(h->type);
+  info->eb_mode = h->eb_mode;
+  info->abs_bound = h->abs_bound;
+  info->has_fill = h->has_fill;
+  info->fill_value = h->fill_value;
+  info->enhancer = GWLZ_ENH_NONE;
+  info->groups = 0;
+  info->bound_policy = h->policy;
+}
+
+static const gwlz_section *find_section(const gwlz_section *secs, int ns, uint32_t tag) {
+  for (int i = 0; i < ns; i++)
+    if (secs[i].tag == tag) return &secs[i];
+  return NULL;
+}
+
+gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
+  if (!src || !info) return GWLZ_ERR_PARAM;
+  gwlz_header h;
+  size_t hs;
+  gwlz_error err = gwlz_container_read_header((const uint8_t *)src, src_size, &h, &hs);
+  if (err != GWLZ_OK) return err;
+  size_t bytes;
+  if (!gwlz_mul_size(h.n, gwlz_type_size(h.type), &bytes)) return GWLZ_ERR_TOO_LARGE;
+  info_from_header(&h, info);
+  /* The enhancer fields need the whole stream; a prefix gives header fields only. */
+  gwlz_section secs[GWLZ_MAX_SECTIONS];
+  int ns = 0;
+  if (gwlz_container_read((const uint8_t *)src, src_size, &h, secs, GWLZ_MAX_SECTIONS, &ns) ==
+      GWLZ_OK) {
+    const gwlz_section *m = find_section(secs, ns, GWLZ_SEC_MODELS);
+    if (m) {
+      gwlz_enhancer kind;
+      int kept;
+      if (gwlz_enh_peek(m->data, m->size, &kind, &kept) == GWLZ_OK) {
+        info->enhancer = kind;
+        info->groups = kept;
+      }
+    }
+  }
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void *dst,
+                           size_t dst_capacity) {
+  if (!ctx || !src || !dst) return GWLZ_ERR_PARAM;
+  gwlz_header h;
+  gwlz_section secs[GWLZ_MAX_SECTIONS];
+  int ns = 0;
+  gwlz_error err =
+      gwlz_container_read((const uint8_t *)src, src_size, &h, secs, GWLZ_MAX_SECTIONS, &ns);
+  if (err != GWLZ_OK) return err;
+  const size_t ts = gwlz_type_size(h.type);
+  size_t bytes;
+  if (!gwlz_mul_size(h.n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  if (dst_capacity < bytes) return GWLZ_ERR_DST_TOO_SMALL;
+
+  const gwlz_section *sb = find_section(secs, ns, GWLZ_SEC_BASE);
+  const gwlz_section *ss = find_section(secs, ns, GWLZ_SEC_SPECIAL);
+  const gwlz_section *sm = find_section(secs, ns, GWLZ_SEC_MODELS);
+  const gwlz_section *se = find_section(secs, ns, GWLZ_SEC_EXCEPT);
+  if (!sb || (se && !sm)) return GWLZ_ERR_CORRUPT;
+
+  gwlz_base_params bp;
+  memset(&bp, 0, sizeof(bp));
+  bp.type = h.type;
+  bp.ndims = h.ndims;
+  memcpy(bp.dims, h.dims, sizeof(bp.dims));
+  bp.n = h.n;
+  bp.abs_eb = h.abs_bound;
+  err = gwlz_base_decompress(&bp, sb->data, sb->size, dst);
+  if (err != GWLZ_OK) return err;
+
+  uint8_t *mask = NULL;
+  if (sm) {
+    if (!(h.abs_bound > 0)) return GWLZ_ERR_CORRUPT;
+    if (ss) {
+      mask = (uint8_t *)calloc(h.n, 1);
+      if (!mask) return GWLZ_ERR_MEMORY;
+      err = gwlz_special_decode(h.type, ss->data, ss->size, NULL, h.n, mask);
+      if (err != GWLZ_OK) {
+        free(mask);
+        return err;
+      }
+    }
+    gwlz_enh_params ep;
+    memset(&ep, 0, sizeof(ep));
+    ep.type = h.type;
+    ep.ndims = h.ndims;
+    memcpy(ep.dims, h.dims, sizeof(ep.dims));
+    ep.n = h.n;
+    ep.abs_eb = h.abs_bound;
+    ep.groups = 1; /* the stream says how many; the decoder reads them */
+    ep.kind = GWLZ_ENH_AUTO;
+    ep.threads = resolve_threads(ctx->threads);
+    ep.seed = ctx->seed;
+    ep.policy = h.policy;
+    ep.mask = mask;
+    err = gwlz_enh_decompress(&ep, sm->data, sm->size, se ? se->data : NULL, se ? se->size : 0,
+                              dst);
+    free(mask);
+    if (err != GWLZ_OK) return err;
+  }
+  if (ss) {
+    err = gwlz_special_decode(h.type, ss->data, ss->size, dst, h.n, NULL);
+    if (err != GWLZ_OK) return err;
+  }
+  return GWLZ_OK;
+}

@@ -1,0 +1,54 @@
+/* enh_model.h - what one enhancer model kind (linear filter, CNN) provides to
+ * the group framework in enhancer.c. The framework owns grouping, the
+ * never-worse decision, exceptions and serialisation; a kind only trains
+ * per-group parameters and predicts residuals from them.
+ *
+ * Residuals are predicted in units of the bound: r_hat = (X - X') / eb.
+ * predict() must be bit-exact: the same bytes for any thread count and for
+ * any build (-O0 or -O3 -march=native; the library is built with
+ * -ffp-contract=off): fixed summation order, no reductions whose order
+ * depends on threads, no libm calls whose result may differ between builds
+ * except where exactly specified by IEEE (sqrt). */
+#ifndef GWLZ_ENH_MODEL_H
+#define GWLZ_ENH_MODEL_H
+#include "common.h"
+
+typedef struct {
+  gwlz_type type;
+  int ndims;                      /* 1..4, extents of 1 already removed      */
+  size_t dims[GWLZ_MAX_DIMS];     /* C order, slowest first                   */
+  size_t strides[GWLZ_MAX_DIMS];  /* in elements; strides[ndims-1] == 1       */
+  size_t n;
+  double eb;                      /* absolute bound, > 0                      */
+  const void *xr;                 /* X' (type), n values                      */
+  const float *target;            /* (X - X')/eb per cell; NULL when decoding */
+  const uint8_t *gid;             /* group of each cell; 0xFF = special, skip */
+  int groups;
+  const double *lo, *hi;          /* per group: value range of X' in it      */
+  const size_t *group_start;      /* CSR: cells of group g are              */
+  const size_t *group_idx;        /*   group_idx[group_start[g] .. [g+1])     */
+  int threads;                    /* >= 1                                     */
+  uint64_t seed;
+  int epochs;                     /* 0 = kind's default                       */
+  double train_seconds;           /* <= 0 = no budget                         */
+  gwlz_progress_fn progress;
+  void *progress_user;
+} gwlz_enh_data;
+
+typedef struct {
+  gwlz_enhancer id;
+  /* Float parameters per group for this geometry and architecture. */
+  size_t (*nparams)(const gwlz_enh_data *d, int arch);
+  /* Train every group with cells; params = groups * nparams floats. Groups the
+   * kind cannot fit get all-zero parameters (= no correction). *epochs_run may
+   * be NULL. */
+  gwlz_error (*train)(const gwlz_enh_data *d, int arch, float *params, int *epochs_run);
+  /* For every cell i of group g: out[i] = predicted residual / eb, computed
+   * only from X' and params. Writes only out[i] for i in group g. */
+  gwlz_error (*predict)(const gwlz_enh_data *d, int arch, int g, const float *params,
+                        float *out);
+} gwlz_enh_kind;
+
+extern const gwlz_enh_kind gwlz_enh_linear_kind; /* enh_linear.c */
+extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* enh_cnn.c    */
+#endif

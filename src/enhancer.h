@@ -1,0 +1,57 @@
+/* enhancer.h - group-wise residual enhancers. At compression time, learn
+ * R = X - X' per value group of X' (linear filter or tiny CNN), keep the
+ * models that help, find the positions where the enhanced value would break
+ * the bound (strict policy) and store models and exceptions. The decoder runs
+ * the very same inference (bit-exact across builds and thread counts). */
+#ifndef GWLZ_ENHANCER_H
+#define GWLZ_ENHANCER_H
+#include "common.h"
+
+typedef struct {
+  gwlz_type type;
+  int ndims;
+  size_t dims[GWLZ_MAX_DIMS];   /* C order, slowest first             */
+  size_t n;
+  double abs_eb;                /* > 0                                */
+  int groups;                   /* >= 1                               */
+  gwlz_enhancer kind;           /* LINEAR, CNN or AUTO                */
+  gwlz_arch arch;
+  int epochs;                   /* 0 = default                        */
+  double train_seconds;         /* <= 0 = no budget                   */
+  int threads;                  /* >= 1                               */
+  uint64_t seed;
+  gwlz_bound_policy policy;
+  const uint8_t *mask;          /* NULL or n bytes: 1 = special cell, never changed */
+  gwlz_progress_fn progress;
+  void *progress_user;
+} gwlz_enh_params;
+
+typedef struct {
+  gwlz_enhancer kind;           /* enhancer used (NONE if every model was dropped) */
+  int groups_kept;
+  size_t exceptions;
+  size_t model_bytes;
+  size_t exception_bytes;
+  double train_seconds;
+  double enhance_seconds;
+  int epochs_run;
+} gwlz_enh_stats;
+
+/* x: original values (specials replaced by the working-copy substitutes),
+ * xr: the base reconstruction X'. y receives the decoder's final output before
+ * special cells are restored. Appends the model payload to models and the
+ * exception payload to exceptions (either may stay empty: then nothing is
+ * stored and y equals xr). */
+gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void *xr,
+                             void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,
+                             gwlz_enh_stats *stats);
+/* Decoder: data holds X' on entry and the enhanced values on return.
+ * exc may be NULL/0 when the stream has no exception section. */
+gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
+                               size_t models_size, const uint8_t *exc, size_t exc_size,
+                               void *data);
+/* Fill in the fields of p the stream records (kind, arch, groups, policy) from
+ * a model payload, for gwlz_get_info. */
+gwlz_error gwlz_enh_peek(const uint8_t *models, size_t models_size, gwlz_enhancer *kind,
+                         int *groups_kept);
+#endif
