@@ -1,0 +1,690 @@
+/*
+ * base.c - the base error-bounded compressor.
+ *
+ * Pipeline: squeeze extents of 1 -> choose a predictor by sampling ->
+ * predict + quantize (codes, unpredictable values) -> canonical Huffman
+ * (huffman.h) -> zstd (lossless.h). The reconstruction X' is produced on the
+ * way, bit-identical to what gwlz_base_decompress returns. A bound of 0 (or
+ * below DBL_MIN) stores the values losslessly (mode 0), and so does any
+ * array whose lossy payload would not be smaller than the raw mode.
+ *
+ * BASE payload layout, version 1. Integers little-endian; "varint" is
+ * LEB128 unsigned (common.h); f32/f64 are IEEE-754 binary32/binary64 bit
+ * patterns, little-endian. Offsets are from the start of the payload.
+ *
+ *   off size  field      meaning
+ *   0   u8    version    1 (a decoder rejects other values: GWLZ_ERR_VERSION)
+ *   1   u8    mode       0 = raw, 1 = interpolation, 2 = Lorenzo
+ *
+ *   mode 0 (raw):
+ *   2   ...   block      lossless block (lossless.h: u64 raw size, u64
+ *                        packed size, zstd frame) holding the n values,
+ *                        little-endian, C order; raw size = n * sizeof(type).
+ *                        Nothing may follow the block.
+ *
+ *   mode 1 (multilevel interpolation, predictor_interp.h):
+ *   2   u8    nd         number of extents > 1 (an array of one value has
+ *                        nd = 1); must equal the caller's squeezed extents
+ *   3   u8    flags      bit 0: 1 = cubic, 0 = linear;
+ *                        bits 1..5: b, the code-order block (0 = none,
+ *                        else blocks of side 2^b, b <= 30; see
+ *                        predictor_interp.h); bits 6..7 zero
+ *   4   u8    order      pass order inside a level: order[t], t = 0..nd-1,
+ *                        in bits 2t..2t+1 (an index into the squeezed
+ *                        extents, 0 = slowest); a permutation; unused bits 0
+ *   5   f64   eb         bound of the finest level; finite, > 0
+ *   13  f32   alpha      level factor base, 1 <= alpha <= 64
+ *   17  f32   beta       level factor cap,  1 <= beta <= 1e6
+ *                        level l (stride 2^(l-1), l = 1 finest) uses
+ *                        eb_l = eb / r_l, r_l = min(alpha^(l-1), beta),
+ *                        the power by repeated double multiplication that
+ *                        stops at the first product >= beta; alpha and beta
+ *                        are widened from f32 to double first
+ *   21  u32   radius     quantizer radius R; this version writes and reads
+ *                        32768 only (others: GWLZ_ERR_UNSUPPORTED)
+ *   25  varint nunpred   number of unpredictable values, <= n
+ *   ..  ...   block      lossless block whose content is exactly:
+ *                        a Huffman block (huffman.h) of the n codes in the
+ *                        predictor's visiting order, alphabet 2R, then the
+ *                        nunpred unpredictable values, raw little-endian of
+ *                        the data type, in visiting order. Nothing follows.
+ *     A code c = 0 takes the next unpredictable value; c >= 1 rebuilds
+ *     (T)(pred + (double)(c - R) * (2 * eb_l)), evaluated in double
+ *     (no FMA) and rounded to the data type T.
+ *
+ *   mode 2 (first-order Lorenzo, predictor_lorenzo.h; codes in C order):
+ *   2   u8    nd         as mode 1
+ *   3   f64   eb         the bound; finite, > 0
+ *   11  u32   radius     as mode 1
+ *   15  varint nunpred   as mode 1
+ *   ..  ...   block      as mode 1 (codes in C order)
+ *
+ * The extents themselves come from the caller (gwlz_base_params) and are not
+ * repeated. How the compressor chooses a mode, the interpolation, the order
+ * and alpha/beta (sampling) is not part of the format.
+ */
+#include "base.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "huffman.h"
+#include "lossless.h"
+#include "predictor_interp.h"
+#include "predictor_lorenzo.h"
+#include "quantizer.h"
+
+#define BASE_VERSION 1
+#define BASE_MODE_RAW 0
+#define BASE_MODE_INTERP 1
+#define BASE_MODE_LORENZO 2
+
+/* Arrays up to this many values choose their predictor by trial runs. */
+#define BASE_TRIAL_MAX ((size_t)1 << 17)
+
+/* Level bound factors: level l uses eb / min(ALPHA^(l-1), BETA). Measured on
+ * the shared fields: tighter coarse levels raise PSNR, cost ratio. */
+#define BASE_ALPHA 1.25
+#define BASE_BETA 2.0
+
+/* Code order: blocks of 2^BLOG values per dimension (see predictor_interp.h);
+ * clustering the codes of a region helps zstd on the Huffman stream. */
+#define BASE_BLOG_2D 3
+#define BASE_BLOG_3D 3
+
+/* Largest extent accepted (keeps 5 * stride arithmetic far from overflow). */
+#define BASE_MAX_EXTENT ((size_t)1 << 60)
+
+typedef struct {
+  int nd;
+  size_t n[GWLZ_MAX_DIMS];
+  size_t total;
+} shape;
+
+static gwlz_error squeeze(const gwlz_base_params *p, shape *s) {
+  size_t total = 1;
+  if (p->ndims < 1 || p->ndims > GWLZ_MAX_DIMS) return GWLZ_ERR_PARAM;
+  s->nd = 0;
+  for (int i = 0; i < p->ndims; i++) {
+    if (p->dims[i] == 0) return GWLZ_ERR_PARAM;
+    if (p->dims[i] > BASE_MAX_EXTENT) return GWLZ_ERR_TOO_LARGE;
+    if (!gwlz_mul_size(total, p->dims[i], &total)) return GWLZ_ERR_TOO_LARGE;
+    if (p->dims[i] > 1) s->n[s->nd++] = p->dims[i];
+  }
+  if (s->nd == 0) s->n[s->nd++] = 1;
+  if (total != p->n) return GWLZ_ERR_PARAM;
+  s->total = total;
+  return GWLZ_OK;
+}
+
+/* ---- sampling ------------------------------------------------------------ */
+
+/* Estimated coded size in bits of a set of codes: order-0 entropy plus the
+ * raw unpredictable values. */
+static double code_bits(const uint32_t *codes, size_t n, uint32_t *hist, size_t tsize) {
+  double bits = 0.0;
+  size_t nz = 0;
+  memset(hist, 0, sizeof(uint32_t) * GWLZ_QUANT_NSYM);
+  for (size_t i = 0; i < n; i++) hist[codes[i]]++;
+  for (uint32_t c = 0; c < GWLZ_QUANT_NSYM; c++) {
+    if (!hist[c]) continue;
+    nz++;
+    bits -= (double)hist[c] * log2((double)hist[c] / (double)n);
+  }
+  bits += (double)hist[0] * (double)(8 * tsize);
+  bits += (double)nz * 12.0; /* rough table cost */
+  return bits;
+}
+
+typedef struct {
+  int nblk;
+  shape bs;          /* extents of every sample block */
+  size_t blen;       /* values per block              */
+  uint8_t *buf;      /* nblk blocks of the data type  */
+  uint8_t *rec;      /* scratch                        */
+  uint32_t *codes;   /* scratch                        */
+  uint32_t *hist;
+} sampler;
+
+static void sampler_free(sampler *sm) {
+  free(sm->buf);
+  free(sm->rec);
+  free(sm->codes);
+  free(sm->hist);
+  memset(sm, 0, sizeof *sm);
+}
+
+/* Copy block b (origin o[]) of extents bs out of data. */
+static void copy_block(const shape *s, const shape *bs, const size_t *o, const uint8_t *data,
+                       uint8_t *dst, size_t tsize) {
+  size_t N[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1}, O[4] = {0, 0, 0, 0}, ST[4];
+  int pad = 4 - s->nd;
+  for (int e = 0; e < s->nd; e++) {
+    N[pad + e] = s->n[e];
+    B[pad + e] = bs->n[e];
+    O[pad + e] = o[e];
+  }
+  ST[3] = 1;
+  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
+  size_t k = 0;
+  for (size_t a = 0; a < B[0]; a++)
+    for (size_t b = 0; b < B[1]; b++)
+      for (size_t c = 0; c < B[2]; c++) {
+        size_t src = (O[0] + a) * ST[0] + (O[1] + b) * ST[1] + (O[2] + c) * ST[2] + O[3];
+        memcpy(dst + k * tsize, data + src * tsize, B[3] * tsize);
+        k += B[3];
+      }
+}
+
+/* Pick sample blocks: about 1.5% of the values, at most 64 blocks, at
+ * deterministic pseudo-random places (one block = the whole of a small
+ * array). */
+static gwlz_error sampler_init(sampler *sm, const shape *s, const uint8_t *data, size_t tsize) {
+  memset(sm, 0, sizeof *sm);
+  static const size_t side[5] = {0, 4096, 96, 32, 16};
+  size_t blen = 1;
+  sm->bs.nd = s->nd;
+  int whole = s->total <= BASE_TRIAL_MAX;
+  for (int e = 0; e < s->nd; e++) {
+    size_t b = whole ? s->n[e] : (s->n[e] < side[s->nd] ? s->n[e] : side[s->nd]);
+    sm->bs.n[e] = b;
+    blen *= b;
+  }
+  sm->blen = blen;
+  sm->bs.total = blen;
+  size_t want = whole ? 1 : (size_t)((double)s->total * 0.015 / (double)blen) + 1;
+  if (want > 64) want = 64;
+  sm->nblk = (int)want;
+  sm->buf = (uint8_t *)malloc(want * blen * tsize);
+  sm->rec = (uint8_t *)malloc(blen * tsize);
+  sm->codes = (uint32_t *)malloc(blen * sizeof(uint32_t));
+  sm->hist = (uint32_t *)malloc(sizeof(uint32_t) * GWLZ_QUANT_NSYM);
+  if (!sm->buf || !sm->rec || !sm->codes || !sm->hist) {
+    sampler_free(sm);
+    return GWLZ_ERR_MEMORY;
+  }
+  uint64_t rng = 0x6777C2A1u;
+  for (int k = 0; k < sm->nblk; k++) {
+    size_t o[GWLZ_MAX_DIMS];
+    for (int e = 0; e < s->nd; e++) {
+      size_t room = s->n[e] - sm->bs.n[e];
+      o[e] = room ? (size_t)(gwlz_rng_uniform(&rng) * (double)(room + 1)) : 0;
+      if (o[e] > room) o[e] = room;
+    }
+    copy_block(s, &sm->bs, o, data, sm->buf + (size_t)k * blen * tsize, tsize);
+  }
+  return GWLZ_OK;
+}
+
+static double sample_interp(sampler *sm, const gwlz_interp_cfg *cfg0, int isd, size_t tsize) {
+  gwlz_interp_cfg cfg = *cfg0;
+  double bits = 0.0;
+  gwlz_wbuf junk;
+  gwlz_wbuf_init(&junk);
+  cfg.nd = sm->bs.nd;
+  for (int e = 0; e < cfg.nd; e++) cfg.n[e] = sm->bs.n[e];
+  for (int k = 0; k < sm->nblk; k++) {
+    junk.size = 0;
+    gwlz_interp_compress(&cfg, isd, sm->buf + (size_t)k * sm->blen * tsize, sm->rec, sm->codes,
+                         &junk);
+    bits += code_bits(sm->codes, sm->blen, sm->hist, tsize);
+  }
+  gwlz_wbuf_free(&junk);
+  return bits;
+}
+
+static int perm_next(int *a, int n) {
+  int i = n - 2;
+  while (i >= 0 && a[i] >= a[i + 1]) i--;
+  if (i < 0) return 0;
+  int j = n - 1;
+  while (a[j] <= a[i]) j--;
+  int t = a[i];
+  a[i] = a[j];
+  a[j] = t;
+  for (int l = i + 1, r = n - 1; l < r; l++, r--) {
+    t = a[l];
+    a[l] = a[r];
+    a[r] = t;
+  }
+  return 1;
+}
+
+/* Small arrays: choose linear/cubic, then the pass order, by the code
+ * entropy of trial runs. */
+static void choose_interp(sampler *sm, gwlz_interp_cfg *best, int isd, size_t tsize) {
+  gwlz_interp_cfg c = *best;
+  double bb;
+  int perm[GWLZ_MAX_DIMS];
+  /* 1) linear vs cubic with the default order */
+  c.cubic = 1;
+  bb = sample_interp(sm, &c, isd, tsize);
+  *best = c;
+  c.cubic = 0;
+  double b = sample_interp(sm, &c, isd, tsize);
+  if (b < bb) {
+    bb = b;
+    *best = c;
+  }
+  /* 2) pass orders */
+  c = *best;
+  for (int e = 0; e < c.nd; e++) perm[e] = e;
+  while (perm_next(perm, c.nd)) {
+    for (int e = 0; e < c.nd; e++) c.order[e] = perm[e];
+    b = sample_interp(sm, &c, isd, tsize);
+    if (b < bb) {
+      bb = b;
+      *best = c;
+    }
+  }
+}
+
+/* ---- payload --------------------------------------------------------------- */
+
+static gwlz_error emit_raw(const void *data, size_t bytes, gwlz_wbuf *out) {
+  gwlz_wbuf_u8(out, BASE_VERSION);
+  gwlz_wbuf_u8(out, BASE_MODE_RAW);
+  if (out->err != GWLZ_OK) return out->err;
+  return gwlz_lossless_pack(data, bytes, out, GWLZ_ZSTD_LEVEL);
+}
+
+/* Pack Huffman(codes) + unpredictable bytes into one lossless block. */
+static gwlz_error pack_codes(const uint32_t *codes, size_t n, uint32_t nsym, const gwlz_wbuf *unp,
+                             gwlz_wbuf *out) {
+  gwlz_wbuf body;
+  gwlz_error e;
+  gwlz_wbuf_init(&body);
+  e = gwlz_huff_encode(codes, n, nsym, &body);
+  if (e == GWLZ_OK) {
+    gwlz_wbuf_put(&body, unp->data, unp->size);
+    e = body.err;
+  }
+  if (e == GWLZ_OK) e = gwlz_lossless_pack(body.data, body.size, out, GWLZ_ZSTD_LEVEL);
+  gwlz_wbuf_free(&body);
+  return e;
+}
+
+/* Predict, quantize and pack with one predictor (mode 1 or 2) into pay;
+ * rec receives the reconstruction. */
+static gwlz_error encode(int mode, const gwlz_interp_cfg *cfg, const shape *s, int isd,
+                         const void *data, void *rec, uint32_t *codes, gwlz_wbuf *pay,
+                         size_t *nunp_out) {
+  gwlz_wbuf unp;
+  gwlz_error e;
+  size_t nunp;
+  gwlz_wbuf_init(&unp);
+  gwlz_wbuf_u8(pay, BASE_VERSION);
+  gwlz_wbuf_u8(pay, (uint8_t)mode);
+  gwlz_wbuf_u8(pay, (uint8_t)s->nd);
+  if (mode == BASE_MODE_LORENZO) {
+    nunp = gwlz_lorenzo_compress(s->nd, s->n, cfg->eb, isd, data, rec, codes, &unp);
+    gwlz_wbuf_f64(pay, cfg->eb);
+  } else {
+    uint8_t ord = 0;
+    nunp = gwlz_interp_compress(cfg, isd, data, rec, codes, &unp);
+    for (int t = 0; t < s->nd; t++) ord |= (uint8_t)(cfg->order[t] << (2 * t));
+    gwlz_wbuf_u8(pay, (uint8_t)((cfg->cubic ? 1 : 0) | (cfg->blog << 1)));
+    gwlz_wbuf_u8(pay, ord);
+    gwlz_wbuf_f64(pay, cfg->eb);
+    gwlz_wbuf_f32(pay, (float)cfg->alpha);
+    gwlz_wbuf_f32(pay, (float)cfg->beta);
+  }
+  gwlz_wbuf_u32(pay, GWLZ_QUANT_RADIUS);
+  gwlz_wbuf_varint(pay, nunp);
+  e = unp.err != GWLZ_OK ? unp.err : pay->err;
+  if (e == GWLZ_OK) e = pack_codes(codes, s->total, GWLZ_QUANT_NSYM, &unp, pay);
+  gwlz_wbuf_free(&unp);
+  *nunp_out = nunp;
+  return e;
+}
+
+/* Mean squared difference of two arrays of the data type. */
+static double mse_of(const void *a, const void *b, size_t n, int isd) {
+  double se = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = gwlz_ld(a, i, isd) - gwlz_ld(b, i, isd);
+    se += d * d;
+  }
+  return n ? se / (double)n : 0.0;
+}
+
+/* Level bound factor candidates (alpha, beta); the first is the default.
+ * All tighten the coarse levels, so none loses PSNR against the default by
+ * much; alpha = beta = 1 (one bound everywhere) is smaller by a few percent
+ * at about 0.4 dB lower PSNR and is left out on purpose. */
+#define BASE_NLEVEL_CAND 3
+static const double level_cand[BASE_NLEVEL_CAND][2] = {
+    {BASE_ALPHA, BASE_BETA}, {1.5, 4.0}, {2.0, 8.0}};
+
+/* Large arrays: choose alpha/beta by packing (Huffman + zstd) the codes of
+ * the sample blocks under every candidate; another candidate replaces the
+ * default only when its sample is at least 10% smaller at no higher error. */
+static gwlz_error choose_levels(sampler *sm, gwlz_interp_cfg *cfg, int isd, size_t tsize,
+                                double *bits_out) {
+  size_t nall = (size_t)sm->nblk * sm->blen, size0 = 0, best = SIZE_MAX;
+  double mse0 = 0.0;
+  uint32_t *all = (uint32_t *)malloc((nall ? nall : 1) * sizeof(uint32_t));
+  gwlz_wbuf junk, packed;
+  gwlz_error e = GWLZ_OK;
+  double ba = cfg->alpha, bb = cfg->beta;
+  if (!all) return GWLZ_ERR_MEMORY;
+  gwlz_wbuf_init(&junk);
+  gwlz_wbuf_init(&packed);
+  for (int c = 0; c < BASE_NLEVEL_CAND && e == GWLZ_OK; c++) {
+    gwlz_interp_cfg t = *cfg;
+    t.alpha = level_cand[c][0];
+    t.beta = level_cand[c][1];
+    t.nd = sm->bs.nd;
+    for (int d = 0; d < t.nd; d++) t.n[d] = sm->bs.n[d];
+    junk.size = 0;
+    double se = 0.0, bits = 0.0;
+    for (int k = 0; k < sm->nblk; k++) {
+      const uint8_t *blk = sm->buf + (size_t)k * sm->blen * tsize;
+      gwlz_interp_compress(&t, isd, blk, sm->rec, all + (size_t)k * sm->blen, &junk);
+      se += mse_of(blk, sm->rec, sm->blen, isd);
+      bits += code_bits(all + (size_t)k * sm->blen, sm->blen, sm->hist, tsize);
+    }
+    packed.size = 0;
+    e = pack_codes(all, nall, GWLZ_QUANT_NSYM, &junk, &packed);
+    if (e != GWLZ_OK) break;
+    if (c == 0) {
+      size0 = best = packed.size;
+      mse0 = se;
+      *bits_out = bits;
+    } else if (packed.size < best && (double)packed.size < 0.9 * (double)size0 && se <= mse0) {
+      /* the sample is small: leave the default only for a clear gain */
+      best = packed.size;
+      *bits_out = bits;
+      ba = t.alpha;
+      bb = t.beta;
+    }
+  }
+  cfg->alpha = ba;
+  cfg->beta = bb;
+  gwlz_wbuf_free(&junk);
+  gwlz_wbuf_free(&packed);
+  free(all);
+  return e;
+}
+
+/* Sampled estimate: is Lorenzo clearly better than the chosen interpolation
+ * (whose code entropy on the sample blocks is bi)? */
+static int lorenzo_better(sampler *sm, const gwlz_interp_cfg *cfg, int isd, size_t tsize,
+                          double bi) {
+  double bl = 0.0;
+  gwlz_wbuf junk;
+  gwlz_wbuf_init(&junk);
+  for (int k = 0; k < sm->nblk; k++) {
+    junk.size = 0;
+    gwlz_lorenzo_compress(sm->bs.nd, sm->bs.n, cfg->eb, isd,
+                          sm->buf + (size_t)k * sm->blen * tsize, sm->rec, sm->codes, &junk);
+    bl += code_bits(sm->codes, sm->blen, sm->hist, tsize);
+  }
+  gwlz_wbuf_free(&junk);
+  return bl < 0.93 * bi;
+}
+
+gwlz_error gwlz_base_compress(const gwlz_base_params *p, const void *data, void *recon,
+                              gwlz_wbuf *out, gwlz_base_info *info) {
+  shape s;
+  size_t bytes, tsize;
+  gwlz_error e;
+  if (!p || !data || !recon || !out) return GWLZ_ERR_PARAM;
+  if (p->type != GWLZ_TYPE_FLOAT && p->type != GWLZ_TYPE_DOUBLE) return GWLZ_ERR_PARAM;
+  if (!(p->abs_eb >= 0.0) || !isfinite(p->abs_eb)) return GWLZ_ERR_PARAM;
+  if ((e = squeeze(p, &s)) != GWLZ_OK) return e;
+  tsize = gwlz_type_size(p->type);
+  if (!gwlz_mul_size(s.total, tsize, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  if (info) {
+    info->unpredictable = 0;
+    info->predictor = BASE_MODE_RAW;
+  }
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  /* A bound below the smallest normal double is treated as lossless. */
+  if (p->abs_eb < DBL_MIN) {
+    memcpy(recon, data, bytes);
+    return emit_raw(data, bytes, out);
+  }
+
+  gwlz_interp_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.nd = s.nd;
+  for (int i = 0; i < s.nd; i++) {
+    cfg.n[i] = s.n[i];
+    cfg.order[i] = i;
+  }
+  cfg.cubic = 1;
+  cfg.eb = p->abs_eb;
+  cfg.alpha = BASE_ALPHA;
+  cfg.beta = BASE_BETA;
+  cfg.blog = s.nd == 1 ? 0 : (s.nd == 2 ? BASE_BLOG_2D : BASE_BLOG_3D);
+
+  int trial = s.total <= BASE_TRIAL_MAX; /* small: try the candidates for real */
+  int mode = BASE_MODE_INTERP;
+  sampler sm;
+  if ((e = sampler_init(&sm, &s, (const uint8_t *)data, tsize)) != GWLZ_OK) return e;
+  if (trial) {
+    choose_interp(&sm, &cfg, isd, tsize);
+  } else {
+    double bits = 0.0;
+    e = gwlz_interp_choose(&cfg, isd, data, 0.01, 0x9E3779B97F4A7C15ull);
+    if (e == GWLZ_OK) e = choose_levels(&sm, &cfg, isd, tsize, &bits);
+    if (e != GWLZ_OK) {
+      sampler_free(&sm);
+      return e;
+    }
+    if (lorenzo_better(&sm, &cfg, isd, tsize, bits)) mode = BASE_MODE_LORENZO;
+  }
+  sampler_free(&sm);
+
+  uint32_t *codes = (uint32_t *)malloc((s.total ? s.total : 1) * sizeof(uint32_t));
+  if (!codes) return GWLZ_ERR_MEMORY;
+  gwlz_wbuf pay;
+  size_t nunp = 0;
+  gwlz_wbuf_init(&pay);
+  if (!trial) {
+    e = encode(mode, &cfg, &s, isd, data, recon, codes, &pay, &nunp);
+  } else {
+    /* small array: encode every level-factor candidate, with and without
+     * code-order blocks, and Lorenzo; keep the smallest payload (the first
+     * on ties) */
+    void *rec2 = malloc(bytes ? bytes : 1);
+    if (!rec2) e = GWLZ_ERR_MEMORY;
+    const int ninterp = 2 * BASE_NLEVEL_CAND; /* with and without blocks */
+    const int blog0 = cfg.blog;
+    for (int c = 0; e == GWLZ_OK && c <= ninterp; c++) {
+      gwlz_wbuf pay2;
+      size_t nunp2 = 0;
+      int m = c < ninterp ? BASE_MODE_INTERP : BASE_MODE_LORENZO;
+      gwlz_interp_cfg c2 = cfg;
+      if (m == BASE_MODE_INTERP) {
+        if (c >= BASE_NLEVEL_CAND && blog0 == 0) continue; /* same as above */
+        c2.alpha = level_cand[c % BASE_NLEVEL_CAND][0];
+        c2.beta = level_cand[c % BASE_NLEVEL_CAND][1];
+        c2.blog = c < BASE_NLEVEL_CAND ? blog0 : 0;
+      }
+      gwlz_wbuf_init(&pay2);
+      e = encode(m, &c2, &s, isd, data, c ? rec2 : recon, codes, &pay2, &nunp2);
+      if (e == GWLZ_OK && (c == 0 || pay2.size < pay.size)) {
+        gwlz_wbuf_free(&pay);
+        pay = pay2;
+        gwlz_wbuf_init(&pay2);
+        if (c) memcpy(recon, rec2, bytes);
+        nunp = nunp2;
+        mode = m;
+        if (m == BASE_MODE_INTERP) cfg = c2;
+      }
+      gwlz_wbuf_free(&pay2);
+    }
+    free(rec2);
+  }
+  free(codes);
+  if (e != GWLZ_OK) {
+    gwlz_wbuf_free(&pay);
+    return e;
+  }
+  /* Fall back to raw when that is smaller (checked by actually packing the
+   * raw bytes when the lossy stream is not clearly smaller). */
+  if (pay.size + 64 > bytes / 8) {
+    gwlz_wbuf rawb;
+    gwlz_wbuf_init(&rawb);
+    e = emit_raw(data, bytes, &rawb);
+    if (e == GWLZ_OK && rawb.size <= pay.size) {
+      gwlz_wbuf_free(&pay);
+      pay = rawb;
+      memcpy(recon, data, bytes);
+      nunp = 0;
+      mode = BASE_MODE_RAW;
+    } else {
+      gwlz_wbuf_free(&rawb);
+      if (e != GWLZ_OK) {
+        gwlz_wbuf_free(&pay);
+        return e;
+      }
+    }
+  }
+  gwlz_wbuf_put(out, pay.data, pay.size);
+  gwlz_wbuf_free(&pay);
+  if (info) {
+    info->unpredictable = nunp;
+    info->predictor = mode;
+  }
+  return out->err;
+}
+
+/* ---- decoder -------------------------------------------------------------- */
+
+static gwlz_error read_codes(gwlz_rbuf *r, size_t n, size_t nunp, size_t tsize, uint32_t nsym,
+                             uint32_t **codes_out, uint8_t **body_out, const uint8_t **unp_out) {
+  size_t max_raw, t;
+  uint8_t *body = NULL;
+  size_t blen;
+  gwlz_error e;
+  /* Huffman block: at most 24 bits per symbol plus its table. */
+  if (!gwlz_mul_size(n, 3, &max_raw) || !gwlz_mul_size(nunp, tsize, &t) ||
+      !gwlz_add_size(max_raw, t, &max_raw) ||
+      !gwlz_add_size(max_raw, (size_t)nsym * 8 + 4096, &max_raw))
+    return GWLZ_ERR_TOO_LARGE;
+  if ((e = gwlz_lossless_unpack(r, max_raw, &body, &blen)) != GWLZ_OK) return e;
+  uint32_t *codes = (uint32_t *)malloc((n ? n : 1) * sizeof(uint32_t));
+  if (!codes) {
+    free(body);
+    return GWLZ_ERR_MEMORY;
+  }
+  gwlz_rbuf br;
+  gwlz_rbuf_init(&br, body, blen);
+  e = gwlz_huff_decode(&br, codes, n, nsym);
+  if (e == GWLZ_OK && gwlz_rbuf_left(&br) != t)
+    e = gwlz_rbuf_left(&br) < t ? GWLZ_ERR_TRUNCATED : GWLZ_ERR_CORRUPT;
+  if (e != GWLZ_OK) {
+    free(codes);
+    free(body);
+    return e;
+  }
+  *codes_out = codes;
+  *body_out = body;
+  *unp_out = body + br.pos;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payload, size_t size,
+                                void *out) {
+  gwlz_rbuf r;
+  uint8_t ver, mode;
+  size_t bytes, tsize;
+  shape s;
+  gwlz_error e;
+  if (!p || !out || (!payload && size)) return GWLZ_ERR_PARAM;
+  if (p->type != GWLZ_TYPE_FLOAT && p->type != GWLZ_TYPE_DOUBLE) return GWLZ_ERR_PARAM;
+  if ((e = squeeze(p, &s)) != GWLZ_OK) return e;
+  tsize = gwlz_type_size(p->type);
+  if (!gwlz_mul_size(s.total, tsize, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  gwlz_rbuf_init(&r, payload, size);
+  if ((e = gwlz_rbuf_u8(&r, &ver)) != GWLZ_OK) return e;
+  if (ver != BASE_VERSION) return GWLZ_ERR_VERSION;
+  if ((e = gwlz_rbuf_u8(&r, &mode)) != GWLZ_OK) return e;
+  if (mode == BASE_MODE_RAW) {
+    uint8_t *raw = NULL;
+    size_t n;
+    if ((e = gwlz_lossless_unpack(&r, bytes, &raw, &n)) != GWLZ_OK) return e;
+    if (n != bytes) {
+      free(raw);
+      return GWLZ_ERR_CORRUPT;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(out, raw, bytes);
+#else
+    for (size_t i = 0; i < s.total; i++) {
+      if (isd) {
+        uint64_t u = gwlz_load_u64(raw + 8 * i);
+        memcpy((double *)out + i, &u, 8);
+      } else {
+        uint32_t u = gwlz_load_u32(raw + 4 * i);
+        memcpy((float *)out + i, &u, 4);
+      }
+    }
+#endif
+    free(raw);
+    return r.pos == r.size ? GWLZ_OK : GWLZ_ERR_CORRUPT;
+  }
+  if (mode != BASE_MODE_INTERP && mode != BASE_MODE_LORENZO) return GWLZ_ERR_CORRUPT;
+  uint8_t nd, flags = 0, ord = 0;
+  double eb;
+  float alpha = 1.0f, beta = 1.0f;
+  uint32_t radius;
+  uint64_t nunp;
+  if ((e = gwlz_rbuf_u8(&r, &nd)) != GWLZ_OK) return e;
+  if (nd != s.nd) return GWLZ_ERR_CORRUPT;
+  if (mode == BASE_MODE_INTERP) {
+    if ((e = gwlz_rbuf_u8(&r, &flags)) != GWLZ_OK) return e;
+    if ((e = gwlz_rbuf_u8(&r, &ord)) != GWLZ_OK) return e;
+  }
+  if ((e = gwlz_rbuf_f64(&r, &eb)) != GWLZ_OK) return e;
+  if (mode == BASE_MODE_INTERP) {
+    if ((e = gwlz_rbuf_f32(&r, &alpha)) != GWLZ_OK) return e;
+    if ((e = gwlz_rbuf_f32(&r, &beta)) != GWLZ_OK) return e;
+  }
+  if ((e = gwlz_rbuf_u32(&r, &radius)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_varint(&r, &nunp)) != GWLZ_OK) return e;
+  if (!(eb > 0.0) || !isfinite(eb) || (flags >> 6) != 0 || ((flags >> 1) & 31) > 30)
+    return GWLZ_ERR_CORRUPT;
+  if (!(alpha >= 1.0f && alpha <= 64.0f) || !(beta >= 1.0f && beta <= 1e6f)) return GWLZ_ERR_CORRUPT;
+  if (radius < 1 || radius > (1u << 30)) return GWLZ_ERR_CORRUPT;
+  if (nunp > (uint64_t)s.total) return GWLZ_ERR_CORRUPT;
+  gwlz_interp_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
+  cfg.nd = s.nd;
+  int seen = 0;
+  for (int t = 0; t < s.nd; t++) {
+    cfg.n[t] = s.n[t];
+    cfg.order[t] = (ord >> (2 * t)) & 3;
+    if (mode != BASE_MODE_INTERP) continue;
+    if (cfg.order[t] >= s.nd || (seen & (1 << cfg.order[t]))) return GWLZ_ERR_CORRUPT;
+    seen |= 1 << cfg.order[t];
+  }
+  if (s.nd < 4 && (ord >> (2 * s.nd)) != 0) return GWLZ_ERR_CORRUPT;
+  cfg.cubic = flags & 1;
+  cfg.blog = (flags >> 1) & 31;
+  cfg.eb = eb;
+  cfg.alpha = alpha;
+  cfg.beta = beta;
+  if (radius != GWLZ_QUANT_RADIUS) return GWLZ_ERR_UNSUPPORTED;
+  uint32_t *codes = NULL;
+  uint8_t *body = NULL;
+  const uint8_t *unp = NULL;
+  if ((e = read_codes(&r, s.total, (size_t)nunp, tsize, 2 * radius, &codes, &body, &unp)) !=
+      GWLZ_OK)
+    return e;
+  if (r.pos != r.size) e = GWLZ_ERR_CORRUPT;
+  if (e == GWLZ_OK) {
+    if (mode == BASE_MODE_INTERP)
+      e = gwlz_interp_decompress(&cfg, isd, codes, unp, (size_t)nunp, out);
+    else
+      e = gwlz_lorenzo_decompress(s.nd, s.n, eb, isd, codes, unp, (size_t)nunp, out);
+  }
+  free(codes);
+  free(body);
+  return e;
+}

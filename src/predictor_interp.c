@@ -1,0 +1,444 @@
+/* predictor_interp.c - multilevel interpolation predictor; see the header for
+ * the exact visiting order. Compressor and decoder share one traversal
+ * (interp_run), specialised by constant flags, so they make the very same
+ * predictions in the very same order. */
+#include "predictor_interp.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "quantizer.h"
+
+enum { K_COPY, K_LINX, K_LIN, K_CUBIC, K_Q1, K_Q2, K_Q3 };
+
+typedef struct {
+  const void *data;     /* compress: the original values          */
+  void *rec;            /* rebuilt values (decoder: its output)    */
+  uint32_t *codes;      /* compress: written; decode: read          */
+  size_t ci;
+  gwlz_wbuf *uout;      /* compress: unpredictable values           */
+  size_t nun;
+  const uint8_t *uin;   /* decode: unpredictable values             */
+  size_t uin_n, ui;
+  int bad;
+  gwlz_quant q;
+} istate;
+
+int gwlz_interp_levels(const gwlz_interp_cfg *c) {
+  size_t m = 1;
+  for (int i = 0; i < c->nd; i++)
+    if (c->n[i] > m) m = c->n[i];
+  int L = 0;
+  while (L < 62 && ((size_t)1 << L) < m) L++;
+  return L;
+}
+
+double gwlz_interp_level_eb(const gwlz_interp_cfg *c, int level) {
+  double r = 1.0;
+  for (int j = 1; j < level; j++) {
+    r *= c->alpha;
+    if (r >= c->beta) {
+      r = c->beta;
+      break;
+    }
+  }
+  return c->eb / r;
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void push_unpred(istate *S, size_t i, int isd) {
+  if (isd)
+    gwlz_wbuf_f64(S->uout, ((const double *)S->data)[i]);
+  else
+    gwlz_wbuf_f32(S->uout, ((const float *)S->data)[i]);
+  S->nun++;
+}
+
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void pop_unpred(istate *S, size_t i, int isd) {
+  if (S->ui >= S->uin_n) {
+    S->bad = 1;
+    if (isd)
+      ((double *)S->rec)[i] = 0.0;
+    else
+      ((float *)S->rec)[i] = 0.0f;
+    return;
+  }
+  if (isd) {
+    uint64_t u = gwlz_load_u64(S->uin + 8 * S->ui);
+    memcpy((double *)S->rec + i, &u, 8);
+  } else {
+    uint32_t u = gwlz_load_u32(S->uin + 4 * S->ui);
+    memcpy((float *)S->rec + i, &u, 4);
+  }
+  S->ui++;
+}
+
+static GWLZ_ALWAYS_INLINE void put(istate *S, size_t i, double pred, int isd, int dec) {
+  if (!dec) {
+    uint32_t code = gwlz_quantize(&S->q, S->data, S->rec, i, pred, isd);
+    S->codes[S->ci++] = code;
+    if (GWLZ_UNLIKELY(code == 0)) push_unpred(S, i, isd);
+  } else {
+    uint32_t code = S->codes[S->ci++];
+    if (GWLZ_LIKELY(code != 0))
+      gwlz_dequantize(&S->q, S->rec, i, pred, code, isd);
+    else
+      pop_unpred(S, i, isd);
+  }
+}
+
+/* Kind of prediction for the point at coordinate i (an odd multiple of s)
+ * on a line of extent n. */
+static inline int kind_of(size_t i, size_t s, size_t n, int cubic) {
+  int r1 = n - i > s;
+  int l3 = i >= 3 * s;
+  if (cubic) {
+    int r3 = n - i > 3 * s;
+    if (l3 && r3) return K_CUBIC;
+    if (r3) return K_Q1;
+    if (l3 && r1) return K_Q2;
+    if (r1) return K_LIN;
+    if (i >= 5 * s) return K_Q3;
+    return l3 ? K_LINX : K_COPY;
+  }
+  if (r1) return K_LIN;
+  return l3 ? K_LINX : K_COPY;
+}
+
+#define LD(j) gwlz_ld(S->rec, (j), isd)
+
+/* cnt points from idx, step apart, predicted by kind along offset o1. */
+static GWLZ_ALWAYS_INLINE void seg(istate *S, int isd, int dec, int kind, size_t idx,
+                                   size_t step, size_t cnt, size_t o1) {
+  size_t o3 = 3 * o1, o5 = 5 * o1;
+  switch (kind) {
+    case K_CUBIC:
+      for (; cnt; cnt--, idx += step) {
+        double p = ((LD(idx - o1) + LD(idx + o1)) * 9.0 - (LD(idx - o3) + LD(idx + o3))) * 0.0625;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    case K_LIN:
+      for (; cnt; cnt--, idx += step) {
+        double p = (LD(idx - o1) + LD(idx + o1)) * 0.5;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    case K_Q1:
+      for (; cnt; cnt--, idx += step) {
+        double p = (LD(idx - o1) * 3.0 + LD(idx + o1) * 6.0 - LD(idx + o3)) * 0.125;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    case K_Q2:
+      for (; cnt; cnt--, idx += step) {
+        double p = (LD(idx - o1) * 6.0 + LD(idx + o1) * 3.0 - LD(idx - o3)) * 0.125;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    case K_Q3:
+      for (; cnt; cnt--, idx += step) {
+        double p = (LD(idx - o5) * 3.0 - LD(idx - o3) * 10.0 + LD(idx - o1) * 15.0) * 0.125;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    case K_LINX:
+      for (; cnt; cnt--, idx += step) {
+        double p = (LD(idx - o1) * 3.0 - LD(idx - o3)) * 0.5;
+        put(S, idx, p, isd, dec);
+      }
+      break;
+    default: /* K_COPY */
+      for (; cnt; cnt--, idx += step) put(S, idx, LD(idx - o1), isd, dec);
+      break;
+  }
+}
+
+/* A line along the innermost dimension: points s, 3s, 5s, ... < n at
+ * base + i * st, grouped into runs of one kind. */
+static GWLZ_ALWAYS_INLINE void line(istate *S, int isd, int dec, size_t base, size_t i0,
+                                    size_t i1, size_t n, size_t s, size_t st, int cubic) {
+  size_t i = i0, o1 = s * st;
+  while (i < i1) {
+    int kind = kind_of(i, s, n, cubic);
+    size_t cnt = 1;
+    if (kind == K_CUBIC)
+      cnt = (n - 3 * s - i - 1) / (2 * s) + 1;
+    else if (kind == K_LIN && !cubic)
+      cnt = (n - s - i - 1) / (2 * s) + 1;
+    size_t room = (i1 - i - 1) / (2 * s) + 1;
+    if (cnt > room) cnt = room;
+    seg(S, isd, dec, kind, base + i * st, 2 * s * st, cnt, o1);
+    i += cnt * 2 * s;
+  }
+}
+
+/* The points of one pass inside the box [first, end) (first on the pass's
+ * lattice), in C order. */
+static GWLZ_ALWAYS_INLINE void pass(istate *S, int isd, int dec, const size_t *N, const size_t *ST,
+                                    int d, size_t s, const size_t *first, const size_t *end,
+                                    const size_t *stp, int cubic) {
+  size_t o1 = s * ST[d];
+  size_t cnt3 = d == 3 ? 0 : (end[3] - first[3] + stp[3] - 1) / stp[3];
+  for (size_t c0 = first[0]; c0 < end[0]; c0 += stp[0]) {
+    int k0 = d == 0 ? kind_of(c0, s, N[0], cubic) : K_COPY;
+    size_t b0 = c0 * ST[0];
+    for (size_t c1 = first[1]; c1 < end[1]; c1 += stp[1]) {
+      int k1 = d == 1 ? kind_of(c1, s, N[1], cubic) : k0;
+      size_t b1 = b0 + c1 * ST[1];
+      for (size_t c2 = first[2]; c2 < end[2]; c2 += stp[2]) {
+        int k2 = d == 2 ? kind_of(c2, s, N[2], cubic) : k1;
+        size_t b2 = b1 + c2 * ST[2];
+        if (d == 3)
+          line(S, isd, dec, b2, first[3], end[3], N[3], s, ST[3], cubic);
+        else
+          seg(S, isd, dec, k2, b2 + first[3] * ST[3], stp[3] * ST[3], cnt3, o1);
+      }
+    }
+  }
+}
+
+static GWLZ_ALWAYS_INLINE void interp_run(const gwlz_interp_cfg *c, istate *S, int isd, int dec) {
+  size_t N[4], ST[4];
+  int pad = 4 - c->nd;
+  for (int e = 0; e < 4; e++) N[e] = e < pad ? 1 : c->n[e - pad];
+  ST[3] = 1;
+  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
+  int L = gwlz_interp_levels(c);
+  gwlz_quant_set(&S->q, gwlz_interp_level_eb(c, L > 0 ? L : 1), GWLZ_QUANT_RADIUS);
+  put(S, 0, 0.0, isd, dec);
+  for (int l = L; l >= 1; l--) {
+    size_t s = (size_t)1 << (l - 1);
+    int done[4] = {0, 0, 0, 0};
+    size_t BS[4];
+    for (int e = 0; e < 4; e++) {
+      size_t b = c->blog ? (size_t)1 << c->blog : 0;
+      if (b && b < 2 * s) b = 2 * s;
+      BS[e] = b && b < N[e] ? b : N[e];
+    }
+    gwlz_quant_set(&S->q, gwlz_interp_level_eb(c, l), GWLZ_QUANT_RADIUS);
+    for (int t = 0; t < c->nd; t++) {
+      int d = pad + c->order[t];
+      size_t beg[4], stp[4], first[4], end[4];
+      for (int e = 0; e < 4; e++) {
+        beg[e] = e == d ? s : 0;
+        stp[e] = e == d ? 2 * s : (done[e] ? s : 2 * s);
+      }
+      done[d] = 1;
+      if (s >= N[d]) continue;
+      /* blocks of BS values per dimension in C order, the pass's points of
+       * each block in C order (points of one pass do not depend on each
+       * other, so any order is valid) */
+      for (size_t B0 = 0; B0 < N[0]; B0 += BS[0]) {
+        first[0] = B0 + beg[0];
+        end[0] = N[0] - B0 > BS[0] ? B0 + BS[0] : N[0];
+        if (first[0] >= end[0]) continue;
+        for (size_t B1 = 0; B1 < N[1]; B1 += BS[1]) {
+          first[1] = B1 + beg[1];
+          end[1] = N[1] - B1 > BS[1] ? B1 + BS[1] : N[1];
+          if (first[1] >= end[1]) continue;
+          for (size_t B2 = 0; B2 < N[2]; B2 += BS[2]) {
+            first[2] = B2 + beg[2];
+            end[2] = N[2] - B2 > BS[2] ? B2 + BS[2] : N[2];
+            if (first[2] >= end[2]) continue;
+            for (size_t B3 = 0; B3 < N[3]; B3 += BS[3]) {
+              first[3] = B3 + beg[3];
+              end[3] = N[3] - B3 > BS[3] ? B3 + BS[3] : N[3];
+              if (first[3] >= end[3]) continue;
+              /* one specialised copy per pass dimension keeps loops tight */
+              switch (d) {
+                case 0: pass(S, isd, dec, N, ST, 0, s, first, end, stp, c->cubic); break;
+                case 1: pass(S, isd, dec, N, ST, 1, s, first, end, stp, c->cubic); break;
+                case 2: pass(S, isd, dec, N, ST, 2, s, first, end, stp, c->cubic); break;
+                default: pass(S, isd, dec, N, ST, 3, s, first, end, stp, c->cubic); break;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+static void run_cf(const gwlz_interp_cfg *c, istate *S) { interp_run(c, S, 0, 0); }
+static void run_cd(const gwlz_interp_cfg *c, istate *S) { interp_run(c, S, 1, 0); }
+static void run_df(const gwlz_interp_cfg *c, istate *S) { interp_run(c, S, 0, 1); }
+static void run_dd(const gwlz_interp_cfg *c, istate *S) { interp_run(c, S, 1, 1); }
+
+size_t gwlz_interp_compress(const gwlz_interp_cfg *c, int isd, const void *data, void *rec,
+                            uint32_t *codes, gwlz_wbuf *unpred) {
+  istate S;
+  memset(&S, 0, sizeof S);
+  S.data = data;
+  S.rec = rec;
+  S.codes = codes;
+  S.uout = unpred;
+  if (isd)
+    run_cd(c, &S);
+  else
+    run_cf(c, &S);
+  return S.nun;
+}
+
+gwlz_error gwlz_interp_decompress(const gwlz_interp_cfg *c, int isd, const uint32_t *codes,
+                                  const uint8_t *unpred, size_t nunpred, void *out) {
+  istate S;
+  memset(&S, 0, sizeof S);
+  S.rec = out;
+  S.codes = (uint32_t *)(uintptr_t)codes; /* only read when decoding */
+  S.uin = unpred;
+  S.uin_n = nunpred;
+  if (isd)
+    run_dd(c, &S);
+  else
+    run_df(c, &S);
+  if (S.bad || S.ui != nunpred) return GWLZ_ERR_CORRUPT;
+  return GWLZ_OK;
+}
+
+/* ---- sampling ------------------------------------------------------------- */
+
+#define HB 64                /* buckets for codes -HB..HB, plus overflow */
+#define HW (2 * HB + 2)
+
+static GWLZ_ALWAYS_INLINE double pred_orig(const void *a, int isd, size_t idx, int kind,
+                                           size_t o1) {
+  size_t o3 = 3 * o1, o5 = 5 * o1;
+#define LO(j) gwlz_ld(a, (j), isd)
+  switch (kind) {
+    case K_CUBIC: return ((LO(idx - o1) + LO(idx + o1)) * 9.0 - (LO(idx - o3) + LO(idx + o3))) * 0.0625;
+    case K_LIN: return (LO(idx - o1) + LO(idx + o1)) * 0.5;
+    case K_Q1: return (LO(idx - o1) * 3.0 + LO(idx + o1) * 6.0 - LO(idx + o3)) * 0.125;
+    case K_Q2: return (LO(idx - o1) * 6.0 + LO(idx + o1) * 3.0 - LO(idx - o3)) * 0.125;
+    case K_Q3: return (LO(idx - o5) * 3.0 - LO(idx - o3) * 10.0 + LO(idx - o1) * 15.0) * 0.125;
+    case K_LINX: return (LO(idx - o1) * 3.0 - LO(idx - o3)) * 0.5;
+    default: return LO(idx - o1);
+  }
+#undef LO
+}
+
+static double hist_cost(const uint32_t *h) {
+  double tot = 0, bits = 0;
+  for (int b = 0; b < HW; b++) tot += h[b];
+  if (tot <= 0) return 0;
+  for (int b = 0; b < HW; b++)
+    if (h[b]) bits -= (double)h[b] * log2((double)h[b] / tot);
+  return bits + (double)h[HW - 1] * 16.0;
+}
+
+static void sample_point(const void *data, int isd, const size_t *N, const size_t *ST,
+                         const size_t *co, int mask, size_t idx, size_t s, double inv,
+                         uint32_t *hist) {
+  double x = gwlz_ld(data, idx, isd);
+  for (int d = 0; d < 4; d++) {
+    if (!(mask & (1 << d))) continue;
+    for (int cub = 0; cub < 2; cub++) {
+      int kind = kind_of(co[d], s, N[d], cub);
+      double p = pred_orig(data, isd, idx, kind, s * ST[d]);
+      double q = (x - p) * inv;
+      int b;
+      if (fabs(q) < (double)HB + 0.5)
+        b = (int)(q >= 0 ? q + 0.5 : q - 0.5) + HB;
+      else
+        b = HW - 1;
+      hist[(((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * HW + (size_t)b]++;
+    }
+  }
+}
+
+gwlz_error gwlz_interp_choose(gwlz_interp_cfg *c, int isd, const void *data, double frac,
+                              uint64_t seed) {
+  size_t N[4], ST[4];
+  int pad = 4 - c->nd;
+  for (int e = 0; e < 4; e++) N[e] = e < pad ? 1 : c->n[e - pad];
+  ST[3] = 1;
+  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
+  uint32_t *hist = (uint32_t *)calloc((size_t)16 * 4 * 2 * HW, sizeof(uint32_t));
+  if (!hist) return GWLZ_ERR_MEMORY;
+  uint64_t rng = seed;
+  int L = gwlz_interp_levels(c);
+  for (int l = 1; l <= 2 && l <= L; l++) {
+    size_t s = (size_t)1 << (l - 1);
+    double inv = 1.0 / (2.0 * gwlz_interp_level_eb(c, l));
+    size_t cnt[4], rows = 1;
+    for (int e = 0; e < 4; e++) cnt[e] = (N[e] + s - 1) / s;
+    for (int e = 0; e < 3; e++) rows *= cnt[e];
+    /* rows along the fastest dimension; a 1-D array is cut into windows */
+    size_t win = cnt[3], nwin = 1;
+    if (c->nd == 1 && cnt[3] > 4096) {
+      win = 1024;
+      nwin = cnt[3] / win;
+    }
+    double want = frac * (double)(rows * nwin);
+    size_t nrows = want < 1.0 ? 1 : (size_t)want;
+    if (nrows > rows * nwin) nrows = rows * nwin;
+    for (size_t r = 0; r < nrows; r++) {
+      size_t co[4] = {0, 0, 0, 0};
+      int outer = 0;
+      for (int e = 0; e < 3; e++) {
+        size_t k = cnt[e] > 1 ? (size_t)(gwlz_rng_next(&rng) % cnt[e]) : 0;
+        co[e] = k * s;
+        if (k & 1) outer |= 1 << e;
+      }
+      size_t j0 = 0, j1 = cnt[3];
+      if (nwin > 1) {
+        j0 = (size_t)(gwlz_rng_next(&rng) % (cnt[3] - win + 1));
+        j1 = j0 + win;
+      }
+      size_t base = co[0] * ST[0] + co[1] * ST[1] + co[2] * ST[2];
+      for (size_t j = j0; j < j1; j++) {
+        int mask = outer | (int)((j & 1) << 3);
+        if (!mask) continue;
+        co[3] = j * s;
+        sample_point(data, isd, N, ST, co, mask, base + co[3] * ST[3], s, inv, hist);
+      }
+    }
+  }
+  /* score every (interpolation, order) */
+  double best = INFINITY;
+  int perm[4];
+  uint32_t tot[HW];
+  for (int cub = 1; cub >= 0; cub--) {
+    for (int e = 0; e < c->nd; e++) perm[e] = e;
+    for (;;) {
+      memset(tot, 0, sizeof tot);
+      for (int mask = 1; mask < 16; mask++) {
+        /* the pass dimension of a point: its odd dimension passed last */
+        int d = -1;
+        for (int t = 0; t < c->nd; t++)
+          if (mask & (1 << (pad + perm[t]))) d = pad + perm[t];
+        if (d < 0) continue;
+        const uint32_t *h = hist + (((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * HW;
+        for (int b = 0; b < HW; b++) tot[b] += h[b];
+      }
+      double cost = hist_cost(tot);
+      if (cost < best) {
+        best = cost;
+        c->cubic = cub;
+        for (int t = 0; t < c->nd; t++) c->order[t] = perm[t];
+      }
+      /* next permutation */
+      int i = c->nd - 2;
+      while (i >= 0 && perm[i] >= perm[i + 1]) i--;
+      if (i < 0) break;
+      int j = c->nd - 1;
+      while (perm[j] <= perm[i]) j--;
+      int t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+      for (int a = i + 1, b = c->nd - 1; a < b; a++, b--) {
+        t = perm[a];
+        perm[a] = perm[b];
+        perm[b] = t;
+      }
+    }
+  }
+  free(hist);
+  return GWLZ_OK;
+}
