@@ -1,0 +1,842 @@
+/*
+ * gwlz - command-line front end of the gwlz library.
+ *
+ * Takes SZ3's flags so the two binaries can be swapped in scripts:
+ *   gwlz -f -i in.f32 -z out.gwlz -3 nx ny nz -M REL 1e-3      compress
+ *   gwlz -z out.gwlz -o out.f32                               decompress
+ *   gwlz -f -i in.f32 -o out.f32 -3 nx ny nz -M ABS 1e-2 -a     both, with metrics
+ * Dimensions are given fastest first (as SZ3 does) and reversed into the
+ * C order of the library. Uses only the public interface include/gwlz.h.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gwlz.h"
+
+/* Exit statuses: usage errors and runtime failures are told apart. */
+enum { EXIT_USAGE = 2, EXIT_FAIL = 1, EXIT_CHECK = 3 };
+
+static const char *prog = "gwlz";
+
+static void errmsg(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- options ------------------------------------------------------------ */
+
+typedef struct {
+  const char *in, *cmp, *out;
+  gwlz_type type;
+  int type_given;
+  int ndims;                  /* 0 = not given                                */
+  size_t dims_f[GWLZ_MAX_DIMS]; /* as given: fastest first                   */
+  int mode_given;
+  gwlz_eb_mode mode;
+  double abs_eb, rel_eb, psnr;
+  int abs_given, rel_given, psnr_given;
+  int analyse, quiet;
+  int groups; int groups_given;
+  int enhancer_given; gwlz_enhancer enhancer;
+  int arch_given; gwlz_arch arch;
+  int epochs; int epochs_given;
+  double train_seconds; int train_given;
+  int policy_given; gwlz_bound_policy policy;
+  int fill_given; double fill;
+  int threads; int threads_given;
+  uint64_t seed; int seed_given;
+} options;
+
+static void usage(FILE *f) {
+  fprintf(f,
+"usage: gwlz [options]\n"
+"  compress:    gwlz -f -i IN -z OUT.gwlz -3 nx ny nz -M REL 1e-3\n"
+"  decompress:  gwlz -z IN.gwlz -o OUT\n"
+"  both:        gwlz -f -i IN -o OUT [-z OUT.gwlz] -3 nx ny nz -M ABS 1e-2 -a\n"
+"\n"
+"data\n"
+"  -f | -d                 float32 (default) | float64\n"
+"  -i FILE                 raw input (little-endian, C order)\n"
+"  -z FILE                 compressed stream (written when -i is given, else read)\n"
+"  -o FILE                 decompressed output\n"
+"  -1 nx | -2 nx ny | -3 nx ny nz | -4 nx ny nz nw\n"
+"                          dimensions, fastest first (-3 nx ny nz = data[nz][ny][nx])\n"
+"error bound\n"
+"  -M MODE [VALUE]         ABS | REL | ABS_AND_REL | ABS_OR_REL | PSNR\n"
+"  -A ABS  -R REL  -S PSNR bound values (-M ABS 1e-3 = -M ABS -A 1e-3)\n"
+"enhancer\n"
+"  -G N                    enhancer groups (0 = base compressor only; default %d)\n"
+"  --enhancer KIND         none | linear | cnn | auto (default auto)\n"
+"  --arch ARCH             default | paper\n"
+"  --epochs N              training epochs (0 = library default)\n"
+"  --train-seconds S       training time budget (output then depends on speed)\n"
+"  --bound POLICY          strict (default) | relaxed (error <= 2x bound)\n"
+"  --seed N                training seed\n"
+"other\n"
+"  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
+"  --threads N | -T N      threads (0 = all; output does not depend on it)\n"
+"  -a                      print ratio, PSNR, errors and speeds\n"
+"  -q                      quiet: no progress, no warnings\n"
+"  -h, --help              this help\n"
+"  -V, --version           library and stream format versions\n",
+          GWLZ_DEFAULT_GROUPS);
+}
+
+static int parse_double(const char *s, double *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end != '\0' || errno == ERANGE) return 0;
+  *out = v;
+  return 1;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  if (!s || !*s || *s == '-' || *s == '+') return 0;
+  for (const char *p = s; *p; p++)
+    if (*p < '0' || *p > '9') return 0;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (*end != '\0' || errno == ERANGE) return 0;
+  *out = (uint64_t)v;
+  return 1;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out) {
+  uint64_t v;
+  if (!parse_u64(s, &v) || v < (uint64_t)lo || v > (uint64_t)hi) return 0;
+  *out = (int)v;
+  return 1;
+}
+
+/* A non-negative finite bound value. */
+static int parse_bound(const char *s, double *out) {
+  double v;
+  if (!parse_double(s, &v) || !isfinite(v) || v < 0) return 0;
+  *out = v;
+  return 1;
+}
+
+typedef struct {
+  int argc, i;
+  char **argv;
+  const char *inline_val; /* value given as --opt=value                       */
+} argcur;
+
+/* Next value for option opt; prints an error and returns NULL if missing. */
+static const char *take(argcur *c, const char *opt) {
+  if (c->inline_val) {
+    const char *v = c->inline_val;
+    c->inline_val = NULL;
+    return v;
+  }
+  if (c->i + 1 >= c->argc) {
+    errmsg("option %s needs a value", opt);
+    return NULL;
+  }
+  return c->argv[++c->i];
+}
+
+static int bad_value(const char *opt, const char *val, const char *what) {
+  errmsg("bad value '%s' for %s: expected %s", val, opt, what);
+  return 0;
+}
+
+static int keyword(const char *opt, const char *val, const char *const *names, int n,
+                   int *out) {
+  for (int k = 0; k < n; k++)
+    if (strcmp(val, names[k]) == 0) {
+      *out = k;
+      return 1;
+    }
+  errmsg("bad value '%s' for %s", val, opt);
+  return 0;
+}
+
+/* Parses argv into o. Returns 1 to go on, 0 on error, -1 when done (help/version). */
+static int parse_args(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->type = GWLZ_TYPE_FLOAT;
+  argcur c = {argc, 0, argv, NULL};
+  for (c.i = 1; c.i < argc; c.i++) {
+    char *arg = argv[c.i];
+    char optbuf[64];
+    const char *opt = arg;
+    c.inline_val = NULL;
+    if (strncmp(arg, "--", 2) == 0) {
+      const char *eq = strchr(arg, '=');
+      if (eq) {
+        size_t n = (size_t)(eq - arg);
+        if (n >= sizeof optbuf) n = sizeof optbuf - 1;
+        memcpy(optbuf, arg, n);
+        optbuf[n] = '\0';
+        opt = optbuf;
+        c.inline_val = eq + 1;
+      }
+    }
+    const char *v;
+    if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+      usage(stdout);
+      return -1;
+    } else if (!strcmp(opt, "-V") || !strcmp(opt, "--version")) {
+      printf("gwlz %s (stream format %u)\n", gwlz_version_string(), gwlz_format_version());
+      return -1;
+    } else if (!strcmp(opt, "-f") || !strcmp(opt, "-d")) {
+      gwlz_type t = opt[1] == 'f' ? GWLZ_TYPE_FLOAT : GWLZ_TYPE_DOUBLE;
+      if (o->type_given && o->type != t) {
+        errmsg("-f and -d both given");
+        return 0;
+      }
+      o->type = t;
+      o->type_given = 1;
+    } else if (!strcmp(opt, "-i") || !strcmp(opt, "-z") || !strcmp(opt, "-o")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!*v) return bad_value(opt, v, "a file name");
+      if (opt[1] == 'i') o->in = v;
+      else if (opt[1] == 'z') o->cmp = v;
+      else o->out = v;
+    } else if (opt[0] == '-' && opt[1] >= '1' && opt[1] <= '4' && opt[2] == '\0') {
+      int nd = opt[1] - '0';
+      if (o->ndims) {
+        errmsg("dimensions given twice (%s)", opt);
+        return 0;
+      }
+      for (int k = 0; k < nd; k++) {
+        uint64_t d;
+        if (!(v = take(&c, opt))) return 0;
+        if (!parse_u64(v, &d) || d == 0 || d > SIZE_MAX)
+          return bad_value(opt, v, "a dimension >= 1");
+        o->dims_f[k] = (size_t)d;
+      }
+      o->ndims = nd;
+    } else if (!strcmp(opt, "-M")) {
+      static const char *const modes[] = {"ABS", "REL", "ABS_AND_REL", "ABS_OR_REL", "PSNR"};
+      int m;
+      if (!(v = take(&c, opt))) return 0;
+      if (!keyword(opt, v, modes, 5, &m)) return 0;
+      o->mode = (gwlz_eb_mode)m;
+      o->mode_given = 1;
+      /* Optional value right after the mode, as SZ3 accepts it (the tool takes
+       * no positional arguments, so anything not starting with '-' is that value). */
+      double val;
+      if (c.i + 1 < argc && argv[c.i + 1][0] != '-') {
+        const char *s = argv[++c.i];
+        if (!parse_bound(s, &val)) return bad_value("-M", s, "a bound >= 0");
+        if (o->mode == GWLZ_EB_ABS) { o->abs_eb = val; o->abs_given = 1; }
+        else if (o->mode == GWLZ_EB_REL) { o->rel_eb = val; o->rel_given = 1; }
+        else if (o->mode == GWLZ_EB_PSNR) { o->psnr = val; o->psnr_given = 1; }
+        else {
+          errmsg("-M %s takes its bounds from -A and -R", modes[m]);
+          return 0;
+        }
+      }
+    } else if (!strcmp(opt, "-A") || !strcmp(opt, "-R") || !strcmp(opt, "-S")) {
+      double val;
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_bound(v, &val)) return bad_value(opt, v, "a bound >= 0");
+      if (opt[1] == 'A') { o->abs_eb = val; o->abs_given = 1; }
+      else if (opt[1] == 'R') { o->rel_eb = val; o->rel_given = 1; }
+      else {
+        if (val <= 0) return bad_value(opt, v, "a PSNR > 0");
+        o->psnr = val; o->psnr_given = 1;
+      }
+    } else if (!strcmp(opt, "-a")) {
+      o->analyse = 1;
+    } else if (!strcmp(opt, "-q")) {
+      o->quiet = 1;
+    } else if (!strcmp(opt, "-G")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_int(v, 0, GWLZ_MAX_GROUPS, &o->groups))
+        return bad_value(opt, v, "an integer 0.." "256");
+      o->groups_given = 1;
+    } else if (!strcmp(opt, "--enhancer")) {
+      static const char *const names[] = {"none", "linear", "cnn", "auto"};
+      int k;
+      if (!(v = take(&c, opt)) || !keyword(opt, v, names, 4, &k)) return 0;
+      o->enhancer = (gwlz_enhancer)k;
+      o->enhancer_given = 1;
+    } else if (!strcmp(opt, "--arch")) {
+      static const char *const names[] = {"default", "paper"};
+      int k;
+      if (!(v = take(&c, opt)) || !keyword(opt, v, names, 2, &k)) return 0;
+      o->arch = (gwlz_arch)k;
+      o->arch_given = 1;
+    } else if (!strcmp(opt, "--bound")) {
+      static const char *const names[] = {"strict", "relaxed"};
+      int k;
+      if (!(v = take(&c, opt)) || !keyword(opt, v, names, 2, &k)) return 0;
+      o->policy = (gwlz_bound_policy)k;
+      o->policy_given = 1;
+    } else if (!strcmp(opt, "--epochs")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_int(v, 0, INT_MAX, &o->epochs)) return bad_value(opt, v, "an integer >= 0");
+      o->epochs_given = 1;
+    } else if (!strcmp(opt, "--train-seconds")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_bound(v, &o->train_seconds)) return bad_value(opt, v, "seconds >= 0");
+      o->train_given = 1;
+    } else if (!strcmp(opt, "--fill")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_double(v, &o->fill)) return bad_value(opt, v, "a number (or nan)");
+      o->fill_given = 1;
+    } else if (!strcmp(opt, "--threads") || !strcmp(opt, "-T")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
+      o->threads_given = 1;
+    } else if (!strcmp(opt, "--seed")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_u64(v, &o->seed)) return bad_value(opt, v, "an unsigned integer");
+      o->seed_given = 1;
+    } else {
+      errmsg("unknown option '%s' (see gwlz -h)", arg);
+      return 0;
+    }
+    if (c.inline_val) {
+      errmsg("option %s takes no value", opt);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* Picks the mode when -M is missing, and checks the needed values are there. */
+static int resolve_bound(options *o) {
+  if (!o->mode_given) {
+    if (o->abs_given && o->rel_given) o->mode = GWLZ_EB_ABS_AND_REL;
+    else if (o->abs_given) o->mode = GWLZ_EB_ABS;
+    else if (o->rel_given) o->mode = GWLZ_EB_REL;
+    else if (o->psnr_given) o->mode = GWLZ_EB_PSNR;
+    else {
+      errmsg("no error bound: give e.g. -M REL 1e-3 or -M ABS -A 0.01");
+      return 0;
+    }
+  }
+  int need_abs = o->mode == GWLZ_EB_ABS || o->mode == GWLZ_EB_ABS_AND_REL ||
+                 o->mode == GWLZ_EB_ABS_OR_REL;
+  int need_rel = o->mode == GWLZ_EB_REL || o->mode == GWLZ_EB_ABS_AND_REL ||
+                 o->mode == GWLZ_EB_ABS_OR_REL;
+  if (need_abs && !o->abs_given) {
+    errmsg("this error-bound mode needs an absolute bound (-A)");
+    return 0;
+  }
+  if (need_rel && !o->rel_given) {
+    errmsg("this error-bound mode needs a relative bound (-R)");
+    return 0;
+  }
+  if (o->mode == GWLZ_EB_PSNR && (!o->psnr_given || !(o->psnr > 0))) {
+    errmsg("PSNR mode needs a target in dB > 0 (-M PSNR 80 or -S 80)");
+    return 0;
+  }
+  return 1;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static const char *type_name(gwlz_type t) { return t == GWLZ_TYPE_DOUBLE ? "float64" : "float32"; }
+static size_t type_size(gwlz_type t) { return t == GWLZ_TYPE_DOUBLE ? 8 : 4; }
+
+/* "128x128x41" from dims given fastest first. */
+static void dims_string(const size_t *dims_f, int nd, char *buf, size_t cap) {
+  size_t len = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < nd && len < cap; k++) {
+    int w = snprintf(buf + len, cap - len, "%s%zu", k ? "x" : "", dims_f[k]);
+    if (w < 0) break;
+    len += (size_t)w;
+  }
+}
+
+/* Reads a whole regular file into one allocation. */
+static int read_file(const char *path, void **data, size_t *size) {
+  *data = NULL;
+  *size = 0;
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    errmsg("cannot open '%s': %s", path, strerror(errno));
+    return 0;
+  }
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    errmsg("'%s' is not a regular file", path);
+    fclose(f);
+    return 0;
+  }
+  if ((uintmax_t)st.st_size > (uintmax_t)SIZE_MAX) {
+    errmsg("'%s' is too large for this machine", path);
+    fclose(f);
+    return 0;
+  }
+  size_t n = (size_t)st.st_size;
+  unsigned char *buf = malloc(n ? n : 1);
+  if (!buf) {
+    errmsg("out of memory reading '%s' (%zu bytes)", path, n);
+    fclose(f);
+    return 0;
+  }
+  size_t got = 0;
+  while (got < n) {
+    size_t r = fread(buf + got, 1, n - got, f);
+    if (r == 0) break;
+    got += r;
+  }
+  int bad = ferror(f) || got != n;
+  fclose(f);
+  if (bad) {
+    errmsg("cannot read '%s' (%zu of %zu bytes)", path, got, n);
+    free(buf);
+    return 0;
+  }
+  *data = buf;
+  *size = n;
+  return 1;
+}
+
+/* Atomic output: data goes to a temporary file beside the target and is
+ * renamed over it once complete. A signal removes the pending temporaries. */
+#define MAX_PENDING 2
+static char *volatile pending[MAX_PENDING];
+
+static void on_signal(int sig) {
+  for (int k = 0; k < MAX_PENDING; k++)
+    if (pending[k]) unlink(pending[k]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+static void install_signal_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+  for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) sigaction(sigs[k], &sa, NULL);
+}
+
+typedef struct {
+  const char *target;
+  char *tmp; /* NULL when nothing pending */
+  int slot;
+} pending_out;
+
+static void discard(pending_out *p) {
+  if (!p->tmp) return;
+  pending[p->slot] = NULL;
+  unlink(p->tmp);
+  free(p->tmp);
+  p->tmp = NULL;
+}
+
+/* Writes data to a new temporary file next to target. */
+static int stage_output(pending_out *p, int slot, const char *target, const void *data,
+                        size_t size) {
+  p->target = target;
+  p->slot = slot;
+  p->tmp = NULL;
+  const char *slash = strrchr(target, '/');
+  size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
+  const char *base = target + dirlen;
+  size_t cap = dirlen + strlen(base) + 16;
+  char *tmp = malloc(cap);
+  if (!tmp) {
+    errmsg("out of memory");
+    return 0;
+  }
+  snprintf(tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, target, base);
+  int fd = mkstemp(tmp);
+  if (fd < 0) {
+    errmsg("cannot create a file beside '%s': %s", target, strerror(errno));
+    free(tmp);
+    return 0;
+  }
+  p->tmp = tmp;
+  pending[slot] = tmp;
+  mode_t mask = umask(0);
+  umask(mask);
+  int ok = fchmod(fd, 0666 & ~mask) == 0;
+  const unsigned char *b = data;
+  size_t done = 0;
+  while (ok && done < size) {
+    ssize_t w = write(fd, b + done, size - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) ok = 0;
+    else done += (size_t)w;
+  }
+  int saved = errno;
+  if (close(fd) != 0 && ok) {
+    ok = 0;
+    saved = errno;
+  }
+  if (!ok) {
+    errmsg("cannot write '%s': %s", target, strerror(saved));
+    discard(p);
+    return 0;
+  }
+  return 1;
+}
+
+static int commit_output(pending_out *p) {
+  if (rename(p->tmp, p->target) != 0) {
+    errmsg("cannot rename to '%s': %s", p->target, strerror(errno));
+    discard(p);
+    return 0;
+  }
+  pending[p->slot] = NULL;
+  free(p->tmp);
+  p->tmp = NULL;
+  return 1;
+}
+
+/* 1 if both paths name the same existing file. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (!a || !b) return 0;
+  if (strcmp(a, b) == 0) return 1;
+  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct {
+  double start, last;
+  int shown;
+} progress_state;
+
+static void on_progress(void *user, const char *stage, double fraction) {
+  progress_state *ps = user;
+  double t = now_seconds();
+  if (ps->start == 0) ps->start = t;
+  if (t - ps->start < 1.0) return;
+  if (fraction < 1.0 && t - ps->last < 0.1) return;
+  ps->last = t;
+  ps->shown = 1;
+  fprintf(stderr, "\r%s: %-12s %5.1f%%  %6.1f s", prog, stage ? stage : "", 100.0 * fraction,
+          t - ps->start);
+  fflush(stderr);
+}
+
+static void end_progress(progress_state *ps) {
+  if (ps->shown) fputc('\n', stderr);
+  ps->shown = 0;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+typedef struct {
+  size_t counted, special, special_bad;
+  double vmin, vmax, max_err, sq_sum;
+} metrics;
+
+static double value_at(const void *p, gwlz_type t, size_t i) {
+  return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+/* Compares the decoded values with the input: error statistics over finite
+ * non-fill values, and a bit-exact check of NaN, Inf and fill cells. */
+static void compare(const void *x, const void *y, size_t n, gwlz_type t, int has_fill,
+                    double fill, metrics *m) {
+  size_t es = type_size(t);
+  unsigned char fill_bits[8];
+  float ff = (float)fill;
+  if (t == GWLZ_TYPE_DOUBLE) memcpy(fill_bits, &fill, 8);
+  else memcpy(fill_bits, &ff, 4);
+  int fill_nan = has_fill && isnan(fill);
+  memset(m, 0, sizeof *m);
+  m->vmin = INFINITY;
+  m->vmax = -INFINITY;
+  const unsigned char *xb = x, *yb = y;
+  for (size_t i = 0; i < n; i++) {
+    double a = value_at(x, t, i);
+    int special = !isfinite(a) || (has_fill && !fill_nan && memcmp(xb + i * es, fill_bits, es) == 0);
+    if (special) {
+      m->special++;
+      if (memcmp(xb + i * es, yb + i * es, es) != 0) m->special_bad++;
+      continue;
+    }
+    double b = value_at(y, t, i);
+    double e = fabs(a - b);
+    if (!(e <= m->max_err)) m->max_err = e; /* NaN output counts as infinite */
+    if (isnan(e)) m->max_err = INFINITY;
+    m->sq_sum += (a - b) * (a - b);
+    if (a < m->vmin) m->vmin = a;
+    if (a > m->vmax) m->vmax = a;
+    m->counted++;
+  }
+}
+
+static void print_db(const char *key, double v) {
+  if (isinf(v) && v > 0) printf("%s = inf (lossless)\n", key);
+  else printf("%s = %.3f dB\n", key, v);
+}
+
+static void print_speed(const char *key, size_t bytes, double seconds) {
+  if (seconds > 0) printf("%s = %.2f MB/s\n", key, (double)bytes / 1e6 / seconds);
+  else printf("%s = n/a\n", key);
+}
+
+/* The -a report. input is NULL when only decompressing, output NULL when
+ * only compressing without -a; stats NULL when nothing was compressed.
+ * Returns the exit status: EXIT_CHECK when a check against the input failed. */
+static int print_report(const gwlz_info *info, const void *input, const void *output,
+                        size_t stream_size, double comp_s, double decomp_s,
+                        const gwlz_stats *stats) {
+  int status = 0;
+  size_t raw = info->decompressed_bytes;
+  double ratio = stream_size ? (double)raw / (double)stream_size : 0;
+  printf("compression ratio = %.4f\n", ratio);
+  printf("bits per value = %.4f\n",
+         info->num_values ? 8.0 * (double)stream_size / (double)info->num_values : 0.0);
+  printf("error bound = %.6g\n", info->abs_bound);
+  if (input) {
+    metrics m;
+    compare(input, output, info->num_values, info->type, info->has_fill, info->fill_value, &m);
+    double range = m.counted ? m.vmax - m.vmin : 0;
+    double mse = m.counted ? m.sq_sum / (double)m.counted : 0;
+    double psnr = mse == 0 ? INFINITY : 20 * log10(range) - 10 * log10(mse);
+    print_db("PSNR", psnr);
+    printf("NRMSE = %.6g\n", range > 0 ? sqrt(mse) / range : 0.0);
+    printf("max abs error = %.6g\n", m.max_err);
+    if (info->abs_bound > 0) printf("max error / bound = %.6f\n", m.max_err / info->abs_bound);
+    else printf("max error / bound = %s\n", m.max_err == 0 ? "0 (lossless)" : "inf");
+    printf("special values (NaN/Inf/fill) = %zu\n", m.special);
+    if (m.special_bad) {
+      errmsg("ERROR: %zu of %zu NaN/Inf/fill values did not come back bit-exact", m.special_bad,
+             m.special);
+      status = EXIT_CHECK;
+    }
+    double allowed = info->abs_bound * (info->bound_policy == GWLZ_BOUND_RELAXED ? 2 : 1);
+    if (!(m.max_err <= allowed)) {
+      errmsg("ERROR: max error %.6g exceeds the allowed %.6g", m.max_err, allowed);
+      status = EXIT_CHECK;
+    }
+  }
+  if (input) print_speed("compression speed", raw, comp_s);
+  if (output) print_speed("decompression speed", raw, decomp_s);
+  static const char *const enh[] = {"none", "linear", "cnn", "auto"};
+  const char *kind = (unsigned)info->enhancer < 4 ? enh[info->enhancer] : "?";
+  if (!stats && info->enhancer != GWLZ_ENH_NONE)
+    printf("enhancer = %s (%d groups)\n", kind, info->groups);
+  if (stats && stats->groups_requested > 0 && stats->groups_kept == 0)
+    printf("enhancer = none kept (%d groups tried)\n", stats->groups_requested);
+  if (stats && stats->enhancer != GWLZ_ENH_NONE && stats->groups_kept > 0) {
+    printf("enhancer = %s (%d of %d groups)\n", kind, stats->groups_kept,
+           stats->groups_requested);
+    print_db("base PSNR", stats->base_psnr);
+    print_db("enhanced PSNR", stats->enhanced_psnr);
+    printf("model bytes = %zu\n", stats->enhancer_bytes);
+    printf("exceptions = %zu (%zu bytes)\n", stats->exceptions, stats->exception_bytes);
+    printf("training time = %.3f s (%d epochs)\n", stats->train_seconds, stats->epochs_run);
+  }
+  fflush(stdout);
+  return status;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
+  gwlz_error e = gwlz_set_type(ctx, o->type);
+  if (!e) e = gwlz_set_dims(ctx, o->ndims, dims_c);
+  if (!e) e = gwlz_set_error_bound(ctx, o->mode, o->abs_eb, o->rel_eb, o->psnr);
+  if (!e && o->fill_given) e = gwlz_set_fill_value(ctx, o->fill);
+  if (!e && o->threads_given) e = gwlz_set_threads(ctx, o->threads);
+  if (!e && o->groups_given) e = gwlz_set_groups(ctx, o->groups);
+  if (!e && o->enhancer_given) e = gwlz_set_enhancer(ctx, o->enhancer);
+  if (!e && o->arch_given) e = gwlz_set_arch(ctx, o->arch);
+  if (!e && o->epochs_given) e = gwlz_set_epochs(ctx, o->epochs);
+  if (!e && o->train_given) e = gwlz_set_train_seconds(ctx, o->train_seconds);
+  if (!e && o->policy_given) e = gwlz_set_bound_policy(ctx, o->policy);
+  if (!e && o->seed_given) e = gwlz_set_seed(ctx, o->seed);
+  if (e) {
+    errmsg("invalid settings: %s", gwlz_error_string(e));
+    return 0;
+  }
+  return 1;
+}
+
+/* Checks that -f/-d and -1..-4, when given, agree with the stream. */
+static int check_stream_matches(const options *o, const gwlz_info *info) {
+  if (o->type_given && o->type != info->type) {
+    errmsg("'%s' holds %s values but %s was given", o->cmp, type_name(info->type),
+           o->type == GWLZ_TYPE_DOUBLE ? "-d" : "-f");
+    return 0;
+  }
+  if (o->ndims) {
+    int same = o->ndims == info->ndims;
+    for (int k = 0; same && k < o->ndims; k++)
+      same = o->dims_f[k] == info->dims[info->ndims - 1 - k];
+    if (!same) {
+      char given[128], actual[128];
+      size_t actual_f[GWLZ_MAX_DIMS];
+      for (int k = 0; k < info->ndims; k++) actual_f[k] = info->dims[info->ndims - 1 - k];
+      dims_string(o->dims_f, o->ndims, given, sizeof given);
+      dims_string(actual_f, info->ndims, actual, sizeof actual);
+      errmsg("'%s' holds %d dims %s but -%d %s was given", o->cmp, info->ndims, actual,
+             o->ndims, given);
+      return 0;
+    }
+  }
+  return 1;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  int rc = parse_args(argc, argv, &o);
+  if (rc < 0) return 0;
+  if (rc == 0) return EXIT_USAGE;
+
+  int compress = o.in != NULL;
+  int decompress = o.out != NULL;
+  if (argc == 1) {
+    usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (compress && !o.out && !o.cmp) {
+    errmsg("-i needs -z (compress) and/or -o (compress and decompress)");
+    return EXIT_USAGE;
+  }
+  if (!compress && !(o.cmp && o.out)) {
+    errmsg("nothing to do: give -i and -z to compress, -z and -o to decompress");
+    return EXIT_USAGE;
+  }
+  if (compress) {
+    if (!o.ndims) {
+      errmsg("compression needs dimensions (-1, -2, -3 or -4)");
+      return EXIT_USAGE;
+    }
+    if (!resolve_bound(&o)) return EXIT_USAGE;
+  }
+  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out)) {
+    errmsg("input and output files must differ");
+    return EXIT_USAGE;
+  }
+  install_signal_handlers();
+
+  int status = EXIT_FAIL;
+  void *input = NULL, *stream = NULL, *output = NULL;
+  size_t input_size = 0, stream_size = 0;
+  pending_out outs[2] = {{0}, {0}};
+  gwlz_ctx *ctx = gwlz_create();
+  progress_state ps = {0, 0, 0};
+  double comp_s = 0, decomp_s = 0;
+  gwlz_stats stats;
+  int have_stats = 0;
+  gwlz_info info;
+  gwlz_error e;
+  if (!ctx) {
+    errmsg("out of memory");
+    goto done;
+  }
+  if (!o.quiet && isatty(STDERR_FILENO)) gwlz_set_progress(ctx, on_progress, &ps);
+
+  if (compress) {
+    size_t dims_c[GWLZ_MAX_DIMS], n = 1;
+    int overflow = 0;
+    for (int k = 0; k < o.ndims; k++) {
+      dims_c[k] = o.dims_f[o.ndims - 1 - k];
+      if (n > SIZE_MAX / dims_c[k]) overflow = 1;
+      else n *= dims_c[k];
+    }
+    size_t es = type_size(o.type);
+    if (overflow || n > SIZE_MAX / es) {
+      errmsg("dimensions too large");
+      status = EXIT_USAGE;
+      goto done;
+    }
+    if (!read_file(o.in, &input, &input_size)) goto done;
+    if (input_size != n * es) {
+      char d[128];
+      dims_string(o.dims_f, o.ndims, d, sizeof d);
+      errmsg("input has %zu bytes, expected %zu for %d dims %s %s", input_size, n * es, o.ndims,
+             d, type_name(o.type));
+      goto done;
+    }
+    if (!set_params(ctx, &o, dims_c)) {
+      status = EXIT_USAGE;
+      goto done;
+    }
+    size_t cap = gwlz_compress_bound(ctx);
+    if (cap == 0 || !(stream = malloc(cap))) {
+      errmsg("cannot allocate the output buffer (%zu bytes)", cap);
+      goto done;
+    }
+    double t0 = now_seconds();
+    e = gwlz_compress(ctx, input, stream, cap, &stream_size);
+    comp_s = now_seconds() - t0;
+    end_progress(&ps);
+    if (e) {
+      errmsg("compression failed: %s", gwlz_error_string(e));
+      goto done;
+    }
+    have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
+  } else {
+    if (!read_file(o.cmp, &stream, &stream_size)) goto done;
+  }
+
+  e = gwlz_get_info(stream, stream_size, &info);
+  if (e) {
+    errmsg("'%s': %s", compress ? "(new stream)" : o.cmp, gwlz_error_string(e));
+    goto done;
+  }
+  if (!compress && !check_stream_matches(&o, &info)) {
+    status = EXIT_USAGE;
+    goto done;
+  }
+
+  /* With -a a compression is also decoded in memory, for the metrics. */
+  int decode = decompress || (compress && o.analyse);
+  if (decode) {
+    if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
+      errmsg("out of memory (%zu bytes)", info.decompressed_bytes);
+      goto done;
+    }
+    double t0 = now_seconds();
+    e = gwlz_decompress(ctx, stream, stream_size, output, info.decompressed_bytes);
+    decomp_s = now_seconds() - t0;
+    if (e) {
+      errmsg("decompression of '%s' failed: %s", compress ? "(new stream)" : o.cmp,
+             gwlz_error_string(e));
+      goto done;
+    }
+  }
+
+  /* Write every output to a temporary first, then rename them all. */
+  if (compress && o.cmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size)) goto done;
+  if (decompress && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
+    goto done;
+  for (int k = 0; k < 2; k++)
+    if (outs[k].tmp && !commit_output(&outs[k])) goto done;
+
+  status = o.analyse ? print_report(&info, input, output, stream_size, comp_s, decomp_s,
+                                    have_stats ? &stats : NULL)
+                     : 0;
+
+done:
+  for (int k = 0; k < 2; k++) discard(&outs[k]);
+  gwlz_free(ctx);
+  free(input);
+  free(stream);
+  free(output);
+  return status;
+}
