@@ -4,7 +4,8 @@
 #include "common.h"
 
 #define GWLZ_ZSTD_LEVEL 3
-/* Append a block to out: u64 raw size, u64 packed size, then the packed bytes. */
+/* Append a block to out: u64 raw size, u64 packed size, then the packed bytes
+ * (a zstd frame, or the raw bytes themselves when packed size == raw size). */
 gwlz_error gwlz_lossless_pack(const void *src, size_t n, gwlz_wbuf *out, int level);
 /* Read a block written by gwlz_lossless_pack from in. On success *dst is a
  * malloc'd buffer of *n bytes (the caller frees it). The raw size is checked
