@@ -4,19 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "huffman.h"
+#include "testutil.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 /* Peaked distribution around center: geometric-ish magnitudes. */
 static void gen_peaked(uint32_t *s, size_t n, uint32_t nsym, double p0, uint64_t seed) {
@@ -80,7 +72,7 @@ static int roundtrip(const uint32_t *s, size_t n, uint32_t nsym, size_t *bytes) 
 static void damage(const uint32_t *s, size_t n, uint32_t nsym, uint64_t seed) {
   gwlz_wbuf w;
   gwlz_wbuf_init(&w);
-  CHECK(gwlz_huff_encode(s, n, nsym, &w) == GWLZ_OK);
+  EXPECT(gwlz_huff_encode(s, n, nsym, &w) == GWLZ_OK);
   uint32_t *d = (uint32_t *)malloc((n ? n : 1) * sizeof(uint32_t));
   size_t step = w.size > 2000 ? w.size / 1000 : 1;
   for (size_t len = 0; len < w.size; len += step) {
@@ -89,7 +81,7 @@ static void damage(const uint32_t *s, size_t n, uint32_t nsym, uint64_t seed) {
     gwlz_rbuf r;
     gwlz_rbuf_init(&r, cp, len);
     gwlz_error e = gwlz_huff_decode(&r, d, n, nsym);
-    CHECK(e != GWLZ_OK);
+    EXPECT(e != GWLZ_OK);
     free(cp);
   }
   uint64_t st = seed;
@@ -103,8 +95,8 @@ static void damage(const uint32_t *s, size_t n, uint32_t nsym, uint64_t seed) {
     gwlz_rbuf_init(&r, cp, w.size);
     gwlz_error e = gwlz_huff_decode(&r, d, n, nsym);
     if (e == GWLZ_OK) {
-      CHECK(r.pos <= w.size);
-      for (size_t i = 0; i < n; i++) CHECK(d[i] < nsym);
+      EXPECT(r.pos <= w.size);
+      for (size_t i = 0; i < n; i++) EXPECT(d[i] < nsym);
     }
   }
   free(cp);
@@ -112,76 +104,57 @@ static void damage(const uint32_t *s, size_t n, uint32_t nsym, uint64_t seed) {
   gwlz_wbuf_free(&w);
 }
 
-static void test_corrupt_tables(void) {
-  uint32_t d[4];
+/* Decodes n symbols (at most 16) from len bytes of b; *pos: bytes consumed. */
+static gwlz_error decode_bytes(const uint8_t *b, size_t len, size_t n, uint32_t nsym, uint32_t *d,
+                               size_t *pos) {
   gwlz_rbuf r;
-  /* over-subscribed: 3 symbols all of length 1 */
-  {
-    uint8_t b[] = {3, 1, 1, 0, 2, 0x00, 0x00, 1, 0xFF};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-  }
-  /* incomplete: 2 symbols, lengths 1 and 2 */
-  {
-    uint8_t b[] = {2, 2, 1, 0, 1, 0x10, 1, 0x00};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-  }
-  /* valid 2-symbol table: symbols 5,6 lengths 1,1; 4 symbols in 1 byte */
-  {
-    uint8_t b[] = {2, 1, 1, 5, 1, 0x00, 1, 0x0A};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_OK);
-    CHECK(d[0] == 5 && d[1] == 6 && d[2] == 5 && d[3] == 6);
-    CHECK(r.pos == sizeof b);
-    /* symbol >= nsym_max */
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 6) == GWLZ_ERR_CORRUPT);
-    /* too many symbols for the bit stream */
-    uint32_t big[16];
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, big, 9, 16) == GWLZ_ERR_CORRUPT);
-    /* too few symbols: bytes left over */
-    uint8_t b2[] = {2, 1, 1, 5, 1, 0x00, 2, 0x0A, 0x00};
-    gwlz_rbuf_init(&r, b2, sizeof b2);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-  }
-  /* declared maxlen differs from the lengths */
-  {
-    uint8_t b[] = {2, 3, 1, 5, 1, 0x00, 1, 0x0A};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-  }
-  /* ranges overlapping / exceeding count */
-  {
-    uint8_t b[] = {2, 1, 1, 5, 2, 0x00, 1, 0x0A};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-  }
-  /* single symbol out of range; nused = 0 with n > 0 */
-  {
-    uint8_t b[] = {1, 20};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-    uint8_t z[] = {0};
-    gwlz_rbuf_init(&r, z, sizeof z);
-    CHECK(gwlz_huff_decode(&r, d, 4, 16) == GWLZ_ERR_CORRUPT);
-    gwlz_rbuf_init(&r, z, 0);
-    CHECK(gwlz_huff_decode(&r, d, 0, 16) == GWLZ_ERR_TRUNCATED);
-  }
-  /* huge nused */
-  {
-    uint8_t b[] = {0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 16, 1, 0, 0};
-    gwlz_rbuf_init(&r, b, sizeof b);
-    CHECK(gwlz_huff_decode(&r, d, 4, 0xFFFFFFFFu) != GWLZ_OK);
-  }
+  gwlz_rbuf_init(&r, b, len);
+  gwlz_error e = gwlz_huff_decode(&r, d, n, nsym);
+  if (pos) *pos = r.pos;
+  return e;
 }
 
-/* Thread CPU time: the benchmark machine may be shared. */
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+/* Hand-made blocks, see docs/format.md "Huffman block". */
+static void test_corrupt_tables(void) {
+  /* a valid 2-symbol table: symbols 5,6 lengths 1,1; 4 symbols in 1 byte */
+  static const uint8_t ok[] = {2, 1, 1, 5, 1, 0x00, 1, 0x0A};
+  uint32_t d[16];
+  size_t pos = 0;
+  EXPECT(decode_bytes(ok, sizeof ok, 4, 16, d, &pos) == GWLZ_OK);
+  EXPECT(d[0] == 5 && d[1] == 6 && d[2] == 5 && d[3] == 6);
+  EXPECT(pos == sizeof ok);
+
+  static const struct {
+    const char *what;
+    uint8_t b[9];
+    size_t len, n;
+    uint32_t nsym;
+    gwlz_error want; /* GWLZ_OK here: any error */
+  } cases[] = {
+      {"over-subscribed: 3 symbols all of length 1",
+       {3, 1, 1, 0, 2, 0x00, 0x00, 1, 0xFF}, 9, 4, 16, GWLZ_ERR_CORRUPT},
+      {"incomplete: 2 symbols, lengths 1 and 2", {2, 2, 1, 0, 1, 0x10, 1, 0x00}, 8, 4, 16,
+       GWLZ_ERR_CORRUPT},
+      {"symbol >= nsym_max", {2, 1, 1, 5, 1, 0x00, 1, 0x0A}, 8, 4, 6, GWLZ_ERR_CORRUPT},
+      {"too many symbols for the bit stream", {2, 1, 1, 5, 1, 0x00, 1, 0x0A}, 8, 9, 16,
+       GWLZ_ERR_CORRUPT},
+      {"too few symbols: bytes left over", {2, 1, 1, 5, 1, 0x00, 2, 0x0A, 0x00}, 9, 4, 16,
+       GWLZ_ERR_CORRUPT},
+      {"declared maxlen differs from the lengths", {2, 3, 1, 5, 1, 0x00, 1, 0x0A}, 8, 4, 16,
+       GWLZ_ERR_CORRUPT},
+      {"ranges exceeding nused", {2, 1, 1, 5, 2, 0x00, 1, 0x0A}, 8, 4, 16, GWLZ_ERR_CORRUPT},
+      {"single symbol out of range", {1, 20}, 2, 4, 16, GWLZ_ERR_CORRUPT},
+      {"nused = 0 with n > 0", {0}, 1, 4, 16, GWLZ_ERR_CORRUPT},
+      {"empty input", {0}, 0, 0, 16, GWLZ_ERR_TRUNCATED},
+      {"huge nused", {0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 16, 1, 0, 0}, 9, 4, 0xFFFFFFFFu, GWLZ_OK},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    gwlz_error e = decode_bytes(cases[k].b, cases[k].len, cases[k].n, cases[k].nsym, d, NULL);
+    if (cases[k].want == GWLZ_OK)
+      CHECK(e != GWLZ_OK, "%s: accepted", cases[k].what);
+    else
+      CHECK(e == cases[k].want, "%s: got %d, want %d", cases[k].what, (int)e, (int)cases[k].want);
+  }
 }
 
 static void bench(void) {
@@ -196,14 +169,14 @@ static void bench(void) {
     double best_e = 1e9, best_d = 1e9;
     for (int rep = 0; rep < 7; rep++) {
       w.size = 0;
-      double t0 = cpu_now();
+      double t0 = tu_cpu_now();
       gwlz_huff_encode(s, n, nsym, &w);
-      double t1 = cpu_now();
+      double t1 = tu_cpu_now();
       gwlz_rbuf r;
       gwlz_rbuf_init(&r, w.data, w.size);
       gwlz_error e = gwlz_huff_decode(&r, d, n, nsym);
-      double t2 = cpu_now();
-      if (e != GWLZ_OK || memcmp(s, d, n * 4)) failures++;
+      double t2 = tu_cpu_now();
+      CHECK(e == GWLZ_OK && memcmp(s, d, n * 4) == 0, "bench round trip (p0=%.2f)", ps[k]);
       if (t1 - t0 < best_e) best_e = t1 - t0;
       if (t2 - t1 < best_d) best_d = t2 - t1;
     }
@@ -220,34 +193,34 @@ static void bench(void) {
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "bench") == 0) {
     bench();
-    return failures != 0;
+    return tu_finish();
   }
   size_t bytes;
   /* empty */
-  CHECK(roundtrip(NULL, 0, 10, &bytes));
-  CHECK(bytes == 1);
+  EXPECT(roundtrip(NULL, 0, 10, &bytes));
+  EXPECT(bytes == 1);
   /* single distinct symbol */
   {
     uint32_t s[1000];
     for (int i = 0; i < 1000; i++) s[i] = 32768;
-    CHECK(roundtrip(s, 1000, 65536, &bytes));
-    CHECK(bytes <= 4);
-    CHECK(roundtrip(s, 1, 65536, NULL));
+    EXPECT(roundtrip(s, 1000, 65536, &bytes));
+    EXPECT(bytes <= 4);
+    EXPECT(roundtrip(s, 1, 65536, NULL));
     s[0] = 0;
-    CHECK(roundtrip(s, 1, 1, NULL));
+    EXPECT(roundtrip(s, 1, 1, NULL));
   }
   /* two symbols, a few */
   {
     uint32_t s[5] = {3, 7, 7, 3, 7};
-    CHECK(roundtrip(s, 5, 8, NULL));
-    CHECK(roundtrip(s, 2, 8, NULL));
+    EXPECT(roundtrip(s, 5, 8, NULL));
+    EXPECT(roundtrip(s, 2, 8, NULL));
   }
   /* symbol out of range at encode */
   {
     uint32_t s[3] = {1, 2, 9};
     gwlz_wbuf w;
     gwlz_wbuf_init(&w);
-    CHECK(gwlz_huff_encode(s, 3, 9, &w) == GWLZ_ERR_PARAM);
+    EXPECT(gwlz_huff_encode(s, 3, 9, &w) == GWLZ_ERR_PARAM);
     gwlz_wbuf_free(&w);
   }
   /* random uniform over various alphabets and sizes */
@@ -259,16 +232,16 @@ int main(int argc, char **argv) {
     for (size_t a = 0; a < sizeof alph / sizeof *alph; a++) {
       for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
         for (size_t i = 0; i < sizes[z]; i++) s[i] = (uint32_t)(gwlz_rng_next(&st) % alph[a]);
-        CHECK(roundtrip(s, sizes[z], alph[a], NULL));
+        EXPECT(roundtrip(s, sizes[z], alph[a], NULL));
       }
     }
     /* more than 65536 distinct symbols forces codes longer than 16 bits */
     for (size_t i = 0; i < 100000; i++) s[i] = (uint32_t)i * 3u;
-    CHECK(roundtrip(s, 100000, 300000, &bytes));
+    EXPECT(roundtrip(s, 100000, 300000, &bytes));
     damage(s, 100000, 300000, 11);
     /* huge declared alphabet */
     for (size_t i = 0; i < 1000; i++) s[i] = (uint32_t)(gwlz_rng_next(&st) % 1000) + 4000000000u;
-    CHECK(roundtrip(s, 1000, 0xFFFFFFFFu, NULL));
+    EXPECT(roundtrip(s, 1000, 0xFFFFFFFFu, NULL));
     free(s);
   }
   /* peaked, as the quantizer produces; 8192 symbols of the small test file */
@@ -276,11 +249,11 @@ int main(int argc, char **argv) {
     size_t n = 8192;
     uint32_t *s = (uint32_t *)malloc(1000000 * 4);
     gen_peaked(s, n, 65536, 0.7, 3);
-    CHECK(roundtrip(s, n, 65536, &bytes));
+    EXPECT(roundtrip(s, n, 65536, &bytes));
     printf("8192 peaked symbols (p0=0.7): %zu bytes\n", bytes);
     damage(s, n, 65536, 5);
     gen_peaked(s, 1000000, 65536, 0.97, 4);
-    CHECK(roundtrip(s, 1000000, 65536, &bytes));
+    EXPECT(roundtrip(s, 1000000, 65536, &bytes));
     printf("1M peaked symbols (p0=0.97): %zu bytes (%.3f bits/sym)\n", bytes,
            8.0 * (double)bytes / 1e6);
     damage(s, 1000, 65536, 6);
@@ -293,14 +266,9 @@ int main(int argc, char **argv) {
       f1 = f2;
       f2 = t;
     }
-    CHECK(roundtrip(s, k, 28, NULL));
+    EXPECT(roundtrip(s, k, 28, NULL));
     free(s);
   }
   test_corrupt_tables();
-  if (failures) {
-    fprintf(stderr, "%d failures\n", failures);
-    return 1;
-  }
-  printf("test_huffman: all passed\n");
-  return 0;
+  return tu_finish();
 }

@@ -5,19 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common.h"
 #include "special.h"
+#include "testutil.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 static float f32_from(uint32_t u) {
   float f;
@@ -62,14 +54,14 @@ static void check_case(gwlz_type t, const void *data, size_t n, int has_fill, do
     if (first || v > mx) mx = v;
     first = 0;
   }
-  CHECK(sc.count == count);
-  CHECK(sc.finite == n - count);
-  CHECK(sc.min == mn && sc.max == mx);
+  EXPECT(sc.count == count);
+  EXPECT(sc.finite == n - count);
+  EXPECT(sc.min == mn && sc.max == mx);
   uint8_t *work = (uint8_t *)malloc(n * ts + 1), *mask = (uint8_t *)malloc(n + 1);
   uint8_t *back = (uint8_t *)malloc(n * ts + 1), *mask2 = (uint8_t *)calloc(n + 1, 1);
   gwlz_wbuf w;
   gwlz_wbuf_init(&w);
-  CHECK(gwlz_special_encode(t, data, n, has_fill, fill, work, mask, &w) == GWLZ_OK);
+  EXPECT(gwlz_special_encode(t, data, n, has_fill, fill, work, mask, &w) == GWLZ_OK);
   /* replacement values and mask */
   int seen = 0;
   uint64_t last = 0, firstreg = 0;
@@ -81,28 +73,28 @@ static void check_case(gwlz_type t, const void *data, size_t n, int has_fill, do
   }
   for (size_t i = 0; i < n; i++) {
     int s = is_special_ref(t, data, i, has_fill, fill);
-    CHECK(mask[i] == s);
+    EXPECT(mask[i] == s);
     uint64_t wv = 0, dv = 0;
     memcpy(&wv, work + i * ts, ts);
     memcpy(&dv, (const uint8_t *)data + i * ts, ts);
     if (!s) {
-      CHECK(wv == dv);
+      EXPECT(wv == dv);
       last = dv;
       seen = 1;
     } else {
-      CHECK(wv == (seen ? last : firstreg));
+      EXPECT(wv == (seen ? last : firstreg));
     }
   }
   /* decode onto the working copy: the original bits come back */
   memcpy(back, work, n * ts);
-  CHECK(gwlz_special_decode(t, w.data, w.size, back, n, mask2) == GWLZ_OK);
-  CHECK(n == 0 || memcmp(back, data, n * ts) == 0);
-  CHECK(n == 0 || memcmp(mask, mask2, n) == 0);
+  EXPECT(gwlz_special_decode(t, w.data, w.size, back, n, mask2) == GWLZ_OK);
+  EXPECT(n == 0 || memcmp(back, data, n * ts) == 0);
+  EXPECT(n == 0 || memcmp(mask, mask2, n) == 0);
   /* truncations and damage never crash; truncations always fail when count>0 */
   for (size_t len = 0; len < w.size; len++) {
     memcpy(back, work, n * ts);
     gwlz_error e = gwlz_special_decode(t, w.data, len, back, n, NULL);
-    CHECK(e != GWLZ_OK);
+    EXPECT(e != GWLZ_OK);
   }
   uint64_t st = 99;
   uint8_t *cp = (uint8_t *)malloc(w.size);
@@ -114,7 +106,7 @@ static void check_case(gwlz_type t, const void *data, size_t n, int has_fill, do
   }
   /* fewer cells than positions recorded */
   if (count > 0) {
-    CHECK(gwlz_special_decode(t, w.data, w.size, back, count - 1, NULL) != GWLZ_OK);
+    EXPECT(gwlz_special_decode(t, w.data, w.size, back, count - 1, NULL) != GWLZ_OK);
   }
   free(cp);
   gwlz_wbuf_free(&w);
@@ -122,13 +114,6 @@ static void check_case(gwlz_type t, const void *data, size_t n, int has_fill, do
   free(mask);
   free(back);
   free(mask2);
-}
-
-/* Thread CPU time: the benchmark machine may be shared. */
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void bench(void) {
@@ -142,13 +127,13 @@ static void bench(void) {
   gwlz_special_scan sc;
   double best = 1e9, bestd = 1e9, bestfill = 1e9;
   for (int r = 0; r < 5; r++) {
-    double t0 = cpu_now();
+    double t0 = tu_cpu_now();
     gwlz_special_scan_data(GWLZ_TYPE_FLOAT, f, n, 0, 0, &sc);
-    double t1 = cpu_now();
+    double t1 = tu_cpu_now();
     gwlz_special_scan_data(GWLZ_TYPE_DOUBLE, d, n, 0, 0, &sc);
-    double t2 = cpu_now();
+    double t2 = tu_cpu_now();
     gwlz_special_scan_data(GWLZ_TYPE_FLOAT, f, n, 1, -9999.0, &sc);
-    double t3 = cpu_now();
+    double t3 = tu_cpu_now();
     if (t1 - t0 < best) best = t1 - t0;
     if (t2 - t1 < bestd) bestd = t2 - t1;
     if (t3 - t2 < bestfill) bestfill = t3 - t2;
@@ -163,12 +148,12 @@ static void bench(void) {
   gwlz_wbuf_init(&w);
   gwlz_special_encode(GWLZ_TYPE_FLOAT, f, n, 0, 0, work, mask, &w); /* touch pages */
   w.size = 0;
-  double t0 = cpu_now();
+  double t0 = tu_cpu_now();
   gwlz_special_encode(GWLZ_TYPE_FLOAT, f, n, 0, 0, work, mask, &w);
-  double t1 = cpu_now();
+  double t1 = tu_cpu_now();
   memset(mask, 0, n);
   gwlz_special_decode(GWLZ_TYPE_FLOAT, w.data, w.size, work, n, mask);
-  double t2 = cpu_now();
+  double t2 = tu_cpu_now();
   printf("encode 1%% NaN: %.1f ms -> %zu bytes; decode %.1f ms\n", (t1 - t0) * 1e3, w.size,
          (t2 - t1) * 1e3);
   gwlz_wbuf_free(&w);
@@ -190,7 +175,7 @@ int main(int argc, char **argv) {
     check_case(GWLZ_TYPE_FLOAT, f, 0, 0, 0);
     gwlz_special_scan sc;
     gwlz_special_scan_data(GWLZ_TYPE_FLOAT, f, 5, 0, 0, &sc);
-    CHECK(sc.count == 0 && sc.min == -2 && sc.max == 3.5);
+    EXPECT(sc.count == 0 && sc.min == -2 && sc.max == 3.5);
   }
   /* NaN payloads, infinities, signed zero, denormals */
   {
@@ -214,7 +199,7 @@ int main(int argc, char **argv) {
     check_case(GWLZ_TYPE_FLOAT, f, 12, 1, 1e300); /* converts to +Inf */
     gwlz_special_scan sc;
     gwlz_special_scan_data(GWLZ_TYPE_FLOAT, f, 12, 1, 7.0, &sc);
-    CHECK(sc.count == 7 && sc.min == -FLT_MAX && sc.max == FLT_MAX);
+    EXPECT(sc.count == 7 && sc.min == -FLT_MAX && sc.max == FLT_MAX);
   }
   {
     double d[8];
@@ -230,7 +215,7 @@ int main(int argc, char **argv) {
     check_case(GWLZ_TYPE_DOUBLE, d, 8, 1, -9999.0);
     gwlz_special_scan sc;
     gwlz_special_scan_data(GWLZ_TYPE_DOUBLE, d, 8, 1, -9999.0, &sc);
-    CHECK(sc.count == 6 && sc.min == -3.0 && sc.max == 1.25);
+    EXPECT(sc.count == 6 && sc.min == -3.0 && sc.max == 1.25);
   }
   /* all special */
   {
@@ -238,7 +223,7 @@ int main(int argc, char **argv) {
     check_case(GWLZ_TYPE_FLOAT, f, 6, 0, 0);
     gwlz_special_scan sc;
     gwlz_special_scan_data(GWLZ_TYPE_FLOAT, f, 6, 0, 0, &sc);
-    CHECK(sc.count == 6 && sc.finite == 0 && sc.min == 0 && sc.max == 0);
+    EXPECT(sc.count == 6 && sc.finite == 0 && sc.min == 0 && sc.max == 0);
   }
   /* larger random mixes: runs, palette, >256 distinct NaN payloads (raw mode) */
   {
@@ -280,17 +265,12 @@ int main(int argc, char **argv) {
   {
     float f[4] = {1, 2, 3, 4};
     uint8_t bad1[] = {5};        /* count > n */
-    CHECK(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad1, 1, f, 4, NULL) == GWLZ_ERR_CORRUPT);
+    EXPECT(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad1, 1, f, 4, NULL) == GWLZ_ERR_CORRUPT);
     uint8_t ok0[] = {0};
-    CHECK(gwlz_special_decode(GWLZ_TYPE_FLOAT, ok0, 1, f, 4, NULL) == GWLZ_OK);
+    EXPECT(gwlz_special_decode(GWLZ_TYPE_FLOAT, ok0, 1, f, 4, NULL) == GWLZ_OK);
     uint8_t bad2[] = {0, 0};     /* trailing bytes */
-    CHECK(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad2, 2, f, 4, NULL) == GWLZ_ERR_CORRUPT);
-    CHECK(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad2, 0, f, 4, NULL) == GWLZ_ERR_TRUNCATED);
+    EXPECT(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad2, 2, f, 4, NULL) == GWLZ_ERR_CORRUPT);
+    EXPECT(gwlz_special_decode(GWLZ_TYPE_FLOAT, bad2, 0, f, 4, NULL) == GWLZ_ERR_TRUNCATED);
   }
-  if (failures) {
-    fprintf(stderr, "%d failures\n", failures);
-    return 1;
-  }
-  printf("test_special: all passed\n");
-  return 0;
+  return tu_finish();
 }

@@ -25,6 +25,12 @@ double tu_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double tu_cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void *tu_read_file(const char *path, size_t *size) {
   *size = 0;
   FILE *f = fopen(path, "rb");

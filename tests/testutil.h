@@ -25,11 +25,16 @@ extern int tu_passed, tu_failed;
     }                                                                \
   } while (0)
 
+/* EXPECT(cond): CHECK with the condition's own text as the message. */
+#define EXPECT(cond) CHECK((cond), "%s", #cond)
+
 /* Prints "N passed, N failed" and returns the process exit status. */
 int tu_finish(void);
 
 /* Monotonic wall clock in seconds. */
 double tu_now(void);
+/* CPU time of the calling thread in seconds (benchmarks on shared machines). */
+double tu_cpu_now(void);
 
 /* Whole file into a new allocation (free()); NULL on failure. */
 void *tu_read_file(const char *path, size_t *size);
