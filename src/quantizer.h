@@ -1,4 +1,5 @@
-/* quantizer.h - error-controlled linear quantization shared by the predictors.
+/* quantizer.h - error-controlled linear quantization shared by the predictors,
+ * and the code / unpredictable-value streams both predictors write and read.
  *
  * A value x with prediction p is coded as k = round((x - p) / (2 eb)) when
  * |k| <= radius - 1 and the value rebuilt in the data's own type,
@@ -17,8 +18,11 @@
 
 #if defined(__GNUC__)
 #define GWLZ_ALWAYS_INLINE inline __attribute__((always_inline))
+/* for static functions of a header: never inlined, no warning where unused */
+#define GWLZ_NOINLINE __attribute__((noinline, unused))
 #else
 #define GWLZ_ALWAYS_INLINE inline
+#define GWLZ_NOINLINE
 #endif
 
 #define GWLZ_QUANT_RADIUS 32768
@@ -86,6 +90,96 @@ static GWLZ_ALWAYS_INLINE void gwlz_dequantize(const gwlz_quant *q, void *rec, s
     ((float *)rec)[i] = (float)r;
   else /* only reachable from a damaged payload: no out-of-range cast */
     ((float *)rec)[i] = r > 0.0 ? INFINITY : (r < 0.0 ? -INFINITY : NAN);
+}
+
+/* ---- code and unpredictable-value streams --------------------------------
+ * The state of one predictor run. Compressing, gwlz_qstream_put quantizes a
+ * value, writes its code and appends an unpredictable value, raw
+ * little-endian, to uout; decoding, it reads the code back and rebuilds the
+ * value, taking code 0's value from uin. A predictor makes the same sequence
+ * of puts in both directions, specialised by the constant flags isd and dec,
+ * and sets q (gwlz_quant_set) before its first put. */
+typedef struct {
+  const void *data;   /* compress: the original values            */
+  void *rec;          /* rebuilt values (decoder: its output)     */
+  uint32_t *codes;    /* compress: written; decode: read          */
+  gwlz_wbuf *uout;    /* compress: unpredictable values           */
+  size_t nun;         /* compress: number appended to uout        */
+  const uint8_t *uin; /* decode: unpredictable values             */
+  size_t uin_n, ui;   /* decode: their number, the next one       */
+  int bad;            /* decode: a code 0 found uin exhausted     */
+  gwlz_quant q;
+} gwlz_qstream;
+
+static inline void gwlz_qstream_enc(gwlz_qstream *S, const void *data, void *rec,
+                                    uint32_t *codes, gwlz_wbuf *unpred) {
+  memset(S, 0, sizeof *S);
+  S->data = data;
+  S->rec = rec;
+  S->codes = codes;
+  S->uout = unpred;
+}
+
+static inline void gwlz_qstream_dec(gwlz_qstream *S, void *out, const uint32_t *codes,
+                                    const uint8_t *unpred, size_t nunpred) {
+  memset(S, 0, sizeof *S);
+  S->rec = out;
+  S->codes = (uint32_t *)(uintptr_t)codes; /* only read when decoding */
+  S->uin = unpred;
+  S->uin_n = nunpred;
+}
+
+/* After decoding: GWLZ_ERR_CORRUPT unless the codes used exactly the uin_n
+ * unpredictable values. */
+static inline gwlz_error gwlz_qstream_end(const gwlz_qstream *S) {
+  return S->bad || S->ui != S->uin_n ? GWLZ_ERR_CORRUPT : GWLZ_OK;
+}
+
+/* Out of line: unpredictable values are rare and the hot loops stay small. */
+static GWLZ_NOINLINE void gwlz_qstream_push(gwlz_qstream *S, size_t i, int isd) {
+  if (isd)
+    gwlz_wbuf_f64(S->uout, ((const double *)S->data)[i]);
+  else
+    gwlz_wbuf_f32(S->uout, ((const float *)S->data)[i]);
+  S->nun++;
+}
+
+/* Take the next unpredictable value into rec[i]; when there is none, mark
+ * the stream bad and store 0. */
+static GWLZ_NOINLINE void gwlz_qstream_pop(gwlz_qstream *S, size_t i, int isd) {
+  if (S->ui >= S->uin_n) {
+    S->bad = 1;
+    if (isd)
+      ((double *)S->rec)[i] = 0.0;
+    else
+      ((float *)S->rec)[i] = 0.0f;
+    return;
+  }
+  if (isd) {
+    uint64_t u = gwlz_load_u64(S->uin + 8 * S->ui);
+    memcpy((double *)S->rec + i, &u, 8);
+  } else {
+    uint32_t u = gwlz_load_u32(S->uin + 4 * S->ui);
+    memcpy((float *)S->rec + i, &u, 4);
+  }
+  S->ui++;
+}
+
+/* One point: the value at index i of data/rec with prediction pred, its
+ * code in slot ci. dec = 0: quantize and record; dec = 1: rebuild. */
+static GWLZ_ALWAYS_INLINE void gwlz_qstream_put(gwlz_qstream *S, size_t i, size_t ci, double pred,
+                                                int isd, int dec) {
+  if (!dec) {
+    uint32_t code = gwlz_quantize(&S->q, S->data, S->rec, i, pred, isd);
+    S->codes[ci] = code;
+    if (GWLZ_UNLIKELY(code == 0)) gwlz_qstream_push(S, i, isd);
+  } else {
+    uint32_t code = S->codes[ci];
+    if (GWLZ_LIKELY(code != 0))
+      gwlz_dequantize(&S->q, S->rec, i, pred, code, isd);
+    else
+      gwlz_qstream_pop(S, i, isd);
+  }
 }
 
 #endif /* GWLZ_QUANTIZER_H */
