@@ -322,6 +322,12 @@ static gwlz_error encode(int mode, const gwlz_interp_cfg *cfg, const shape *s, i
     gwlz_wbuf_f64(pay, cfg->eb);
   } else {
     uint8_t ord = 0;
+    /* The stream stores alpha and beta as float32: quantize with exactly the
+     * values the decoder will read back. */
+    gwlz_interp_cfg c = *cfg;
+    c.alpha = (double)(float)cfg->alpha;
+    c.beta = (double)(float)cfg->beta;
+    cfg = &c;
     nunp = gwlz_interp_compress(cfg, isd, data, rec, codes, &unp);
     for (int t = 0; t < s->nd; t++) ord |= (uint8_t)(cfg->order[t] << (2 * t));
     gwlz_wbuf_u8(pay, (uint8_t)((cfg->cubic ? 1 : 0) | (cfg->blog << 1)));
