@@ -44,10 +44,24 @@ typedef struct {
    * be NULL. */
   gwlz_error (*train)(const gwlz_enh_data *d, int arch, float *params, int *epochs_run);
   /* For every cell i of group g: out[i] = predicted residual / eb, computed
-   * only from X' and params. Writes only out[i] for i in group g. */
+   * only from X' and params. Writes only out[i] for i in group g.
+   * params is the whole array laid out as train() writes it (groups * nparams
+   * floats); predict reads group g's slice params + g * nparams. */
   gwlz_error (*predict)(const gwlz_enh_data *d, int arch, int g, const float *params,
                         float *out);
 } gwlz_enh_kind;
+
+/* Concrete linear-filter architectures (the arch byte stored in the stream for
+ * GWLZ_ENH_LINEAR; GWLZ_ARCH_DEFAULT is resolved by enhancer.c to
+ * GWLZ_LIN_ARCH_BEST before training, so streams never store 0 for linear).
+ * enh_linear.c describes the features exactly. */
+#define GWLZ_LIN_ARCH_PLAIN 16  /* 3^k taps (k = min(ndims,3)) + bias, one filter per group */
+#define GWLZ_LIN_ARCH_PARITY 17 /* same, one filter per index-parity class (2^k)        */
+#define GWLZ_LIN_ARCH_INTERP 18 /* 3^k taps, far taps at +-3, interpolation-residual
+                                   features, saturated differences; one filter per
+                                   interpolation class (k + 1)                       */
+#define GWLZ_LIN_ARCH_INTERP1 19 /* INTERP features, one filter per group               */
+#define GWLZ_LIN_ARCH_BEST GWLZ_LIN_ARCH_INTERP
 
 extern const gwlz_enh_kind gwlz_enh_linear_kind; /* enh_linear.c */
 extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* enh_cnn.c    */
