@@ -294,6 +294,21 @@ static double psnr_of(double sse, size_t count, double range) {
   return 20.0 * log10(range) - 10.0 * log10(mse);
 }
 
+/* Container with the header and whichever payloads are present. */
+static gwlz_error write_stream(const gwlz_header *h, const gwlz_wbuf *spec, const gwlz_wbuf *base,
+                               const gwlz_wbuf *models, const gwlz_wbuf *exc, gwlz_wbuf *out) {
+  gwlz_section secs[4];
+  int ns = 0;
+  if (spec->size) secs[ns++] = (gwlz_section){GWLZ_SEC_SPECIAL, spec->data, spec->size};
+  secs[ns++] = (gwlz_section){GWLZ_SEC_BASE, base->data, base->size};
+  if (models && models->size) {
+    secs[ns++] = (gwlz_section){GWLZ_SEC_MODELS, models->data, models->size};
+    if (exc && exc->size) secs[ns++] = (gwlz_section){GWLZ_SEC_EXCEPT, exc->data, exc->size};
+  }
+  gwlz_error err = gwlz_container_write(h, secs, ns, out);
+  return err != GWLZ_OK ? err : out->err;
+}
+
 /* ---- compression -------------------------------------------------------- */
 
 size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
@@ -379,6 +394,27 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   st.num_unpredictable = binfo.unpredictable;
   st.base_seconds = gwlz_now() - t0;
 
+  gwlz_header h;
+  memset(&h, 0, sizeof(h));
+  h.version = GWLZ_FORMAT_VERSION;
+  h.type = t;
+  h.ndims = ctx->ndims;
+  memcpy(h.dims, ctx->dims, sizeof(h.dims));
+  h.n = n;
+  h.eb_mode = ctx->eb_mode;
+  h.eb_abs = ctx->eb_abs;
+  h.eb_rel = ctx->eb_rel;
+  h.eb_psnr = ctx->eb_psnr;
+  h.abs_bound = eb;
+  h.has_fill = ctx->has_fill;
+  h.fill_value = ctx->has_fill ? ctx->fill_value : 0;
+  h.policy = ctx->policy;
+
+  /* The base-only stream: what is kept when no enhancer helps. */
+  err = write_stream(&h, &spec, &base, NULL, NULL, &out);
+  if (err != GWLZ_OK) goto done;
+  const size_t base_stream = out.size;
+
   const void *final_out = recon;
   st.enhancer = GWLZ_ENH_NONE;
   if (ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0) {
@@ -403,6 +439,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     ep.seed = ctx->seed;
     ep.policy = ctx->policy;
     ep.mask = mask;
+    ep.base_bytes = base_stream;
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
     gwlz_enh_stats es;
@@ -411,7 +448,10 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     if (err == GWLZ_OK && models.err != GWLZ_OK) err = models.err;
     if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
     if (err != GWLZ_OK) goto done;
-    if (models.size > 0 && models.size + exc.size <= n * ts / 8 + 65536) {
+    /* Keep the enhancer only within the size cap (two section frames of 12
+     * bytes each included). */
+    if (models.size > 0 &&
+        (double)(models.size + exc.size + 24) <= GWLZ_ENH_MAX_OVERHEAD * (double)base_stream) {
       final_out = enh;
       st.enhancer = es.kind;
       st.groups_kept = es.groups_kept;
@@ -436,7 +476,19 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     st.base_psnr = psnr_of(sse, cnt, range);
     st.base_max_err = maxerr;
     if (final_out != recon) {
+      double base_sse = sse, base_max = maxerr;
       error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
+      if (!(sse < base_sse)) {
+        /* Never worse than the base: drop an enhancement that does not help. */
+        final_out = recon;
+        sse = base_sse;
+        maxerr = base_max;
+        st.enhancer = GWLZ_ENH_NONE;
+        st.groups_kept = 0;
+        st.exceptions = 0;
+        st.enhancer_bytes = 0;
+        st.exception_bytes = 0;
+      }
       st.enhanced_psnr = psnr_of(sse, cnt, range);
       st.enhanced_max_err = maxerr;
     } else {
@@ -450,31 +502,11 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     }
   }
 
-  gwlz_header h;
-  memset(&h, 0, sizeof(h));
-  h.version = GWLZ_FORMAT_VERSION;
-  h.type = t;
-  h.ndims = ctx->ndims;
-  memcpy(h.dims, ctx->dims, sizeof(h.dims));
-  h.n = n;
-  h.eb_mode = ctx->eb_mode;
-  h.eb_abs = ctx->eb_abs;
-  h.eb_rel = ctx->eb_rel;
-  h.eb_psnr = ctx->eb_psnr;
-  h.abs_bound = eb;
-  h.has_fill = ctx->has_fill;
-  h.fill_value = ctx->has_fill ? ctx->fill_value : 0;
-  h.policy = ctx->policy;
-
-  gwlz_section secs[4];
-  int ns = 0;
-  if (spec.size) secs[ns++] = (gwlz_section){GWLZ_SEC_SPECIAL, spec.data, spec.size};
-  secs[ns++] = (gwlz_section){GWLZ_SEC_BASE, base.data, base.size};
-  if (models.size) secs[ns++] = (gwlz_section){GWLZ_SEC_MODELS, models.data, models.size};
-  if (models.size && exc.size) secs[ns++] = (gwlz_section){GWLZ_SEC_EXCEPT, exc.data, exc.size};
-  err = gwlz_container_write(&h, secs, ns, &out);
-  if (err == GWLZ_OK) err = out.err;
-  if (err != GWLZ_OK) goto done;
+  if (final_out != recon) {
+    gwlz_wbuf_free(&out);
+    err = write_stream(&h, &spec, &base, &models, &exc, &out);
+    if (err != GWLZ_OK) goto done;
+  }
   if (out.size > dst_capacity) {
     err = GWLZ_ERR_DST_TOO_SMALL;
     goto done;

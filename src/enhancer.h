@@ -7,6 +7,9 @@
 #define GWLZ_ENHANCER_H
 #include "common.h"
 
+/* Enhancer sections may add at most this fraction of the base stream. */
+#define GWLZ_ENH_MAX_OVERHEAD 0.10
+
 typedef struct {
   gwlz_type type;
   int ndims;
@@ -22,6 +25,10 @@ typedef struct {
   uint64_t seed;
   gwlz_bound_policy policy;
   const uint8_t *mask;          /* NULL or n bytes: 1 = special cell, never changed */
+  size_t base_bytes;            /* size of the whole stream without enhancer
+                                   sections (0 = unknown); the library drops
+                                   the enhancer if it would add more than
+                                   GWLZ_ENH_MAX_OVERHEAD of this             */
   gwlz_progress_fn progress;
   void *progress_user;
 } gwlz_enh_params;
