@@ -816,105 +816,6 @@ static inline float p2_eval(const float *p, const float *u, const uint8_t *hm) {
   return clamp1(r);
 }
 
-/* Sweep version over group_idx[a..b): every hidden activation is computed
- * once per position of a slice instead of once per output cell that sees it.
- * The cells are visited in ascending order (slice by slice); A[P][c] caches
- * relu(h_c(P)) for the hidden positions P of the current slice (stamp[P] ==
- * slice + 1 marks a valid entry). Per position and per output the operations
- * and their order are those of p2_eval:
- *   h_c(P) = b1[c] + sum over ky, kx (row-major) of u(P + (ky-1, kx-1)) w1[ky][kx][c]
- *   r = b2 + sum over hy, hx (row-major), then c, of w2[hy][hx][c] (relu(h_c) m)
- * with m = 1 for a position inside the slice (relu * 1 is relu: stored as is)
- * and m = 0 outside (the term w * (+0), kept). Returns -1 (nothing written)
- * when the slice is too large for the cache or memory is short. */
-#ifndef P2_SWEEP
-#define P2_SWEEP 0 /* off: bit-exact too, but measured slower than the block path on
-                      the fragmented groups of the 256^3 fields (scalar, and a
-                      group's cells need ~all 9 hidden neighbours) */
-#endif
-#if P2_SWEEP
-#ifndef P2_SWEEP_MAX
-#define P2_SWEEP_MAX ((size_t)1 << 22) /* positions per slice: 151 MB of cache at most */
-#endif
-static int p2_sweep_range(const gwlz_enh_data *d, const geom *gm, int g, const feat_ctx *fc,
-                          const float *params, size_t a, size_t b, float *out) {
-  const float *w1 = params, *b1 = w1 + 9 * P2_CH, *w2 = b1 + P2_CH, *b2 = w2 + 9 * P2_CH;
-  const size_t H = gm->D == 2 ? gm->ext[0] : 1, W = gm->ext[gm->D - 1], plane = H * W;
-  if (plane > P2_SWEEP_MAX) return -1;
-  float *A = (float *)malloc(plane * P2_CH * sizeof(float));
-  uint32_t *stamp = (uint32_t *)calloc(2 * plane, sizeof(uint32_t)), *ustamp = stamp + plane;
-  float *U = (float *)malloc(plane * sizeof(float)); /* u of the positions (ustamp) */
-  if (!A || !stamp || !U) {
-    free(A);
-    free(stamp);
-    free(U);
-    return -1;
-  }
-  const size_t *idx = d->group_idx;
-  const uint8_t gg = (uint8_t)g;
-  size_t cur = (size_t)-1, sb = 0;
-  uint32_t tag = 0;
-  for (size_t k = a; k < b; k++) {
-    const size_t i = idx[k];
-    if (i - sb >= plane || cur == (size_t)-1) {
-      cur = i / plane;
-      sb = cur * plane;
-      tag = (uint32_t)(cur + 1);
-      if (tag == 0) { /* wrapped: start the stamps afresh */
-        memset(stamp, 0, 2 * plane * sizeof(uint32_t));
-        tag = 1;
-      }
-    }
-    const size_t y = (i - sb) / W, x = (i - sb) - y * W;
-    float r = b2[0];
-    for (int hy = 0; hy < 3; hy++)
-      for (int hx = 0; hx < 3; hx++) {
-        const float *w = w2 + (hy * 3 + hx) * P2_CH;
-        const ptrdiff_t py = (ptrdiff_t)y + hy - 1, px = (ptrdiff_t)x + hx - 1;
-        if (py < 0 || py >= (ptrdiff_t)H || px < 0 || px >= (ptrdiff_t)W) {
-          for (int c = 0; c < P2_CH; c++) r += w[c] * 0.0f;
-          continue;
-        }
-        const size_t P = (size_t)py * W + (size_t)px;
-        float *hp = A + P * P2_CH;
-        if (stamp[P] != tag) {
-          stamp[P] = tag;
-          float h[P2_CH];
-          for (int c = 0; c < P2_CH; c++) h[c] = b1[c];
-          for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) {
-              const ptrdiff_t uy = py + ky - 1, ux = px + kx - 1;
-              float v = 0.0f;
-              if (uy >= 0 && uy < (ptrdiff_t)H && ux >= 0 && ux < (ptrdiff_t)W) {
-                const size_t Q = (size_t)uy * W + (size_t)ux;
-                if (ustamp[Q] != tag) {
-                  const size_t j = sb + Q;
-                  ustamp[Q] = tag;
-                  U[Q] = 0.0f;
-                  if (d->gid[j] == gg) {
-                    double sv = (load_val(d, j) - fc->lo) * fc->inv_range;
-                    if (!(sv >= 0.0)) sv = 0.0;
-                    if (sv > 1.0) sv = 1.0;
-                    U[Q] = (float)sv;
-                  }
-                }
-                v = U[Q];
-              }
-              const float *wk = w1 + (ky * 3 + kx) * P2_CH;
-              for (int c = 0; c < P2_CH; c++) h[c] += v * wk[c];
-            }
-          for (int c = 0; c < P2_CH; c++) hp[c] = h[c] > 0.0f ? h[c] : 0.0f;
-        }
-        for (int c = 0; c < P2_CH; c++) r += w[c] * hp[c];
-      }
-    out[i] = clamp1(r);
-  }
-  free(A);
-  free(stamp);
-  free(U);
-  return 0;
-}
-#endif
 
 /* Block version of p2_patch + p2_eval over group_idx[a..b): same values in
  * the same order per cell, loops across the cells of a block. */
@@ -1027,9 +928,6 @@ static gwlz_error cnn_predict(const gwlz_enh_data *d, int arch, int g, const flo
 #endif
       size_t a = beg + (size_t)((double)cnt * tid / tn), b = beg + (size_t)((double)cnt * (tid + 1) / tn);
       if (tid == tn - 1) b = end;
-#if P2_SWEEP
-      if (p2_sweep_range(d, &gm, g, &fc, params, a, b, out) != 0)
-#endif
         p2_predict_range(d, &gm, g, &fc, params, a, b, out);
     }
   } else {
