@@ -1,42 +1,68 @@
 /* enh_linear.c - the linear enhancer kind: per group and per cell class a
  * linear function of features of the 3^k neighbourhood of X' (k = min(ndims,
- * 3): the k fastest dimensions; indices clamped at the borders), fitted by
- * least squares to R / eb.
+ * 3): the k fastest dimensions; indices clamped at the borders; in 3-D the 8
+ * corners are left out), fitted by least squares to R / eb.
  *
- * Features of cell c with centre value v = X'[c] (all in double; e = 1/eb):
+ * Arithmetic type W: binary32 (float) for float fields, binary64 (double) for
+ * double fields; every operation below is one IEEE operation in W, in the
+ * order written, unless a cast says otherwise. e = (W)(1 / eb) (the
+ * reciprocal computed in double). Features of cell c with centre v = X'[c]:
  *   f[0] = 1                                  bias
- *   f[1] = (v - mid_g) * inv_g                centre; mid_g = lo/2 + hi/2,
+ *   f[1] = (float)(((double)v - mid_g) * inv_g)   centre, in double;
+ *                                             mid_g = lo/2 + hi/2,
  *                                             inv_g = 2/(hi-lo) (0 if hi==lo);
  *                                             lo/hi: min/max of X' in group g
- *   f[2 + j] = (X'[nb_j] - v) * e             the 3^k - 1 neighbours in
- *                                             lexicographic offset order
- *                                             (slowest axis outermost), centre
- *                                             skipped
+ *   f[2 + j] = (X'[nb_j] - v) * e             the neighbours in lexicographic
+ *                                             offset order (slowest axis
+ *                                             outermost): the 3^k - 1 offsets
+ *                                             in {-1,0,1}^k except the centre
+ *                                             and, for k = 3, except the 8
+ *                                             with no zero component (18 left)
  * INTERP (arch 18) appends, for each axis a = 0..k-1 (slowest first), with
- * xa, xb, xc, xd = X' at offsets -3, -1, +1, +3 along a (clamped):
+ * xa, xb, xc, xd, xm, xp = X' at offsets -3, -1, +1, +3, -2, +2 along a
+ * (clamped), five features:
  *   (xa - v) * e, (xd - v) * e,
- *   h_a = clamp((v - cub_a) * e * 0.5, -1, 1)   cub_a = (-xa + 9 xb + 9 xc - xd) * 0.0625
- *                                               (NaN -> 0)
- * and then replaces every f[q], q >= 2, by f[q] / (1 + |f[q]| * 0.25).
- * INTERP1 (19) uses the same features with one class. For INTERP, the class is 1 + the first axis a with |h_a| <= 1e-4 (the axis along which
- * the base's cubic interpolation reproduces X'), 0 when there is none.
- * PARITY (17) classes: the parity bits of the k coordinates (slowest most
- * significant); PLAIN (16): one class.
+ *   h_a = clamp((float)((v - cub_a) * e * 0.5), -1, 1)
+ *                                  cub_a = ((((-xa) + 9 xb) + 9 xc) - xd) * 0.0625
+ *                                  (NaN -> 0; the clamp in float),
+ *   (xm - v) * e, (xp - v) * e
+ * Every feature is rounded to float; then (INTERP, INTERP1) the features
+ * q >= 2 are saturated, s(f) ~ f / (1 + |f| / 4), in float: each is first
+ * clamped to [-2^20, 2^20] (NaN stays NaN); then for the pairs (a, b) =
+ * (f[q], f[q+1]), q = 2, 4, ... while q + 1 < m:
+ *   d0 = 1 + |a| * 0.25, d1 = 1 + |b| * 0.25, r = 1 / (d0 * d1),
+ *   f[q] = (a * d1) * r, f[q+1] = (b * d0) * r
+ * and a last unpaired a = f[m-1] becomes a / (1 + |a| * 0.25).
+ * INTERP1 (19) uses the same features with one class. For INTERP, the class is
+ * 1 + the first axis a with -1e-4f <= h_a <= 1e-4f (h_a before the clamp; the
+ * axis along which the base's cubic interpolation reproduces X'), 0 when there
+ * is none. PARITY (17) classes: the parity bits of the k coordinates (slowest
+ * most significant); PLAIN (16): one class.
  *
- * Prediction: s = 0; s += (double)w[q] * f[q] for q = 0..m-1 in order; out =
- * (float)s, w = the class's m parameters. Parameters per group: classes * m,
- * class-major; m = 3^k + 1 (+ 3k for INTERP).
+ * Prediction, in float: s = 0; s = s + w[q] * f[q] for q = 0..M-1 in order,
+ * where M = m rounded up to a multiple of 4 and w[q] = f[q] = 0 for q >= m;
+ * out = s; w = the class's m parameters. Parameters per group: classes * m,
+ * class-major; m = T + 2 (+ 5k for INTERP, INTERP1), T = 2, 8, 18 taps for
+ * k = 1, 2, 3.
  *
- * Training: normal equations accumulated in double over fixed chunks of each
- * group's cells (partials combined in chunk order: independent of threads),
- * solved by Cholesky with a small relative ridge. */
+ * Training (encoder choice, not format): normal equations accumulated in
+ * double over a deterministic sample of each group's cells (a hash of the
+ * cell index against a per-group rate), over fixed row chunks combined in
+ * chunk order (independent of threads), solved by Cholesky with a small
+ * relative ridge. The one-class variants (PLAIN, INTERP1) are fitted from the
+ * same sums, added over the classes. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 #include "enh_model.h"
 
-#define LIN_CHUNK 32768
-#define LIN_MAXM 37 /* 27 taps + bias + 3 x (2 far taps + 1 interpolation feature) */
+#define LIN_PA 5 /* interpolation features per axis (INTERP)    */
+#define LIN_MAXM 35 /* 18 taps + centre + bias + 3 x (4 far taps + 1 interpolation feature) */
 
 typedef struct {
   int k;              /* dims used for the neighbourhood (1..3)   */
@@ -47,7 +73,8 @@ typedef struct {
   int pred;           /* extra interpolation-aware features        */
   int hitcls;         /* class = 1 + first axis whose cubic interpolation
                          reproduces X' exactly (0 if none)         */
-  int noff;           /* 3^k                                       */
+  int noff;           /* neighbour taps + centre                   */
+  int mp;             /* m rounded up to a multiple of 4           */
   double inv_eb;
 } lin_geom;
 
@@ -68,11 +95,12 @@ static void lin_geom_init(const gwlz_enh_data *d, int arch, lin_geom *g) {
     g->ext[a] = d->dims[src];
     g->st[a] = d->strides[src];
   }
-  g->noff = k == 1 ? 3 : (k == 2 ? 9 : 27);
+  g->noff = k == 1 ? 3 : (k == 2 ? 9 : 19); /* 3-D: the 8 corners left out */
   g->pred = arch == GWLZ_LIN_ARCH_INTERP || arch == GWLZ_LIN_ARCH_INTERP1;
   g->hitcls = arch == GWLZ_LIN_ARCH_INTERP;
-  g->m = g->noff + 1 + (g->pred ? 3 * k : 0);
+  g->m = g->noff + 1 + (g->pred ? LIN_PA * k : 0);
   g->classes = arch == GWLZ_LIN_ARCH_PARITY ? (1 << k) : (arch == GWLZ_LIN_ARCH_INTERP ? k + 1 : 1);
+  g->mp = (g->m + 3) & ~3;
   g->inv_eb = 1.0 / d->eb;
 }
 
@@ -81,90 +109,6 @@ static size_t lin_nparams(const gwlz_enh_data *d, int arch) {
   if (!d || d->ndims < 1 || !lin_arch_ok(arch)) return 0;
   lin_geom_init(d, arch, &g);
   return (size_t)g.m * (size_t)g.classes;
-}
-
-static inline double lin_load(const gwlz_enh_data *d, size_t i) {
-  return d->type == GWLZ_TYPE_DOUBLE ? ((const double *)d->xr)[i] : (double)((const float *)d->xr)[i];
-}
-
-/* Features of cell i into f[0..m); returns its class. */
-static inline int lin_features(const gwlz_enh_data *d, const lin_geom *g, size_t i, double mid,
-                               double inv, double *f) {
-  size_t c[3] = {0, 0, 0};
-  size_t t = i;
-  for (int a = g->k - 1; a >= 0; a--) {
-    c[a] = t % g->ext[a];
-    t /= g->ext[a];
-  }
-  const double v = lin_load(d, i);
-  f[0] = 1.0;
-  f[1] = (v - mid) * inv;
-  /* neighbour index offsets with clamping, per dim: lo, 0, hi */
-  ptrdiff_t off[3][3];
-  for (int a = 0; a < 3; a++) {
-    off[a][0] = off[a][1] = off[a][2] = 0;
-    if (a < g->k) {
-      off[a][0] = c[a] > 0 ? -(ptrdiff_t)g->st[a] : 0;
-      off[a][2] = c[a] + 1 < g->ext[a] ? (ptrdiff_t)g->st[a] : 0;
-    }
-  }
-  int j = 2;
-  if (g->k == 1) {
-    for (int a0 = 0; a0 < 3; a0++) {
-      if (a0 == 1) continue;
-      f[j++] = (lin_load(d, (size_t)((ptrdiff_t)i + off[0][a0])) - v) * g->inv_eb;
-    }
-  } else if (g->k == 2) {
-    for (int a0 = 0; a0 < 3; a0++)
-      for (int a1 = 0; a1 < 3; a1++) {
-        if (a0 == 1 && a1 == 1) continue;
-        f[j++] = (lin_load(d, (size_t)((ptrdiff_t)i + off[0][a0] + off[1][a1])) - v) * g->inv_eb;
-      }
-  } else {
-    for (int a0 = 0; a0 < 3; a0++)
-      for (int a1 = 0; a1 < 3; a1++)
-        for (int a2 = 0; a2 < 3; a2++) {
-          if (a0 == 1 && a1 == 1 && a2 == 1) continue;
-          f[j++] = (lin_load(d, (size_t)((ptrdiff_t)i + off[0][a0] + off[1][a1] + off[2][a2])) - v) *
-                   g->inv_eb;
-        }
-  }
-  int hit = -1;
-  if (g->pred) {
-    /* per axis: far taps at +-3 (clamped) and the clamped half-residual of
-     * the cubic interpolation along the axis, (v - cubic) / (2 eb) in [-1, 1] */
-    for (int a = 0; a < g->k; a++) {
-      const ptrdiff_t s1 = (ptrdiff_t)g->st[a];
-      ptrdiff_t om3 = c[a] >= 3 ? -3 * s1 : -(ptrdiff_t)c[a] * s1;
-      ptrdiff_t op3 = c[a] + 3 < g->ext[a] ? 3 * s1 : (ptrdiff_t)(g->ext[a] - 1 - c[a]) * s1;
-      double xa = lin_load(d, (size_t)((ptrdiff_t)i + om3));
-      double xb = lin_load(d, (size_t)((ptrdiff_t)i + off[a][0]));
-      double xc = lin_load(d, (size_t)((ptrdiff_t)i + off[a][2]));
-      double xd = lin_load(d, (size_t)((ptrdiff_t)i + op3));
-      f[j++] = (xa - v) * g->inv_eb;
-      f[j++] = (xd - v) * g->inv_eb;
-      double cub = (-xa + 9.0 * xb + 9.0 * xc - xd) * 0.0625;
-      double h = (v - cub) * g->inv_eb * 0.5;
-      if (hit < 0 && h >= -1e-4 && h <= 1e-4) hit = a;
-      if (h != h) h = 0.0;
-      if (h > 1.0) h = 1.0;
-      if (h < -1.0) h = -1.0;
-      f[j++] = h;
-    }
-  }
-  if (g->pred) /* saturate: s(f) = f / (1 + |f| / 4) */
-    for (int q = 2; q < g->m; q++) f[q] = f[q] / (1.0 + fabs(f[q]) * 0.25);
-  if (g->hitcls) return hit + 1;
-  int cls = 0;
-  if (g->classes > 1)
-    for (int a = 0; a < g->k; a++) cls = (cls << 1) | (int)(c[a] & 1u);
-  return cls;
-}
-
-static void lin_group_norm(const gwlz_enh_data *d, int grp, double *mid, double *inv) {
-  double lo = d->lo[grp], hi = d->hi[grp];
-  *mid = 0.5 * lo + 0.5 * hi;
-  *inv = (hi > lo && isfinite(hi - lo)) ? 2.0 / (hi - lo) : 0.0;
 }
 
 /* Solve (A + ridge) w = b for symmetric positive semi-definite A (m x m,
@@ -212,133 +156,542 @@ static int lin_solve(int m, const double *A, const double *b, double *w) {
   return 1;
 }
 
+/* x86-64 with GCC: the feature loops are also compiled for AVX2 and picked at
+ * run time. Only element-wise IEEE operations (no FMA: not enabled; the
+ * library is built with -ffp-contract=off), so every clone gives the same
+ * bytes. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(GWLZ_NO_CLONES) && !defined(__AVX2__) && !defined(__SANITIZE_ADDRESS__)
+#define LIN_CLONES __attribute__((target_clones("avx2", "default")))
+#define LIN_AVX2_SAT 1
+#else
+#define LIN_CLONES
+#endif
+#define LIN_FBIG 1048576.0f /* 2^20 */
+#ifdef LIN_AVX2_SAT
+#include <immintrin.h>
+/* the saturation of a feature pair, 8 cells at a time (same operations as
+ * the SSE2 and scalar loops in lin_segment); returns the cells done */
+__attribute__((target("avx2"))) static size_t lin_sat_pair_avx2(float *fa, float *fb, size_t len) {
+  const __m256 big = _mm256_set1_ps(LIN_FBIG), nbig = _mm256_set1_ps(-LIN_FBIG);
+  const __m256 one = _mm256_set1_ps(1.0f), qu = _mm256_set1_ps(0.25f);
+  const __m256 absm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  size_t x = 0;
+  for (; x + 8 <= len; x += 8) {
+    __m256 a = _mm256_min_ps(big, _mm256_max_ps(nbig, _mm256_loadu_ps(fa + x)));
+    __m256 b = _mm256_min_ps(big, _mm256_max_ps(nbig, _mm256_loadu_ps(fb + x)));
+    __m256 d0 = _mm256_add_ps(one, _mm256_mul_ps(_mm256_and_ps(a, absm), qu));
+    __m256 d1 = _mm256_add_ps(one, _mm256_mul_ps(_mm256_and_ps(b, absm), qu));
+    __m256 rc = _mm256_div_ps(one, _mm256_mul_ps(d0, d1));
+    _mm256_storeu_ps(fa + x, _mm256_mul_ps(_mm256_mul_ps(a, d1), rc));
+    _mm256_storeu_ps(fb + x, _mm256_mul_ps(_mm256_mul_ps(b, d0), rc));
+  }
+  return x;
+}
+#endif
+#define LIN_SEG 128 /* cells per row segment */
+#define LIN_MP 36   /* LIN_MAXM rounded up to a multiple of 4 */
+
+/* Per-thread scratch for one row segment. */
 typedef struct {
-  int grp;
-  size_t begin, end; /* positions in group_idx */
-} lin_task;
+  float F[LIN_MP * LIN_SEG]; /* feature q of segment cell x at F[q * LIN_SEG + x] */
+  uint8_t cls[LIN_SEG];
+  uint8_t gid[LIN_SEG];
+  double line[17][LIN_SEG + 8]; /* padded lines: element j <-> x = x0 + j - 3 */
+} lin_scratch;
 
-static gwlz_error lin_train(const gwlz_enh_data *d, int arch, float *params, int *epochs_run) {
-  lin_geom g;
-  size_t np = lin_nparams(d, arch);
-  if (np == 0 || !d->target) return GWLZ_ERR_PARAM;
-  lin_geom_init(d, arch, &g);
-  const int m = g.m, C = g.classes;
-  const size_t tri = (size_t)m * (size_t)(m + 1) / 2;
-  const size_t slot = (size_t)C * (tri + (size_t)m + 1); /* upper A, b, count */
-  memset(params, 0, (size_t)d->groups * np * sizeof(float));
-  if (epochs_run) *epochs_run = 1;
+/* Features (and classes) of the row segment x0 .. x0+len of row r. */
+#define LIN_ROW_KERNEL(NAME, W, T)                                                                \
+  LIN_CLONES static void NAME(const gwlz_enh_data *d, const lin_geom *g, int arch, size_t r,     \
+                              size_t x0,                                                          \
+                   size_t len, lin_scratch *S) {                                                  \
+    const int k = g->k;                                                                           \
+    const size_t nx = g->ext[k - 1];                                                              \
+    const T *X = (const T *)d->xr;                                                                \
+    const size_t rbase = r * nx;                                                                  \
+    const W e = (W)g->inv_eb;                                                                     \
+    size_t cz = 0, cy = 0;                                                                        \
+    if (k >= 2) cy = r % g->ext[k - 2];                                                           \
+    if (k == 3) cz = (r / g->ext[1]) % g->ext[0];                                                 \
+    /* line offsets (elements): [0..8] = (dz, dy) in {-1,0,1}^2 lexicographic, 9/10 = dz -3/+3,  \
+     * 11/12 = dy -3/+3 (unused entries = centre row) */                                          \
+    ptrdiff_t lo[17];                                                                             \
+    ptrdiff_t oz[3] = {0, 0, 0}, oy[3] = {0, 0, 0}, fz[4] = {0, 0, 0, 0}, fy[4] = {0, 0, 0, 0};   \
+    if (k == 3) {                                                                                 \
+      const ptrdiff_t s = (ptrdiff_t)g->st[0];                                                    \
+      const size_t E = g->ext[0];                                                                 \
+      oz[0] = cz > 0 ? -s : 0;                                                                    \
+      oz[2] = cz + 1 < E ? s : 0;                                                                 \
+      fz[0] = cz >= 3 ? -3 * s : -(ptrdiff_t)cz * s;                                              \
+      fz[1] = cz + 3 < E ? 3 * s : (ptrdiff_t)(E - 1 - cz) * s;                                   \
+      fz[2] = cz >= 2 ? -2 * s : -(ptrdiff_t)cz * s;                                              \
+      fz[3] = cz + 2 < E ? 2 * s : (ptrdiff_t)(E - 1 - cz) * s;                                   \
+    }                                                                                             \
+    if (k >= 2) {                                                                                 \
+      const ptrdiff_t s = (ptrdiff_t)g->st[k - 2];                                                \
+      const size_t E = g->ext[k - 2];                                                             \
+      oy[0] = cy > 0 ? -s : 0;                                                                    \
+      oy[2] = cy + 1 < E ? s : 0;                                                                 \
+      fy[0] = cy >= 3 ? -3 * s : -(ptrdiff_t)cy * s;                                              \
+      fy[1] = cy + 3 < E ? 3 * s : (ptrdiff_t)(E - 1 - cy) * s;                                   \
+      fy[2] = cy >= 2 ? -2 * s : -(ptrdiff_t)cy * s;                                              \
+      fy[3] = cy + 2 < E ? 2 * s : (ptrdiff_t)(E - 1 - cy) * s;                                   \
+    }                                                                                             \
+    for (int a0 = 0; a0 < 3; a0++)                                                                \
+      for (int a1 = 0; a1 < 3; a1++) lo[a0 * 3 + a1] = oz[a0] + oy[a1];                           \
+    lo[9] = fz[0];                                                                                \
+    lo[10] = fz[1];                                                                               \
+    lo[11] = fy[0];                                                                               \
+    lo[12] = fy[1];                                                                               \
+    lo[13] = fz[2];                                                                               \
+    lo[14] = fz[3];                                                                               \
+    lo[15] = fy[2];                                                                               \
+    lo[16] = fy[3];                                                                               \
+    W *L[17];                                                                                     \
+    for (int l = 0; l < (LIN_PA == 5 ? 17 : 13); l++) {                                           \
+      if (k == 2 && !(l == 4 || l == 3 || l == 5 || l == 11 || l == 12 || l == 15 || l == 16)) continue; \
+      if (k == 1 && l != 4) continue;                                                             \
+      W *dst = (W *)S->line[l];                                                                   \
+      L[l] = dst;                                                                                 \
+      const T *src = X + (ptrdiff_t)rbase + lo[l];                                                \
+      size_t jb = x0 >= 3 ? 0 : 3 - x0, je = x0 + len + 3 <= nx ? len + 6 : nx + 3 - x0;         \
+      for (size_t j = 0; j < jb; j++) dst[j] = (W)src[0];                                         \
+      const T *sp = src + x0 - 3;                                                                 \
+      for (size_t j = jb; j < je; j++) dst[j] = (W)sp[j];                                         \
+      for (size_t j = je; j < len + 6; j++) dst[j] = (W)src[nx - 1];                              \
+    }                                                                                             \
+    if (k == 2) { /* 2-D: rows are (dy) only: map to the (dz = 0) entries */                     \
+      L[0] = L[3]; L[1] = L[4]; L[2] = L[5];                                                      \
+      L[9] = L[11]; L[10] = L[12]; L[13] = L[15]; L[14] = L[16];                                  \
+    }                                                                                             \
+    const W *V = L[4] + 3;                                                                        \
+    float *F = S->F;                                                                              \
+    const size_t n = len;                                                                         \
+    int q = 2;                                                                                    \
+    /* neighbours: (dz, dy) line, then dx */                                                      \
+    for (int l = (k == 3 ? 0 : (k == 2 ? 3 : 4)); l < (k == 3 ? 9 : (k == 2 ? 6 : 5)); l++)       \
+      for (int dx = -1; dx <= 1; dx++) {                                                          \
+        if (l == 4 && dx == 0) continue;                                                          \
+        if (k == 3 && (l == 0 || l == 2 || l == 6 || l == 8) && dx != 0) continue; /* corner */   \
+        const W *Lp = L[l] + 3 + dx;                                                              \
+        float *fq = F + q * LIN_SEG;                                                              \
+        for (size_t x = 0; x < n; x++) fq[x] = (float)((Lp[x] - V[x]) * e);                       \
+        q++;                                                                                      \
+      }                                                                                           \
+    for (size_t x = 0; x < n; x++) S->cls[x] = 0;                                                 \
+    if (g->pred) {                                                                                \
+      for (int a = 0; a < k; a++) {                                                               \
+        const W *A, *B, *C, *D, *E2 = NULL, *F2 = NULL;                                          \
+        int ax = a + 3 - k; /* 0 = z, 1 = y, 2 = x */                                             \
+        if (ax == 0) {                                                                            \
+          A = L[9] + 3; B = L[1] + 3; C = L[7] + 3; D = L[10] + 3;                                \
+          if (LIN_PA == 5) { E2 = L[13] + 3; F2 = L[14] + 3; }                                    \
+        } else if (ax == 1) {                                                                     \
+          A = L[11] + 3; B = L[3] + 3; C = L[5] + 3; D = L[12] + 3;                               \
+          if (LIN_PA == 5) { E2 = L[15] + 3; F2 = L[16] + 3; }                                    \
+        } else {                                                                                  \
+          A = L[4]; B = L[4] + 2; C = L[4] + 4; D = L[4] + 6;                                     \
+          if (LIN_PA == 5) { E2 = L[4] + 1; F2 = L[4] + 5; }                                      \
+        }                                                                                         \
+        float *f0 = F + q * LIN_SEG, *f1 = F + (q + 1) * LIN_SEG, *f2 = F + (q + 2) * LIN_SEG;     \
+        for (size_t x = 0; x < n; x++) {                                                          \
+          const W v = V[x];                                                                       \
+          f0[x] = (float)((A[x] - v) * e);                                                        \
+          f1[x] = (float)((D[x] - v) * e);                                                        \
+          W cub = ((((-A[x]) + (W)9 * B[x]) + (W)9 * C[x]) - D[x]) * (W)0.0625;                   \
+          f2[x] = (float)((v - cub) * e * (W)0.5);                                                \
+        }                                                                                         \
+        if (LIN_PA == 5) {                                                                        \
+          float *f3 = F + (q + 3) * LIN_SEG, *f4 = F + (q + 4) * LIN_SEG;                         \
+          for (size_t x = 0; x < n; x++) {                                                        \
+            f3[x] = (float)((E2[x] - V[x]) * e);                                                  \
+            f4[x] = (float)((F2[x] - V[x]) * e);                                                  \
+          }                                                                                       \
+        }                                                                                         \
+        q += LIN_PA;                                                                              \
+      }                                                                                           \
+      /* class: 1 + first axis with |h| <= 1e-4; then h: NaN -> 0, clamp */                      \
+      uint8_t *cl = S->cls;                                                                       \
+      const int q0 = q - LIN_PA * k;                                                                   \
+      for (int a = k - 1; a >= 0; a--) {                                                          \
+        const float *h = F + (q0 + LIN_PA * a + 2) * LIN_SEG;                                          \
+        for (size_t x = 0; x < n; x++)                                                            \
+          cl[x] = (h[x] >= -1e-4f && h[x] <= 1e-4f) ? (uint8_t)(a + 1) : cl[x];                   \
+      }                                                                                           \
+      for (int a = 0; a < k; a++) {                                                               \
+        float *h = F + (q0 + LIN_PA * a + 2) * LIN_SEG;                                                \
+        for (size_t x = 0; x < n; x++) {                                                          \
+          float t = h[x] != h[x] ? 0.0f : h[x];                                                   \
+          t = t > 1.0f ? 1.0f : t;                                                                \
+          h[x] = t < -1.0f ? -1.0f : t;                                                           \
+        }                                                                                         \
+      }                                                                                           \
+    }                                                                                             \
+    (void)arch;                                                                                   \
+  }
 
-  /* fixed task list: each group's cells cut into LIN_CHUNK pieces */
-  size_t ntask = 0;
-  for (int grp = 0; grp < d->groups; grp++) {
-    size_t c = d->group_start[grp + 1] - d->group_start[grp];
-    ntask += (c + LIN_CHUNK - 1) / LIN_CHUNK;
-  }
-  if (ntask == 0) return GWLZ_OK;
-  lin_task *tasks = (lin_task *)malloc(ntask * sizeof(lin_task));
-  double *part = (double *)calloc(ntask * slot, sizeof(double));
-  if (!tasks || !part) {
-    free(tasks);
-    free(part);
-    return GWLZ_ERR_MEMORY;
-  }
-  size_t t = 0;
-  for (int grp = 0; grp < d->groups; grp++)
-    for (size_t b = d->group_start[grp]; b < d->group_start[grp + 1]; b += LIN_CHUNK) {
-      tasks[t].grp = grp;
-      tasks[t].begin = b;
-      tasks[t].end = b + LIN_CHUNK < d->group_start[grp + 1] ? b + LIN_CHUNK : d->group_start[grp + 1];
-      t++;
+LIN_ROW_KERNEL(lin_row_f32, float, float)
+LIN_ROW_KERNEL(lin_row_f64, double, double)
+
+/* Whole segment: kernel, bias, centre, saturation, padding, classes. */
+LIN_CLONES static void lin_segment(const gwlz_enh_data *d, const lin_geom *g, int arch, size_t r, size_t x0,
+                        size_t len, const double *gmid, const double *ginv, lin_scratch *S) {
+  if (d->type == GWLZ_TYPE_DOUBLE)
+    lin_row_f64(d, g, arch, r, x0, len, S);
+  else
+    lin_row_f32(d, g, arch, r, x0, len, S);
+  const int k = g->k, m = g->m;
+  const size_t nx = g->ext[k - 1], i0 = r * nx + x0;
+  float *F = S->F;
+  for (size_t x = 0; x < len; x++) {
+    uint8_t gg = d->gid[i0 + x];
+    S->gid[x] = gg;
+    F[x] = 1.0f;
+    float c = 0.0f;
+    if (gg != 0xFF) {
+      const double mid = gmid[gg], inv = ginv[gg];
+      double v = d->type == GWLZ_TYPE_DOUBLE ? ((const double *)d->xr)[i0 + x]
+                                             : (double)((const float *)d->xr)[i0 + x];
+      c = (float)((v - mid) * inv);
     }
-
-  long nt = (long)ntask;
-#pragma omp parallel for num_threads(d->threads) schedule(dynamic, 1)
-  for (long ti = 0; ti < nt; ti++) {
-    const lin_task *tk = &tasks[ti];
-    double *acc = part + (size_t)ti * slot;
-    double mid, inv, f[LIN_MAXM];
-    lin_group_norm(d, tk->grp, &mid, &inv);
-    for (size_t q = tk->begin; q < tk->end; q++) {
-      size_t i = d->group_idx[q];
-      int cls = lin_features(d, &g, i, mid, inv, f);
-      double y = (double)d->target[i];
-      double *a = acc + (size_t)cls * (tri + (size_t)m + 1);
-      double *bb = a + tri;
-      size_t u = 0;
-      for (int r = 0; r < m; r++) {
-        const double fr = f[r];
-        for (int c = r; c < m; c++) a[u++] += fr * f[c];
-        bb[r] += fr * y;
-      }
-      bb[m] += 1.0;
-    }
+    F[LIN_SEG + x] = c;
   }
-
-  /* combine partials in task order per group and solve */
-  double *sum = (double *)malloc(slot * sizeof(double));
-  if (!sum) {
-    free(tasks);
-    free(part);
-    return GWLZ_ERR_MEMORY;
-  }
-  t = 0;
-  for (int grp = 0; grp < d->groups; grp++) {
-    memset(sum, 0, slot * sizeof(double));
-    int any = 0;
-    while (t < ntask && tasks[t].grp == grp) {
-      const double *p = part + t * slot;
-      for (size_t u = 0; u < slot; u++) sum[u] += p[u];
-      t++;
-      any = 1;
-    }
-    if (!any) continue;
-    for (int cls = 0; cls < C; cls++) {
-      const double *a = sum + (size_t)cls * (tri + (size_t)m + 1);
-      const double *bb = a + tri;
-      double A[LIN_MAXM * LIN_MAXM], w[LIN_MAXM];
-      if (bb[m] < 4.0 * m) continue; /* too few cells: no correction */
-      size_t u = 0;
-      for (int r = 0; r < m; r++)
-        for (int c = r; c < m; c++) {
-          A[r * m + c] = a[u];
-          A[c * m + r] = a[u];
-          u++;
+  if (g->pred) { /* saturation, two features per division */
+    int q = 2;
+#ifdef LIN_AVX2_SAT
+    const int avx2 = __builtin_cpu_supports("avx2");
+#endif
+    for (; q + 1 < m; q += 2) {
+      float *fa = F + q * LIN_SEG, *fb = F + (q + 1) * LIN_SEG;
+      size_t x = 0;
+#ifdef LIN_AVX2_SAT
+      if (avx2) x = lin_sat_pair_avx2(fa, fb, len);
+#endif
+#if defined(__SSE2__)
+      {
+        const __m128 big = _mm_set1_ps(LIN_FBIG), nbig = _mm_set1_ps(-LIN_FBIG);
+        const __m128 one = _mm_set1_ps(1.0f), qu = _mm_set1_ps(0.25f);
+        const __m128 absm = _mm_castsi128_ps(_mm_set1_epi32(0x7FFFFFFF));
+        for (; x + 4 <= len; x += 4) {
+          __m128 a = _mm_min_ps(big, _mm_max_ps(nbig, _mm_loadu_ps(fa + x)));
+          __m128 b = _mm_min_ps(big, _mm_max_ps(nbig, _mm_loadu_ps(fb + x)));
+          __m128 d0 = _mm_add_ps(one, _mm_mul_ps(_mm_and_ps(a, absm), qu));
+          __m128 d1 = _mm_add_ps(one, _mm_mul_ps(_mm_and_ps(b, absm), qu));
+          __m128 rc = _mm_div_ps(one, _mm_mul_ps(d0, d1));
+          _mm_storeu_ps(fa + x, _mm_mul_ps(_mm_mul_ps(a, d1), rc));
+          _mm_storeu_ps(fb + x, _mm_mul_ps(_mm_mul_ps(b, d0), rc));
         }
-      if (lin_solve(m, A, bb, w) != 0) continue;
-      float *out = params + (size_t)grp * np + (size_t)cls * (size_t)m;
-      for (int r = 0; r < m; r++) out[r] = (float)w[r];
+      }
+#endif
+      for (; x < len; x++) {
+        float a = fa[x], b = fb[x];
+        a = -LIN_FBIG > a ? -LIN_FBIG : a; /* = _mm_max_ps(-big, a), NaN kept */
+        a = LIN_FBIG < a ? LIN_FBIG : a;   /* = _mm_min_ps(big, a)            */
+        b = -LIN_FBIG > b ? -LIN_FBIG : b;
+        b = LIN_FBIG < b ? LIN_FBIG : b;
+        const float d0 = 1.0f + fabsf(a) * 0.25f, d1 = 1.0f + fabsf(b) * 0.25f;
+        const float rc = 1.0f / (d0 * d1);
+        fa[x] = (a * d1) * rc;
+        fb[x] = (b * d0) * rc;
+      }
     }
-    if (d->progress) d->progress(d->progress_user, "train", (double)(grp + 1) / d->groups);
+    if (q < m) {
+      float *fa = F + q * LIN_SEG;
+      for (size_t x = 0; x < len; x++) {
+        float a = fa[x];
+        a = -LIN_FBIG > a ? -LIN_FBIG : a;
+        a = LIN_FBIG < a ? LIN_FBIG : a;
+        fa[x] = a / (1.0f + fabsf(a) * 0.25f);
+      }
+    }
   }
-  free(sum);
-  free(tasks);
+  for (int q = m; q < g->mp; q++) memset(F + q * LIN_SEG, 0, len * sizeof(float));
+  if (!g->hitcls) {
+    if (g->classes > 1) {
+      size_t cz = 0, cy = 0;
+      if (k >= 2) cy = r % g->ext[k - 2];
+      if (k == 3) cz = (r / g->ext[1]) % g->ext[0];
+      int hi = 0;
+      if (k == 3) hi = (int)(((cz & 1u) << 2) | ((cy & 1u) << 1));
+      if (k == 2) hi = (int)((cy & 1u) << 1);
+      for (size_t x = 0; x < len; x++) S->cls[x] = (uint8_t)(hi | (int)((x0 + x) & 1u));
+    } else {
+      memset(S->cls, 0, len);
+    }
+  }
+}
+
+/* s = sum_q w[q] f[q] (float, q = 0..mp-1 in order) for cells x of the
+ * segment; W + rowof[x] * mp is the weight row of cell x. */
+static void lin_dot(const lin_scratch *S, const float *W, const uint32_t *rowof, int mp, size_t len,
+                    float *out) {
+  size_t x = 0;
+#if defined(__SSE2__)
+  for (; x + 4 <= len; x += 4) {
+    const float *r0 = W + (size_t)rowof[x] * mp, *r1 = W + (size_t)rowof[x + 1] * mp;
+    const float *r2 = W + (size_t)rowof[x + 2] * mp, *r3 = W + (size_t)rowof[x + 3] * mp;
+    __m128 s = _mm_setzero_ps();
+    for (int q = 0; q < mp; q += 4) {
+      __m128 w0 = _mm_loadu_ps(r0 + q), w1 = _mm_loadu_ps(r1 + q);
+      __m128 w2 = _mm_loadu_ps(r2 + q), w3 = _mm_loadu_ps(r3 + q);
+      _MM_TRANSPOSE4_PS(w0, w1, w2, w3);
+      s = _mm_add_ps(s, _mm_mul_ps(w0, _mm_loadu_ps(S->F + (size_t)q * LIN_SEG + x)));
+      s = _mm_add_ps(s, _mm_mul_ps(w1, _mm_loadu_ps(S->F + (size_t)(q + 1) * LIN_SEG + x)));
+      s = _mm_add_ps(s, _mm_mul_ps(w2, _mm_loadu_ps(S->F + (size_t)(q + 2) * LIN_SEG + x)));
+      s = _mm_add_ps(s, _mm_mul_ps(w3, _mm_loadu_ps(S->F + (size_t)(q + 3) * LIN_SEG + x)));
+    }
+    _mm_storeu_ps(out + x, s);
+  }
+#endif
+  for (; x < len; x++) {
+    const float *rw = W + (size_t)rowof[x] * mp;
+    float s = 0.0f;
+    for (int q = 0; q < mp; q++) s = s + rw[q] * S->F[(size_t)q * LIN_SEG + x];
+    out[x] = s;
+  }
+}
+
+/* Row chunks for the training sums: a function of the geometry only. */
+#define LIN_TRAIN_CHUNKS 16
+
+/* per group: mid_g and inv_g of the centre feature */
+static void lin_norms(const gwlz_enh_data *d, double *mid, double *inv) {
+  for (int gg = 0; gg < d->groups; gg++) {
+    double lo = d->lo[gg], hi = d->hi[gg];
+    mid[gg] = 0.5 * lo + 0.5 * hi;
+    inv[gg] = (hi > lo && isfinite(hi - lo)) ? 2.0 / (hi - lo) : 0.0;
+  }
+}
+
+static inline int lin_pick(size_t i, uint32_t rate) {
+  return (uint32_t)(((uint64_t)i * 0x9E3779B97F4A7C15ull) >> 48) < rate;
+}
+
+static int lin_pair_ok(int a, int b) {
+  if (a == b) return 1;
+  int pa = a == GWLZ_LIN_ARCH_INTERP || a == GWLZ_LIN_ARCH_INTERP1;
+  int pb = b == GWLZ_LIN_ARCH_INTERP || b == GWLZ_LIN_ARCH_INTERP1;
+  return pa == pb;
+}
+
+gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
+                                 const float *const *params, const uint8_t *const *use,
+                                 float *const *out);
+gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
+                               int arch1, float *params1);
+
+gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
+                                 const float *const *params, const uint8_t *const *use,
+                                 float *const *out) {
+  lin_geom g;
+  if (nsets < 1 || nsets > 2 || !lin_arch_ok(archs[0])) return GWLZ_ERR_PARAM;
+  for (int s = 1; s < nsets; s++)
+    if (!lin_arch_ok(archs[s]) || !lin_pair_ok(archs[0], archs[s])) return GWLZ_ERR_PARAM;
+  lin_geom_init(d, archs[0], &g);
+  const int G = d->groups, mp = g.mp, m = g.m;
+  float *Wt[2] = {NULL, NULL};
+  int Cs[2];
+  for (int s = 0; s < nsets; s++) {
+    lin_geom gs;
+    lin_geom_init(d, archs[s], &gs);
+    Cs[s] = gs.classes;
+    size_t rows = (size_t)G * (size_t)gs.classes + 1;
+    Wt[s] = (float *)calloc(rows * (size_t)mp, sizeof(float));
+    if (!Wt[s]) {
+      free(Wt[0]);
+      return GWLZ_ERR_MEMORY;
+    }
+    for (int gg = 0; gg < G; gg++)
+      for (int c = 0; c < gs.classes; c++)
+        for (int q = 0; q < m; q++)
+          Wt[s][((size_t)gg * gs.classes + c) * mp + q] =
+              params[s][(size_t)gg * gs.classes * m + (size_t)c * m + q];
+  }
+  const size_t nx = g.ext[g.k - 1], nr = d->n / nx;
+  const size_t nseg = (nx + LIN_SEG - 1) / LIN_SEG;
+  const long ntask = (long)(nr * nseg);
+  double gmid[256], ginv[256];
+  if (G > 256) {
+    free(Wt[0]);
+    free(Wt[1]);
+    return GWLZ_ERR_PARAM;
+  }
+  lin_norms(d, gmid, ginv);
+  int fail = 0;
+#pragma omp parallel num_threads(d->threads)
+  {
+    lin_scratch *S = (lin_scratch *)malloc(sizeof(lin_scratch));
+    uint32_t rowof[LIN_SEG];
+    float tmp[LIN_SEG];
+    if (!S) {
+#pragma omp atomic write
+      fail = 1;
+    }
+#pragma omp for schedule(static)
+    for (long t = 0; t < ntask; t++) {
+      if (!S) continue;
+      size_t r = (size_t)t / nseg, x0 = ((size_t)t % nseg) * LIN_SEG;
+      size_t len = nx - x0 < LIN_SEG ? nx - x0 : LIN_SEG;
+      size_t i0 = r * nx + x0;
+      int any = 0;
+      for (size_t x = 0; x < len && !any; x++) {
+        uint8_t gg = d->gid[i0 + x];
+        for (int s = 0; s < nsets; s++) any |= gg != 0xFF && use[s][gg];
+      }
+      if (!any) continue;
+      lin_segment(d, &g, archs[0], r, x0, len, gmid, ginv, S);
+      for (int s = 0; s < nsets; s++) {
+        const uint32_t zero = (uint32_t)G * (uint32_t)Cs[s];
+        for (size_t x = 0; x < len; x++) {
+          uint8_t gg = S->gid[x];
+          rowof[x] = gg != 0xFF && use[s][gg] ? (uint32_t)gg * Cs[s] + (Cs[s] > 1 ? S->cls[x] : 0)
+                                              : zero;
+        }
+        lin_dot(S, Wt[s], rowof, mp, len, tmp);
+        float *o = out[s] + i0;
+        for (size_t x = 0; x < len; x++)
+          if (rowof[x] != zero) o[x] = tmp[x];
+      }
+    }
+    free(S);
+  }
+  free(Wt[0]);
+  free(Wt[1]);
+  return fail ? GWLZ_ERR_MEMORY : GWLZ_OK;
+}
+
+static void lin_fit(int m, const double *a, float *out) {
+  const size_t tri = (size_t)m * (size_t)(m + 1) / 2;
+  const double *bb = a + tri;
+  double A[LIN_MAXM * LIN_MAXM], w[LIN_MAXM];
+  if (bb[m] < 4.0 * m) return; /* too few cells: no correction */
+  size_t u = 0;
+  for (int r = 0; r < m; r++)
+    for (int c = r; c < m; c++) {
+      A[r * m + c] = a[u];
+      A[c * m + r] = a[u];
+      u++;
+    }
+  if (lin_solve(m, A, bb, w) != 0) return;
+  for (int r = 0; r < m; r++) out[r] = (float)w[r];
+}
+
+/* Fit arch (params: groups * classes * m) and, when params1 is not NULL, the
+ * one-class arch1 with the same features from the same sums. rate (per group,
+ * NULL = every cell): a cell is used when lin_pick(i, rate[g]). */
+gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
+                               int arch1, float *params1) {
+  lin_geom g;
+  if (!lin_arch_ok(arch) || !d->target) return GWLZ_ERR_PARAM;
+  lin_geom_init(d, arch, &g);
+  const int m = g.m, C = g.classes, G = d->groups;
+  const size_t tri = (size_t)m * (size_t)(m + 1) / 2, cs = tri + (size_t)m + 1;
+  const size_t slot = (size_t)G * (size_t)C * cs;
+  memset(params, 0, (size_t)G * C * m * sizeof(float));
+  if (params1) {
+    if (!lin_arch_ok(arch1) || !lin_pair_ok(arch, arch1)) return GWLZ_ERR_PARAM;
+    memset(params1, 0, (size_t)G * m * sizeof(float));
+  }
+  const size_t nx = g.ext[g.k - 1], nr = d->n / nx;
+  const size_t nseg = (nx + LIN_SEG - 1) / LIN_SEG;
+  const size_t nch = nr < LIN_TRAIN_CHUNKS ? nr : LIN_TRAIN_CHUNKS;
+  double gmid[256], ginv[256];
+  if (G > 256) return GWLZ_ERR_PARAM;
+  lin_norms(d, gmid, ginv);
+  double *part = (double *)calloc(nch * slot, sizeof(double));
+  if (!part) return GWLZ_ERR_MEMORY;
+  int fail = 0;
+  const long lnch = (long)nch;
+#pragma omp parallel num_threads(d->threads)
+  {
+    lin_scratch *S = (lin_scratch *)malloc(sizeof(lin_scratch));
+    if (!S) {
+#pragma omp atomic write
+      fail = 1;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (long c = 0; c < lnch; c++) {
+      if (!S) continue;
+      double *acc = part + (size_t)c * slot;
+      size_t rb = nr * (size_t)c / nch, re = nr * (size_t)(c + 1) / nch;
+      for (size_t r = rb; r < re; r++)
+        for (size_t sg = 0; sg < nseg; sg++) {
+          size_t x0 = sg * LIN_SEG, len = nx - x0 < LIN_SEG ? nx - x0 : LIN_SEG;
+          size_t i0 = r * nx + x0;
+          int any = 0;
+          for (size_t x = 0; x < len && !any; x++) {
+            uint8_t gg = d->gid[i0 + x];
+            any = gg != 0xFF && (!rate || lin_pick(i0 + x, rate[gg]));
+          }
+          if (!any) continue;
+          lin_segment(d, &g, arch, r, x0, len, gmid, ginv, S);
+          for (size_t x = 0; x < len; x++) {
+            uint8_t gg = S->gid[x];
+            if (gg == 0xFF || (rate && !lin_pick(i0 + x, rate[gg]))) continue;
+            double f[LIN_MAXM];
+            for (int q = 0; q < m; q++) f[q] = (double)S->F[(size_t)q * LIN_SEG + x];
+            const double y = (double)d->target[i0 + x];
+            double *a = acc + ((size_t)gg * C + S->cls[x]) * cs;
+            double *bb = a + tri;
+            size_t u = 0;
+            for (int rr = 0; rr < m; rr++) {
+              const double fr = f[rr];
+              double *ar = a + u - rr;
+              for (int cc = rr; cc < m; cc++) ar[cc] += fr * f[cc];
+              u += (size_t)(m - rr);
+              bb[rr] += fr * y;
+            }
+            bb[m] += 1.0;
+          }
+        }
+    }
+    free(S);
+  }
+  if (fail) {
+    free(part);
+    return GWLZ_ERR_MEMORY;
+  }
+  for (size_t c = 1; c < nch; c++) {
+    const double *p = part + c * slot;
+    for (size_t u = 0; u < slot; u++) part[u] += p[u];
+  }
+  double *one = (double *)malloc(cs * sizeof(double));
+  if (!one) {
+    free(part);
+    return GWLZ_ERR_MEMORY;
+  }
+  for (int gg = 0; gg < G; gg++) {
+    for (int c = 0; c < C; c++)
+      lin_fit(m, part + ((size_t)gg * C + c) * cs, params + (size_t)gg * C * m + (size_t)c * m);
+    if (params1) {
+      memcpy(one, part + (size_t)gg * C * cs, cs * sizeof(double));
+      for (int c = 1; c < C; c++) {
+        const double *p = part + ((size_t)gg * C + c) * cs;
+        for (size_t u = 0; u < cs; u++) one[u] += p[u];
+      }
+      lin_fit(m, one, params1 + (size_t)gg * m);
+    }
+    if (d->progress) d->progress(d->progress_user, "train", (double)(gg + 1) / G);
+  }
+  free(one);
   free(part);
   return GWLZ_OK;
 }
 
+static gwlz_error lin_train(const gwlz_enh_data *d, int arch, float *params, int *epochs_run) {
+  if (epochs_run) *epochs_run = 1;
+  if (lin_nparams(d, arch) == 0) return GWLZ_ERR_PARAM;
+  return gwlz_lin_train_sets(d, arch, NULL, params, 0, NULL);
+}
+
 static gwlz_error lin_predict(const gwlz_enh_data *d, int arch, int grp, const float *params,
                               float *out) {
-  lin_geom g;
-  size_t np = lin_nparams(d, arch);
-  if (np == 0 || grp < 0 || grp >= d->groups) return GWLZ_ERR_PARAM;
-  lin_geom_init(d, arch, &g);
-  const float *w0 = params + (size_t)grp * np;
-  double mid, inv;
-  lin_group_norm(d, grp, &mid, &inv);
-  const size_t b = d->group_start[grp], e = d->group_start[grp + 1];
-  const long cnt = (long)(e - b);
-  const int m = g.m;
-#pragma omp parallel for num_threads(d->threads) schedule(static)
-  for (long q = 0; q < cnt; q++) {
-    size_t i = d->group_idx[b + (size_t)q];
-    double f[LIN_MAXM];
-    int cls = lin_features(d, &g, i, mid, inv, f);
-    const float *w = w0 + (size_t)cls * (size_t)m;
-    double s = 0.0;
-    for (int r = 0; r < m; r++) s += (double)w[r] * f[r];
-    out[i] = (float)s;
-  }
-  return GWLZ_OK;
+  uint8_t use[256];
+  if (lin_nparams(d, arch) == 0 || grp < 0 || grp >= d->groups || d->groups > 256) return GWLZ_ERR_PARAM;
+  memset(use, 0, sizeof(use));
+  use[grp] = 1;
+  const uint8_t *u = use;
+  return gwlz_lin_predict_sets(d, 1, &arch, &params, &u, &out);
 }
 
 const gwlz_enh_kind gwlz_enh_linear_kind = {GWLZ_ENH_LINEAR, lin_nparams, lin_train, lin_predict};

@@ -21,8 +21,10 @@
  *   size          field
  *   1             payload version, = 1
  *   1             enhancer kind: 1 = linear, 2 = cnn (gwlz_enhancer values)
- *   1             architecture, kind-specific (linear: 16 = 3^k plain filter,
- *                 17 = 3^k filter per index-parity class; cnn: gwlz_arch)
+ *   1             architecture, kind-specific (linear: 16 = plain filter,
+ *                 17 = filter per index-parity class, 18 = interpolation-aware
+ *                 features per interpolation class, 19 = the same features
+ *                 with one class; see enh_linear.c; cnn: gwlz_arch)
  *   1             parameter precision: 0 = IEEE binary32, 1 = IEEE binary16
  *   2             G, number of groups, 1..256
  *   4             P, parameters per group; must equal the kind's count for
@@ -55,6 +57,10 @@
  * exception bytes; lambda prices a byte like the base compressor would spend
  * it); with the linear default, archs 18 and 19 and, for fields of at most
  * 2^22 values, G, G/2, ..., 1 groups are tried and the cheapest is stored.
+ * The linear kind is fitted, and the amplitude / keep decisions are taken,
+ * on a deterministic sample of the cells (about 2^20 in all, at least 2^15
+ * per group or the whole group; a hash of the cell index); the stored output
+ * and the exception list are computed on every cell.
  *
  * Determinism: every sum that influences output bytes is accumulated over a
  * fixed chunking of the cells (independent of the thread count) and combined
@@ -79,6 +85,21 @@
 #ifndef ENH_RD_SLOPE
 #define ENH_RD_SLOPE 4.0 /* dB of base PSNR per e-fold of base size (see lambda) */
 #endif
+
+/* Raster-sweep entry points of the linear kind (enh_linear.c): every group
+ * in one pass over the array, and training of a class arch together with
+ * its one-class variant from the same sums on a sampled subset of cells. */
+gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
+                                 const float *const *params, const uint8_t *const *use,
+                                 float *const *out);
+gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
+                               int arch1, float *params1);
+#define ENH_TRAIN_CELLS ((size_t)1 << 20) /* linear: cells sampled for training/evaluation */
+#define ENH_TRAIN_MIN ((size_t)1 << 15)   /* ... at least this many per group */
+
+static inline int enh_pick(size_t i, uint32_t rate) { /* same hash as enh_linear.c */
+  return (uint32_t)(((uint64_t)i * 0x9E3779B97F4A7C15ull) >> 48) < rate;
+}
 
 /* amplitude candidates tried by the encoder (codes, 1..64) */
 static const int enh_amp_codes[] = {64, 48, 40, 32, 24, 16};
@@ -203,17 +224,51 @@ static void enh_squeeze(const gwlz_enh_params *p, gwlz_enh_data *d) {
   }
 }
 
-static inline uint8_t enh_gid_of(double v, const double *bounds, int G) {
+/* count of the G-1 bounds <= v; pb: the bounds padded with +inf to P-1
+ * entries, P = a power of two >= G (branch-free binary search) */
+static inline uint8_t enh_gid_of(double v, const double *pb, int P) {
   if (!isfinite(v)) return 0xFF;
-  int lo = 0, hi = G - 1; /* answer in [0, G-1] = count of bounds <= v */
-  while (lo < hi) {
-    int mid = (lo + hi + 1) / 2;
-    if (v >= bounds[mid - 1])
-      lo = mid;
+  int k = 0;
+  for (int step = P >> 1; step >= 1; step >>= 1) k += v >= pb[k + step - 1] ? step : 0;
+  return (uint8_t)k;
+}
+
+/* Smallest float >= b (b finite or infinite, not NaN): for a float v,
+ * (double)v >= b exactly when v >= enh_f32_ceil(b). */
+static float enh_f32_ceil(double b) {
+  float f = (float)b;
+  if ((double)f < b) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if (f == 0.0f)
+      u = 1u; /* smallest positive subnormal */
+    else if (u & 0x80000000u)
+      u -= 1u; /* negative: towards zero */
     else
-      hi = mid - 1;
+      u += 1u;
+    memcpy(&f, &u, 4);
   }
-  return (uint8_t)lo;
+  return f;
+}
+
+/* gid of n consecutive float cells without mask: count of bounds <= v, in
+ * straight loops (vectorisable), 0xFF for non-finite values. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(GWLZ_NO_CLONES) && !defined(__AVX2__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default"))) /* compares only: same bytes */
+#endif
+static void enh_gid_f32(const float *v, size_t n, const float *fb, int nb, uint8_t *out) {
+  uint8_t cnt[256];
+  for (size_t b0 = 0; b0 < n; b0 += 256) {
+    size_t len = n - b0 < 256 ? n - b0 : 256;
+    const float *vv = v + b0;
+    for (size_t j = 0; j < len; j++) cnt[j] = 0;
+    for (int k = 0; k < nb; k++) {
+      const float t = fb[k];
+      for (size_t j = 0; j < len; j++) cnt[j] = (uint8_t)(cnt[j] + (vv[j] >= t));
+    }
+    for (size_t j = 0; j < len; j++) out[b0 + j] = (vv[j] - vv[j] == 0.0f) ? cnt[j] : (uint8_t)0xFF;
+  }
 }
 
 typedef struct {
@@ -268,7 +323,7 @@ static gwlz_error enh_bounds_quantile(const gwlz_enh_params *p, const void *xr, 
 
 /* gid, CSR lists (ascending cell index in each group) and lo/hi per group. */
 static gwlz_error enh_groups_build(const gwlz_enh_params *p, const void *xr, const double *bounds,
-                                   int G, enh_groups *gr) {
+                                   int G, int need_idx, enh_groups *gr) {
   const size_t n = p->n;
   const size_t nch = (n + ENH_CHUNK - 1) / ENH_CHUNK;
   const int threads = p->threads >= 1 ? p->threads : 1;
@@ -288,27 +343,65 @@ static gwlz_error enh_groups_build(const gwlz_enh_params *p, const void *xr, con
     return GWLZ_ERR_MEMORY;
   }
   const long lnch = (long)nch;
+  double pb[GWLZ_MAX_GROUPS];
+  int P = 1;
+  while (P < G) P <<= 1;
+  for (int k = 0; k < P - 1; k++) pb[k] = k < G - 1 ? bounds[k] : INFINITY;
+  float fb[GWLZ_MAX_GROUPS];
+  for (int k = 0; k < G - 1; k++) fb[k] = enh_f32_ceil(bounds[k]);
+  const int fast = p->type == GWLZ_TYPE_FLOAT && !p->mask && G <= 64;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (long c = 0; c < lnch; c++) {
     size_t b = (size_t)c * ENH_CHUNK, e = b + ENH_CHUNK < n ? b + ENH_CHUNK : n;
     size_t *cc = cnt + (size_t)c * G;
     double *lo = clo + (size_t)c * G, *hi = chi + (size_t)c * G;
-    for (int g = 0; g < G; g++) {
-      lo[g] = INFINITY;
-      hi[g] = -INFINITY;
-    }
-    for (size_t i = b; i < e; i++) {
-      uint8_t g = 0xFF;
-      if (!(p->mask && p->mask[i])) {
-        double v = enh_ld(p->type, xr, i);
-        g = enh_gid_of(v, bounds, G);
+    /* four interleaved copies of the per-group state (no store-to-load
+     * chains between neighbouring cells); min/max/counts are exact, so the
+     * combination order does not matter */
+    size_t c4[4][GWLZ_MAX_GROUPS];
+    double l4[4][GWLZ_MAX_GROUPS], h4[4][GWLZ_MAX_GROUPS];
+    for (int u = 0; u < 4; u++)
+      for (int g = 0; g < G; g++) {
+        c4[u][g] = 0;
+        l4[u][g] = INFINITY;
+        h4[u][g] = -INFINITY;
+      }
+    if (fast) {
+      enh_gid_f32((const float *)xr + b, e - b, fb, G - 1, gr->gid + b);
+      for (size_t i = b; i < e; i++) {
+        const uint8_t g = gr->gid[i];
+        const int u = (int)(i & 3u);
         if (g != 0xFF) {
-          cc[g]++;
-          if (v < lo[g]) lo[g] = v;
-          if (v > hi[g]) hi[g] = v;
+          const double v = (double)((const float *)xr)[i];
+          c4[u][g]++;
+          l4[u][g] = v < l4[u][g] ? v : l4[u][g];
+          h4[u][g] = v > h4[u][g] ? v : h4[u][g];
         }
       }
-      gr->gid[i] = g;
+    } else {
+      for (size_t i = b; i < e; i++) {
+        uint8_t g = 0xFF;
+        const int u = (int)(i & 3u);
+        if (!(p->mask && p->mask[i])) {
+          double v = enh_ld(p->type, xr, i);
+          g = enh_gid_of(v, pb, P);
+          if (g != 0xFF) {
+            c4[u][g]++;
+            l4[u][g] = v < l4[u][g] ? v : l4[u][g];
+            h4[u][g] = v > h4[u][g] ? v : h4[u][g];
+          }
+        }
+        gr->gid[i] = g;
+      }
+    }
+    for (int g = 0; g < G; g++) {
+      cc[g] = c4[0][g] + c4[1][g] + c4[2][g] + c4[3][g];
+      lo[g] = l4[0][g];
+      hi[g] = h4[0][g];
+      for (int u = 1; u < 4; u++) {
+        lo[g] = l4[u][g] < lo[g] ? l4[u][g] : lo[g];
+        hi[g] = h4[u][g] > hi[g] ? h4[u][g] : hi[g];
+      }
     }
   }
   /* offsets: group-major, chunk-minor */
@@ -329,14 +422,14 @@ static gwlz_error enh_groups_build(const gwlz_enh_params *p, const void *xr, con
   gr->start[G] = tot;
   free(clo);
   free(chi);
-  gr->idx = (size_t *)malloc((tot ? tot : 1) * sizeof(size_t));
+  gr->idx = (size_t *)malloc((tot && need_idx ? tot : 1) * sizeof(size_t));
   if (!gr->idx) {
     free(cnt);
     enh_groups_free(gr);
     return GWLZ_ERR_MEMORY;
   }
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (long c = 0; c < lnch; c++) {
+  for (long c = 0; c < (need_idx ? lnch : 0); c++) {
     size_t b = (size_t)c * ENH_CHUNK, e = b + ENH_CHUNK < n ? b + ENH_CHUNK : n;
     size_t *pos = cnt + (size_t)c * G;
     for (size_t i = b; i < e; i++) {
@@ -542,7 +635,7 @@ gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
   memset(&gr, 0, sizeof(gr));
   if (!bounds) return GWLZ_ERR_MEMORY;
   for (int k = 0; k < h.G - 1; k++) bounds[k] = enh_bound_at(&h, k);
-  e = enh_groups_build(p, data, bounds, h.G, &gr);
+  e = enh_groups_build(p, data, bounds, h.G, h.kind != GWLZ_ENH_LINEAR, &gr);
   if (e != GWLZ_OK) goto done;
   if (kind->nparams(&gr.d, h.arch) != h.P) {
     e = GWLZ_ERR_CORRUPT;
@@ -619,9 +712,16 @@ gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
     }
   }
 
-  for (int g = 0; g < h.G; g++) {
-    if (!kept[g]) continue;
-    if ((e = kind->predict(&gr.d, h.arch, g, params, rhat)) != GWLZ_OK) goto done;
+  if (h.kind == GWLZ_ENH_LINEAR) {
+    const float *pp = params;
+    const uint8_t *kp = kept;
+    int ar = h.arch;
+    if ((e = gwlz_lin_predict_sets(&gr.d, 1, &ar, &pp, &kp, &rhat)) != GWLZ_OK) goto done;
+  } else {
+    for (int g = 0; g < h.G; g++) {
+      if (!kept[g]) continue;
+      if ((e = kind->predict(&gr.d, h.arch, g, params, rhat)) != GWLZ_OK) goto done;
+    }
   }
   /* every prediction is made from X'; exception cells keep X' */
   for (size_t k = 0; k < nexc; k++) gr.gid[epos[k]] = 0xFF;
@@ -729,7 +829,8 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
   archs[narch++] = arch;
   if (kind_id == GWLZ_ENH_LINEAR && p->arch == GWLZ_ARCH_DEFAULT) archs[narch++] = GWLZ_LIN_ARCH_INTERP1;
   const int strict = p->policy == GWLZ_BOUND_STRICT;
-  const size_t per = 1 + 2 * (size_t)ENH_NAMP;
+  const size_t per = 2 + 2 * (size_t)ENH_NAMP; /* SSE before, per amp (SSE, exceptions), count */
+  const int lin = kind_id == GWLZ_ENH_LINEAR;
   acc = (double *)malloc(nch * (size_t)Greq * per * sizeof(double));
   cbounds = (double *)malloc((size_t)Greq * sizeof(double));
   rhat2 = (float *)malloc(n * sizeof(float));
@@ -754,8 +855,69 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
     const int Gc = gcands[gi];
     int best_is_new = 0;
     if ((e = enh_bounds_quantile(p, xr, target, Gc, 1.0, cbounds)) != GWLZ_OK) goto done;
-    if ((e = enh_groups_build(p, xr, cbounds, Gc, &cgr)) != GWLZ_OK) goto done;
+    if ((e = enh_groups_build(p, xr, cbounds, Gc, kind_id != GWLZ_ENH_LINEAR, &cgr)) != GWLZ_OK) goto done;
     cgr.d.target = target;
+    /* linear kind: every candidate architecture fitted from one pass over a
+     * sample of the cells (at most ENH_TRAIN_CELLS, at least ENH_TRAIN_MIN
+     * per group) and predicted in one raster sweep; the decisions below are
+     * taken on the same sample, scaled to the group sizes */
+    uint32_t rate[GWLZ_MAX_GROUPS];
+    float *lparams[2] = {NULL, NULL};
+    int lprec[2] = {ENH_PREC_F16, ENH_PREC_F16};
+    for (int g = 0; g < Gc; g++) {
+      size_t T = ENH_TRAIN_CELLS / (size_t)Gc, cnt = cgr.start[g + 1] - cgr.start[g];
+      if (T < ENH_TRAIN_MIN) T = ENH_TRAIN_MIN;
+      rate[g] = cnt <= T ? 65536u : (uint32_t)((T * 65536 + cnt - 1) / cnt);
+    }
+    if (lin) {
+      double ta = gwlz_now();
+      for (int ai = 0; ai < narch; ai++) {
+        size_t aP = kind->nparams(&cgr.d, archs[ai]);
+        if (aP == 0 || aP > ENH_MAX_PARAMS) {
+          e = GWLZ_ERR_PARAM;
+          goto done;
+        }
+        lparams[ai] = (float *)calloc((size_t)Gc * aP, sizeof(float));
+        if (!lparams[ai]) {
+          free(lparams[0]);
+          e = GWLZ_ERR_MEMORY;
+          goto done;
+        }
+      }
+      e = gwlz_lin_train_sets(&cgr.d, archs[0], rate, lparams[0], narch > 1 ? archs[1] : 0,
+                              narch > 1 ? lparams[1] : NULL);
+      uint8_t lc[2][GWLZ_MAX_GROUPS];
+      for (int ai = 0; ai < narch && e == GWLZ_OK; ai++) {
+        size_t aP = kind->nparams(&cgr.d, archs[ai]);
+        for (size_t j = 0; lprec[ai] == ENH_PREC_F16 && j < (size_t)Gc * aP; j++)
+          if (!(fabs((double)lparams[ai][j]) < 65000.0)) lprec[ai] = ENH_PREC_F32;
+        enh_quantize_params(lparams[ai], (size_t)Gc * aP, lprec[ai]);
+        for (int g = 0; g < Gc; g++) {
+          lc[ai][g] = 0;
+          for (size_t j = 0; j < aP; j++) {
+            float w = lparams[ai][(size_t)g * aP + j];
+            if (!isfinite(w)) {
+              lc[ai][g] = 0;
+              break;
+            }
+            if (w != 0.0f) lc[ai][g] = 1;
+          }
+        }
+      }
+      st.train_seconds += gwlz_now() - ta;
+      if (st.epochs_run < 1) st.epochs_run = 1;
+      if (e == GWLZ_OK) {
+        const float *pp[2] = {lparams[0], lparams[1]};
+        const uint8_t *up[2] = {lc[0], lc[1]};
+        float *op[2] = {rhat, rhat2};
+        e = gwlz_lin_predict_sets(&cgr.d, narch, archs, pp, up, op);
+      }
+      if (e != GWLZ_OK) {
+        free(lparams[0]);
+        free(lparams[1]);
+        goto done;
+      }
+    }
     for (int ai = 0; ai < narch; ai++) {
       const int a_arch = archs[ai];
       const size_t aP = kind->nparams(&cgr.d, a_arch);
@@ -763,29 +925,30 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
         e = GWLZ_ERR_PARAM;
         goto done;
       }
-      float *aparams = (float *)calloc((size_t)Gc * aP, sizeof(float));
+      float *aparams = lin ? lparams[ai] : (float *)calloc((size_t)Gc * aP, sizeof(float));
+      if (lin) lparams[ai] = NULL;
       if (!aparams) {
         e = GWLZ_ERR_MEMORY;
         goto done;
       }
-      int epochs_run = 0;
-      double ta = gwlz_now();
-      if ((e = kind->train(&cgr.d, a_arch, aparams, &epochs_run)) != GWLZ_OK) {
-        free(aparams);
-        goto done;
+      int aprec = lin ? lprec[ai] : ENH_PREC_F32;
+      if (!lin) {
+        int epochs_run = 0;
+        double ta = gwlz_now();
+        if ((e = kind->train(&cgr.d, a_arch, aparams, &epochs_run)) != GWLZ_OK) {
+          free(aparams);
+          goto done;
+        }
+        double t1 = gwlz_now();
+        st.train_seconds += t1 - ta;
+        if (epochs_run > st.epochs_run) st.epochs_run = epochs_run;
+        /* the decoder's parameters: binary16 for the linear filters
+         * (measured: no PSNR change at half the bytes) unless a parameter
+         * does not fit; binary32 for the CNN */
+        enh_quantize_params(aparams, (size_t)Gc * aP, aprec);
       }
-      double t1 = gwlz_now();
-      st.train_seconds += t1 - ta;
-      if (epochs_run > st.epochs_run) st.epochs_run = epochs_run;
-
-      /* the decoder's parameters: binary16 for the linear filters (measured:
-       * no PSNR change at half the bytes) unless a parameter does not fit;
-       * binary32 for the CNN */
-      int aprec = kind_id == GWLZ_ENH_LINEAR ? ENH_PREC_F16 : ENH_PREC_F32;
-      for (size_t j = 0; aprec == ENH_PREC_F16 && j < (size_t)Gc * aP; j++)
-        if (!(fabs((double)aparams[j]) < 65000.0)) aprec = ENH_PREC_F32;
       const size_t apsize = aprec == ENH_PREC_F32 ? 4 : 2;
-      enh_quantize_params(aparams, (size_t)Gc * aP, aprec);
+      const float *arh = lin && ai == 0 ? rhat : rhat2;
       uint8_t cand[GWLZ_MAX_GROUPS];
       for (int g = 0; g < Gc; g++) {
         cand[g] = 0;
@@ -799,7 +962,7 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
           if (w != 0.0f) cand[g] = 1;
         }
       }
-      for (int g = 0; g < Gc; g++)
+      for (int g = 0; g < Gc && !lin; g++)
         if (cand[g] && (e = kind->predict(&cgr.d, a_arch, g, aparams, rhat2)) != GWLZ_OK) {
           free(aparams);
           goto done;
@@ -816,13 +979,15 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
         for (size_t i = b; i < en; i++) {
           uint8_t g = cgr.gid[i];
           if (g == 0xFF) continue;
+          if (lin && !enh_pick(i, rate[g])) continue;
           const double xv = enh_ld(t, x, i), xrv = enh_ld(t, xr, i);
           double *ag = ac + (size_t)g * per;
           const double e0 = (xv - xrv) * inv_eb;
           ag[0] += e0 * e0;
+          ag[per - 1] += 1.0;
           if (!cand[g]) continue;
           for (int k = 0; k < ENH_NAMP; k++) {
-            double yv = enh_apply1(t, xrv, eb, rhat2[i], enh_amp_codes[k]);
+            double yv = enh_apply1(t, xrv, eb, arh[i], enh_amp_codes[k]);
             double er = xv - yv;
             if (strict && !(fabs(er) <= eb)) {
               ag[1 + 2 * k + 1] += 1.0;
@@ -836,11 +1001,17 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
       }
       double sse_base = 0.0;
       size_t nvalid = cgr.start[Gc];
-      double gsum[GWLZ_MAX_GROUPS][1 + 2 * ENH_NAMP];
+      double gsum[GWLZ_MAX_GROUPS][2 + 2 * ENH_NAMP];
       memset(gsum, 0, sizeof(gsum));
       for (size_t c = 0; c < nch; c++)
         for (int g = 0; g < Gc; g++)
           for (size_t k = 0; k < per; k++) gsum[g][k] += acc[(c * Gc + (size_t)g) * per + k];
+      for (int g = 0; g < Gc; g++) { /* sampled sums scaled to the whole group */
+        double cnt = (double)(cgr.start[g + 1] - cgr.start[g]), got = gsum[g][per - 1];
+        double sc = got > 0 ? cnt / got : 0.0;
+        if (got != cnt)
+          for (size_t k = 0; k + 1 < per; k++) gsum[g][k] *= sc;
+      }
       for (int g = 0; g < Gc; g++) sse_base += gsum[g][0];
       /* Price of one stored byte in units of eb^2 of squared error (what the
        * same byte would buy if spent on the base compressor instead), the
@@ -897,9 +1068,11 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
         free(params);
         params = aparams;
         aparams = NULL;
-        float *sw = rhat;
-        rhat = rhat2;
-        rhat2 = sw;
+        if (!lin) {
+          float *sw = rhat;
+          rhat = rhat2;
+          rhat2 = sw;
+        }
         arch = a_arch;
         P = aP;
         prec = aprec;
@@ -925,6 +1098,11 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
   (void)psize;
   (void)lambda;
 
+  if (K > 0 && lin) { /* the winner's predictions, in one sweep */
+    const float *pp = params;
+    const uint8_t *kp = kept;
+    if ((e = gwlz_lin_predict_sets(&gr.d, 1, &arch, &pp, &kp, &rhat)) != GWLZ_OK) goto done;
+  }
   if (K > 0) {
     /* final outputs and exception positions (per chunk, in index order) */
     ccount = (size_t *)calloc(nch + 1, sizeof(size_t));
