@@ -476,12 +476,6 @@ static int lin_pair_ok(int a, int b) {
 
 gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
                                  const float *const *params, const uint8_t *const *use,
-                                 float *const *out);
-gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
-                               int arch1, float *params1);
-
-gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
-                                 const float *const *params, const uint8_t *const *use,
                                  float *const *out) {
   lin_geom g;
   if (nsets < 1 || nsets > 2 || !lin_arch_ok(archs[0])) return GWLZ_ERR_PARAM;

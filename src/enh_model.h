@@ -57,11 +57,24 @@ typedef struct {
  * enh_linear.c describes the features exactly. */
 #define GWLZ_LIN_ARCH_PLAIN 16  /* 3^k taps (k = min(ndims,3)) + bias, one filter per group */
 #define GWLZ_LIN_ARCH_PARITY 17 /* same, one filter per index-parity class (2^k)        */
-#define GWLZ_LIN_ARCH_INTERP 18 /* 3^k taps, far taps at +-3, interpolation-residual
+#define GWLZ_LIN_ARCH_INTERP 18 /* 3^k taps without the 3-D corners, far taps at +-2
+                                   and +-3 along each axis, interpolation-residual
                                    features, saturated differences; one filter per
                                    interpolation class (k + 1)                       */
 #define GWLZ_LIN_ARCH_INTERP1 19 /* INTERP features, one filter per group               */
 #define GWLZ_LIN_ARCH_BEST GWLZ_LIN_ARCH_INTERP
+
+/* Raster-sweep entry points of the linear kind (enh_linear.c), used by the
+ * framework instead of the per-group interface: predict every group of
+ * nsets parameter sets in one pass over the array (use[s][g] != 0 selects the
+ * groups of set s), and train a class arch together with its one-class
+ * variant arch1 (0 = none) from the same sums over a sampled subset of cells
+ * (rate: per-group sampling rates, NULL = every cell). */
+gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
+                                 const float *const *params, const uint8_t *const *use,
+                                 float *const *out);
+gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
+                               int arch1, float *params1);
 
 extern const gwlz_enh_kind gwlz_enh_linear_kind; /* enh_linear.c */
 extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* enh_cnn.c    */

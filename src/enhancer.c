@@ -86,14 +86,6 @@
 #define ENH_RD_SLOPE 4.0 /* dB of base PSNR per e-fold of base size (see lambda) */
 #endif
 
-/* Raster-sweep entry points of the linear kind (enh_linear.c): every group
- * in one pass over the array, and training of a class arch together with
- * its one-class variant from the same sums on a sampled subset of cells. */
-gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *archs,
-                                 const float *const *params, const uint8_t *const *use,
-                                 float *const *out);
-gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
-                               int arch1, float *params1);
 #define ENH_TRAIN_CELLS ((size_t)1 << 20) /* linear: cells sampled for training/evaluation */
 #define ENH_TRAIN_MIN ((size_t)1 << 15)   /* ... at least this many per group */
 
