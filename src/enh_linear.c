@@ -60,6 +60,9 @@
 #endif
 
 #include "enh_model.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define LIN_PA 5 /* interpolation features per axis (INTERP)    */
 #define LIN_MAXM 35 /* 18 taps + centre + bias + 3 x (4 far taps + 1 interpolation feature) */
@@ -551,6 +554,110 @@ gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *a
   }
   free(Wt[0]);
   free(Wt[1]);
+  return fail ? GWLZ_ERR_MEMORY : GWLZ_OK;
+}
+
+/* Decoder: predict every cell of the groups with use[g] (one arch, one
+ * parameter set) and hand each row segment's predictions to apply(ctx, i0,
+ * len, r) (r[x] for cell i0 + x; cells with gid 0xFF or !use[gid] hold
+ * garbage and must be skipped by apply). apply may overwrite d->xr in place:
+ * a segment is handed over only once no prediction still to be made reads
+ * it. Segments (tasks in memory order) are split into one contiguous range
+ * per thread; a task reads cells of tasks at most R = reach * nseg + 1 away
+ * (reach: rows spanned by the +/-3 taps), so within a thread task t - R is
+ * applied after task t is predicted, and the first and last R tasks of each
+ * range (read by the neighbouring ranges) are applied after a barrier. The
+ * predictions themselves are those of gwlz_lin_predict_sets. */
+gwlz_error gwlz_lin_decode_apply(const gwlz_enh_data *d, int arch, const float *params, const uint8_t *use,
+                                 void (*apply)(void *ctx, size_t i0, size_t len, const float *r),
+                                 void *ctx) {
+  lin_geom g;
+  if (!lin_arch_ok(arch)) return GWLZ_ERR_PARAM;
+  lin_geom_init(d, arch, &g);
+  const int G = d->groups, mp = g.mp, m = g.m, C = g.classes;
+  if (G > 256) return GWLZ_ERR_PARAM;
+  float *Wt = (float *)calloc(((size_t)G * (size_t)C + 1) * (size_t)mp, sizeof(float));
+  if (!Wt) return GWLZ_ERR_MEMORY;
+  for (int gg = 0; gg < G; gg++)
+    for (int c = 0; c < C; c++)
+      for (int q = 0; q < m; q++)
+        Wt[((size_t)gg * C + c) * mp + q] = params[(size_t)gg * C * m + (size_t)c * m + q];
+  const size_t nx = g.ext[g.k - 1], nr = d->n / nx;
+  const size_t nseg = (nx + LIN_SEG - 1) / LIN_SEG;
+  const size_t ntask = nr * nseg;
+  size_t reach = 0; /* rows */
+  if (g.k == 3) reach = 3 * g.ext[1] + 1;
+  if (g.k == 2) reach = 3;
+  const size_t R = reach * nseg + 1;
+  double gmid[256], ginv[256];
+  lin_norms(d, gmid, ginv);
+  const int T = d->threads >= 1 ? d->threads : 1;
+  int fail = 0;
+#pragma omp parallel num_threads(T)
+  {
+#ifdef _OPENMP
+    const size_t nt = (size_t)omp_get_num_threads(), tid = (size_t)omp_get_thread_num();
+#else
+    const size_t nt = 1, tid = 0;
+#endif
+    const size_t tb = ntask * tid / nt, te = ntask * (tid + 1) / nt, cnt = te - tb;
+    const size_t nh = cnt < R ? cnt : R;          /* head tasks (stash) */
+    const size_t nring = cnt < R + 1 ? cnt : R + 1; /* ring slots        */
+    lin_scratch *S = (lin_scratch *)malloc(sizeof(lin_scratch));
+    float *buf = (float *)malloc(((nh + nring) * LIN_SEG + 1) * sizeof(float));
+    if (!S || !buf) {
+#pragma omp atomic write
+      fail = 1;
+    }
+#pragma omp barrier
+    int ok;
+#pragma omp atomic read
+    ok = fail;
+    ok = !ok;
+    float *head = buf, *ring = buf + nh * LIN_SEG;
+    uint32_t rowof[LIN_SEG];
+    const uint32_t zero = (uint32_t)G * (uint32_t)C;
+    for (size_t t = tb; ok && t < te; t++) {
+      size_t r = t / nseg, x0 = (t % nseg) * LIN_SEG;
+      size_t len = nx - x0 < LIN_SEG ? nx - x0 : LIN_SEG;
+      size_t i0 = r * nx + x0;
+      int any = 0;
+      for (size_t x = 0; x < len && !any; x++) {
+        uint8_t gg = d->gid[i0 + x];
+        any |= gg != 0xFF && use[gg];
+      }
+      float *o = t - tb < nh ? head + (t - tb) * LIN_SEG : ring + ((t - tb) % nring) * LIN_SEG;
+      if (any) {
+        lin_segment(d, &g, arch, r, x0, len, gmid, ginv, S);
+        for (size_t x = 0; x < len; x++) {
+          uint8_t gg = S->gid[x];
+          rowof[x] = gg != 0xFF && use[gg] ? (uint32_t)gg * C + (C > 1 ? S->cls[x] : 0) : zero;
+        }
+        lin_dot(S, Wt, rowof, mp, len, o);
+      }
+      if (t - tb >= 2 * R) { /* task t - R: no longer read, not in the head */
+        size_t ta = t - R;
+        size_t ra = ta / nseg, xa = (ta % nseg) * LIN_SEG;
+        size_t la = nx - xa < LIN_SEG ? nx - xa : LIN_SEG;
+        apply(ctx, ra * nx + xa, la, ring + ((ta - tb) % nring) * LIN_SEG);
+      }
+    }
+#pragma omp barrier
+    if (ok) {
+      /* not yet applied: the head [tb, tb + nh) and [max(tb + R, te - R), te) */
+      size_t tail = te >= R && te - R > tb + R ? te - R : tb + R;
+      for (size_t t = tb; t < te; t++) {
+        if (t >= tb + nh && t < tail) continue;
+        size_t r = t / nseg, x0 = (t % nseg) * LIN_SEG;
+        size_t len = nx - x0 < LIN_SEG ? nx - x0 : LIN_SEG;
+        const float *o = t - tb < nh ? head + (t - tb) * LIN_SEG : ring + ((t - tb) % nring) * LIN_SEG;
+        apply(ctx, r * nx + x0, len, o);
+      }
+    }
+    free(buf);
+    free(S);
+  }
+  free(Wt);
   return fail ? GWLZ_ERR_MEMORY : GWLZ_OK;
 }
 

@@ -75,6 +75,13 @@ gwlz_error gwlz_lin_predict_sets(const gwlz_enh_data *d, int nsets, const int *a
                                  float *const *out);
 gwlz_error gwlz_lin_train_sets(const gwlz_enh_data *d, int arch, const uint32_t *rate, float *params,
                                int arch1, float *params1);
+/* Decoder of the linear kind: the predictions of gwlz_lin_predict_sets for
+ * the groups with use[g] != 0, handed to apply() one row segment [i0, i0+len)
+ * at a time, as soon as no later prediction reads those cells, so the caller
+ * can correct the data in place without a full-size prediction array. */
+gwlz_error gwlz_lin_decode_apply(const gwlz_enh_data *d, int arch, const float *params, const uint8_t *use,
+                                 void (*apply)(void *ctx, size_t i0, size_t len, const float *r),
+                                 void *ctx);
 
 extern const gwlz_enh_kind gwlz_enh_linear_kind; /* enh_linear.c */
 extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* enh_cnn.c    */

@@ -604,6 +604,35 @@ static gwlz_error enh_load_params(const enh_hdr *h, float *params, int *amp_of, 
   return GWLZ_OK;
 }
 
+typedef struct {
+  gwlz_type t;
+  double eb;
+  void *data;
+  const uint8_t *gid, *kept;
+  const int *amp_of;
+} enh_apply_ctx;
+
+/* y = enh_apply1 for the cells i0 .. i0+len-1 whose group is kept */
+static void enh_apply_seg(void *vctx, size_t i0, size_t len, const float *r) {
+  const enh_apply_ctx *c = (const enh_apply_ctx *)vctx;
+  const uint8_t *gid = c->gid + i0;
+  if (c->t == GWLZ_TYPE_FLOAT) {
+    float *v = (float *)c->data + i0;
+    for (size_t x = 0; x < len; x++) {
+      const uint8_t g = gid[x];
+      if (g == 0xFF || !c->kept[g]) continue;
+      v[x] = (float)enh_apply1(GWLZ_TYPE_FLOAT, (double)v[x], c->eb, r[x], c->amp_of[g]);
+    }
+  } else {
+    double *v = (double *)c->data + i0;
+    for (size_t x = 0; x < len; x++) {
+      const uint8_t g = gid[x];
+      if (g == 0xFF || !c->kept[g]) continue;
+      v[x] = enh_apply1(GWLZ_TYPE_DOUBLE, v[x], c->eb, r[x], c->amp_of[g]);
+    }
+  }
+}
+
 gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
                                size_t models_size, const uint8_t *exc, size_t exc_size,
                                void *data) {
@@ -634,8 +663,8 @@ gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
     goto done;
   }
   params = (float *)malloc((size_t)h.G * h.P * sizeof(float));
-  rhat = (float *)malloc(p->n * sizeof(float));
-  if (!params || !rhat) {
+  if (h.kind != GWLZ_ENH_LINEAR) rhat = (float *)malloc(p->n * sizeof(float));
+  if (!params || (!rhat && h.kind != GWLZ_ENH_LINEAR)) {
     e = GWLZ_ERR_MEMORY;
     goto done;
   }
@@ -705,10 +734,18 @@ gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
   }
 
   if (h.kind == GWLZ_ENH_LINEAR) {
-    const float *pp = params;
-    const uint8_t *kp = kept;
-    int ar = h.arch;
-    if ((e = gwlz_lin_predict_sets(&gr.d, 1, &ar, &pp, &kp, &rhat)) != GWLZ_OK) goto done;
+    /* exception cells keep X': marked 0xFF before the sweep (a cell's gid
+     * only decides whether its own prediction is made and applied) */
+    for (size_t k = 0; k < nexc; k++) gr.gid[epos[k]] = 0xFF;
+    enh_apply_ctx ac;
+    ac.t = p->type;
+    ac.eb = p->abs_eb;
+    ac.data = data;
+    ac.gid = gr.gid;
+    ac.kept = kept;
+    ac.amp_of = amp_of;
+    e = gwlz_lin_decode_apply(&gr.d, h.arch, params, kept, enh_apply_seg, &ac);
+    goto done;
   } else {
     for (int g = 0; g < h.G; g++) {
       if (!kept[g]) continue;
