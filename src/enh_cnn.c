@@ -5,7 +5,8 @@
  * groups together cost about one pass over the data.
  *
  * GWLZ_ARCH_PAPER2D (the GWLZ paper, Fig. 3): on 2-D slices along the last two
- * dims, input u = (x' - lo)/(hi - lo) for cells of the group and the
+ * dims, input u = (x' - lo) * (1/(hi - lo)) clamped to [0, 1] (0 when hi - lo
+ * is not > 0 or not finite) for cells of the group and the
  * placeholder 0 for every other cell (and outside the slice), then
  *   conv 3x3 1->9, batch norm, ReLU, conv 3x3 9->1   (zero padding).
  * Trained on 5x5 patches around sampled group cells (the receptive field),
@@ -29,10 +30,11 @@
  *                    data: ieb = (float)(1/eb), saturated at FLT_MAX; double
  *                    data: 1/eb and the result rounded to float), then
  *                    u = u < -4 ? -4 : u; f = u > 4 ? 4 : u
- *   centre tap:      2 (x'_c - lo)/(hi - lo) - 1 clipped to [-1, 1]
- *   per dim q:       h_q = clamp((x'_c - cub_q)/(2 eb), -1, 1), cub_q the
- *                    cubic interpolation (-x_-3 + 9 x_-1 + 9 x_+1 - x_+3)/16
- *                    along q (in double)
+ *   centre tap:      2 (x'_c - lo) * (1/(hi - lo)) - 1 clipped to [-1, 1]
+ *                    (the factor is 0 when hi - lo is not > 0 or not finite)
+ *   per dim q:       h_q = clamp(((x'_c - cub_q) * (1/eb)) * 0.5, -1, 1)
+ *                    (a NaN becomes 0), cub_q the cubic interpolation
+ *                    (-x_-3 + 9 x_-1 + 9 x_+1 - x_+3)/16 along q (in double)
  *   per dim q:       1 if q is the first dim with |h_q| <= 1e-4 (the base
  *                    reproduced X' by interpolating along q), else 0.
  * Training: features standardised over the sample (the affine map is folded
@@ -140,7 +142,7 @@ typedef struct {
   int D;                /* spatial dims used (last D dims of the array)  */
   size_t ext[3];        /* their extents, slowest first                  */
   size_t str[3];        /* their strides                                 */
-  int K;                /* taps: 3^D (+ 2D axial taps at distance 2)     */
+  int K;                /* taps: 3^D (+ 2D axial taps at distance 3)     */
   int KC;               /* index of the centre tap                      */
   int NF;               /* default-arch features: K taps (+ 2D interp)   */
   int ax[3][4];         /* taps at -3,-1,+1,+3 along each dim (interp)   */
@@ -248,7 +250,7 @@ static void def_offsets(const geom *gm, ptrdiff_t *offs, int (*toff)[3]) {
     for (int q = D; q < 3; q++) toff[t][q] = 0;
     offs[t] = o;
   }
-  for (int t = cube; t < gm->K; t++) { /* axial taps at distance 2 */
+  for (int t = cube; t < gm->K; t++) { /* axial taps at distance DEF_AXD (3) */
     /* DEF_REACH 2: distance DEF_AXD; 3: distances 2 and 3 */
     int e = t - cube, dist = DEF_REACH > 2 ? 2 + e / (2 * D) : DEF_AXD;
     e %= 2 * D;

@@ -55,7 +55,8 @@ typedef struct {
  * GWLZ_ENH_LINEAR; GWLZ_ARCH_DEFAULT is resolved by enhancer.c to
  * GWLZ_LIN_ARCH_BEST before training, so streams never store 0 for linear).
  * enh_linear.c describes the features exactly. */
-#define GWLZ_LIN_ARCH_PLAIN 16  /* 3^k taps (k = min(ndims,3)) + bias, one filter per group */
+#define GWLZ_LIN_ARCH_PLAIN 16  /* 3^k taps (k = min(ndims,3); in 3-D without the 8
+                                   corners) + centre + bias, one filter per group   */
 #define GWLZ_LIN_ARCH_PARITY 17 /* same, one filter per index-parity class (2^k)        */
 #define GWLZ_LIN_ARCH_INTERP 18 /* 3^k taps without the 3-D corners, far taps at +-2
                                    and +-3 along each axis, interpolation-residual
