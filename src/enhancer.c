@@ -61,6 +61,9 @@
  * on a deterministic sample of the cells (about 2^20 in all, at least 2^15
  * per group or the whole group; a hash of the cell index); the stored output
  * and the exception list are computed on every cell.
+ * When the caller gives the base stream size, the stored sections are kept
+ * within GWLZ_ENH_MAX_OVERHEAD of it: kept groups are dropped, least squared
+ * error reduction per stored byte first, until the encoded payloads fit.
  *
  * Determinism: every sum that influences output bytes is accumulated over a
  * fixed chunking of the cells (independent of the thread count) and combined
@@ -1124,7 +1127,6 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
     }
     enh_groups_free(&cgr);
   }
-  (void)psize;
   (void)lambda;
 
   if (K > 0 && lin) { /* the winner's predictions, in one sweep */
@@ -1133,15 +1135,24 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
     if ((e = gwlz_lin_predict_sets(&gr.d, 1, &arch, &pp, &kp, &rhat)) != GWLZ_OK) goto done;
   }
   if (K > 0) {
-    /* final outputs and exception positions (per chunk, in index order) */
     ccount = (size_t *)calloc(nch + 1, sizeof(size_t));
     if (!ccount) {
       e = GWLZ_ERR_MEMORY;
       goto done;
     }
+  }
+  /* Final outputs, exceptions and payloads. When the payloads would exceed
+   * the size cap the library applies (p->base_bytes known), drop the kept
+   * group with the least squared-error reduction per stored byte (model and
+   * estimated exception bytes; ties: the lowest group) and encode again. */
+  while (K > 0) {
+    /* outputs and exception positions (per chunk, in index order); per
+     * chunk and group in acc: [0] SSE reduction (eb^2 units), [1] exceptions */
+    memset(acc, 0, nch * (size_t)G * 2 * sizeof(double));
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (long c = 0; c < lnch; c++) {
       size_t b = (size_t)c * ENH_CHUNK, en = b + ENH_CHUNK < n ? b + ENH_CHUNK : n, cnt = 0;
+      double *ac = acc + (size_t)c * G * 2;
       for (size_t i = b; i < en; i++) {
         uint8_t g = gr.gid[i];
         if (g == 0xFF || !kept[g]) continue;
@@ -1149,8 +1160,11 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
         double yv = enh_apply1(t, xrv, eb, rhat[i], amp_of[g]);
         if (strict && !(fabs(xv - yv) <= eb)) {
           cnt++;
+          ac[2 * g + 1] += 1.0;
           continue; /* y keeps X' */
         }
+        const double e0 = (xv - xrv) * inv_eb, e1 = (xv - yv) * inv_eb;
+        ac[2 * g] += e0 * e0 - e1 * e1;
         enh_st(t, y, i, yv);
       }
       ccount[c] = cnt;
@@ -1210,8 +1224,36 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
     }
     if ((e = models->err) != GWLZ_OK) goto done;
     if (tot && (e = enh_write_exceptions(epos, tot, exceptions)) != GWLZ_OK) goto done;
-    st.kind = (gwlz_enhancer)kind_id;
-    st.groups_kept = K;
+    const size_t bytes = (models->size - msize0) + (exceptions->size - esize0) + 24;
+    if (p->base_bytes == 0 ||
+        (double)bytes <= GWLZ_ENH_MAX_OVERHEAD * (double)p->base_bytes) {
+      st.kind = (gwlz_enhancer)kind_id;
+      st.groups_kept = K;
+      break;
+    }
+    int worst = -1;
+    double worst_r = 0.0;
+    for (int g = 0; g < G; g++) {
+      if (!kept[g]) continue;
+      double gain = 0.0, ex = 0.0;
+      for (size_t c = 0; c < nch; c++) {
+        gain += acc[(c * G + (size_t)g) * 2];
+        ex += acc[(c * G + (size_t)g) * 2 + 1];
+      }
+      double r = gain / ((double)P * (double)psize + 1.0 + enh_exc_cost((size_t)ex, n));
+      if (worst < 0 || r < worst_r) {
+        worst = g;
+        worst_r = r;
+      }
+    }
+    kept[worst] = 0;
+    K--;
+    memcpy(y, xr, n * gwlz_type_size(t));
+    models->size = msize0;
+    exceptions->size = esize0;
+    st.exceptions = 0;
+    free(epos);
+    epos = NULL;
   }
   st.model_bytes = models->size - msize0;
   st.exception_bytes = exceptions->size - esize0;
