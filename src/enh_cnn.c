@@ -917,36 +917,22 @@ static gwlz_error cnn_predict(const gwlz_enh_data *d, int arch, int g, const flo
   geom gm;
   const long long cnt = (long long)(end - beg);
   const int threads = d->threads > 1 && cnt > 4096 ? d->threads : 1;
-  if (arch == GWLZ_ARCH_PAPER2D) {
-    geom_init(d, 2, &gm);
-    const int nth = threads;
-    (void)nth; /* unused without OpenMP */
-#pragma omp parallel num_threads(nth)
-    {
-      int tid = 0, tn = 1;
+  const int paper = arch == GWLZ_ARCH_PAPER2D;
+  geom_init(d, paper ? 2 : 3, &gm);
+  (void)threads; /* unused without OpenMP */
+#pragma omp parallel num_threads(threads)
+  {
+    int tid = 0, tn = 1;
 #ifdef _OPENMP
-      tid = omp_get_thread_num();
-      tn = omp_get_num_threads();
+    tid = omp_get_thread_num();
+    tn = omp_get_num_threads();
 #endif
-      size_t a = beg + (size_t)((double)cnt * tid / tn), b = beg + (size_t)((double)cnt * (tid + 1) / tn);
-      if (tid == tn - 1) b = end;
-        p2_predict_range(d, &gm, g, &fc, params, a, b, out);
-    }
-  } else {
-    geom_init(d, 3, &gm);
-    const int nth = threads;
-    (void)nth; /* unused without OpenMP */
-#pragma omp parallel num_threads(nth)
-    {
-      int tid = 0, tn = 1;
-#ifdef _OPENMP
-      tid = omp_get_thread_num();
-      tn = omp_get_num_threads();
-#endif
-      size_t a = beg + (size_t)((double)cnt * tid / tn), b = beg + (size_t)((double)cnt * (tid + 1) / tn);
-      if (tid == tn - 1) b = end;
+    size_t a = beg + (size_t)((double)cnt * tid / tn), b = beg + (size_t)((double)cnt * (tid + 1) / tn);
+    if (tid == tn - 1) b = end;
+    if (paper)
+      p2_predict_range(d, &gm, g, &fc, params, a, b, out);
+    else
       def_predict_range(d, &gm, &fc, params, a, b, out);
-    }
   }
   return GWLZ_OK;
 }
