@@ -823,6 +823,7 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
   int G = Greq;
   const double eb = p->abs_eb, inv_eb = 1.0 / eb;
   const int threads = p->threads >= 1 ? p->threads : 1;
+  (void)threads; /* unused without OpenMP */
   const size_t nch = (n + ENH_CHUNK - 1) / ENH_CHUNK;
   const long lnch = (long)nch;
   const size_t msize0 = models->size, esize0 = exceptions->size;
