@@ -592,6 +592,7 @@ gwlz_error gwlz_lin_decode_apply(const gwlz_enh_data *d, int arch, const float *
   double gmid[256], ginv[256];
   lin_norms(d, gmid, ginv);
   const int T = d->threads >= 1 ? d->threads : 1;
+  (void)T; /* unused without OpenMP */
   int fail = 0;
 #pragma omp parallel num_threads(T)
   {
