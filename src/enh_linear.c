@@ -191,6 +191,61 @@ __attribute__((target("avx2"))) static size_t lin_sat_pair_avx2(float *fa, float
   }
   return x;
 }
+/* lin_dot for 8 cells at a time: each lane computes s = 0; s = s + w[q] *
+ * f[q], q = 0..mp-1 in order, exactly as the SSE2 and scalar loops
+ * (vectorised across cells only; no FMA); the weights of the 8 cells' rows
+ * are transposed 8 x 8 (a last 4 x 8 when mp % 8 == 4). Returns the cells
+ * done. */
+__attribute__((target("avx2"))) static size_t lin_dot_avx2(const float *F, size_t fstride, const float *W,
+                                                           const uint32_t *rowof, int mp, size_t len,
+                                                           float *out) {
+  size_t x = 0;
+  for (; x + 8 <= len; x += 8) {
+    const float *r[8];
+    for (int i = 0; i < 8; i++) r[i] = W + (size_t)rowof[x + i] * (size_t)mp;
+    const float *fx = F + x;
+    __m256 s = _mm256_setzero_ps();
+    int q = 0;
+    for (; q + 8 <= mp; q += 8) {
+      const __m256 a0 = _mm256_loadu_ps(r[0] + q), a1 = _mm256_loadu_ps(r[1] + q);
+      const __m256 a2 = _mm256_loadu_ps(r[2] + q), a3 = _mm256_loadu_ps(r[3] + q);
+      const __m256 a4 = _mm256_loadu_ps(r[4] + q), a5 = _mm256_loadu_ps(r[5] + q);
+      const __m256 a6 = _mm256_loadu_ps(r[6] + q), a7 = _mm256_loadu_ps(r[7] + q);
+      const __m256 t0 = _mm256_unpacklo_ps(a0, a1), t1 = _mm256_unpackhi_ps(a0, a1);
+      const __m256 t2 = _mm256_unpacklo_ps(a2, a3), t3 = _mm256_unpackhi_ps(a2, a3);
+      const __m256 t4 = _mm256_unpacklo_ps(a4, a5), t5 = _mm256_unpackhi_ps(a4, a5);
+      const __m256 t6 = _mm256_unpacklo_ps(a6, a7), t7 = _mm256_unpackhi_ps(a6, a7);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      const float *fq = fx + (size_t)q * fstride;
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_loadu_ps(fq)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u1, u5, 0x20), _mm256_loadu_ps(fq + fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u2, u6, 0x20), _mm256_loadu_ps(fq + 2 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u3, u7, 0x20), _mm256_loadu_ps(fq + 3 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u0, u4, 0x31), _mm256_loadu_ps(fq + 4 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u1, u5, 0x31), _mm256_loadu_ps(fq + 5 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u2, u6, 0x31), _mm256_loadu_ps(fq + 6 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_permute2f128_ps(u3, u7, 0x31), _mm256_loadu_ps(fq + 7 * fstride)));
+    }
+    for (; q + 4 <= mp; q += 4) {
+      __m128 b0 = _mm_loadu_ps(r[0] + q), b1 = _mm_loadu_ps(r[1] + q);
+      __m128 b2 = _mm_loadu_ps(r[2] + q), b3 = _mm_loadu_ps(r[3] + q);
+      __m128 c0 = _mm_loadu_ps(r[4] + q), c1 = _mm_loadu_ps(r[5] + q);
+      __m128 c2 = _mm_loadu_ps(r[6] + q), c3 = _mm_loadu_ps(r[7] + q);
+      _MM_TRANSPOSE4_PS(b0, b1, b2, b3);
+      _MM_TRANSPOSE4_PS(c0, c1, c2, c3);
+      const float *fq = fx + (size_t)q * fstride;
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set_m128(c0, b0), _mm256_loadu_ps(fq)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set_m128(c1, b1), _mm256_loadu_ps(fq + fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set_m128(c2, b2), _mm256_loadu_ps(fq + 2 * fstride)));
+      s = _mm256_add_ps(s, _mm256_mul_ps(_mm256_set_m128(c3, b3), _mm256_loadu_ps(fq + 3 * fstride)));
+    }
+    _mm256_storeu_ps(out + x, s);
+  }
+  return x;
+}
 #endif
 #define LIN_SEG 128 /* cells per row segment */
 #define LIN_MP 36   /* LIN_MAXM rounded up to a multiple of 4 */
@@ -429,6 +484,9 @@ LIN_CLONES static void lin_segment(const gwlz_enh_data *d, const lin_geom *g, in
 static void lin_dot(const lin_scratch *S, const float *W, const uint32_t *rowof, int mp, size_t len,
                     float *out) {
   size_t x = 0;
+#ifdef LIN_AVX2_SAT
+  if (__builtin_cpu_supports("avx2")) x = lin_dot_avx2(S->F, LIN_SEG, W, rowof, mp, len, out);
+#endif
 #if defined(__SSE2__)
   for (; x + 4 <= len; x += 4) {
     const float *r0 = W + (size_t)rowof[x] * mp, *r1 = W + (size_t)rowof[x + 1] * mp;
