@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "base.h"
+#include "base/base.h"
 
 int main(int argc, char **argv) {
   if (argc < 5) {
@@ -52,8 +52,8 @@ int main(int argc, char **argv) {
       if (!ph) out.size = 0; /* compress appends */
       double t0 = gwlz_now();
       clock_t k0 = clock();
-      e = ph ? gwlz_base_decompress(&p, out.data, out.size, dec)
-             : gwlz_base_compress(&p, data, rec, &out, &info);
+      e = ph ? gwlz_base_decompress(&p, out.data, out.size, dec, NULL)
+             : gwlz_base_compress(&p, GWLZ_BASE_INTERP, data, rec, NULL, &out, &info);
       clock_t k1 = clock();
       double t1 = gwlz_now(), cpu = (double)(k1 - k0) / CLOCKS_PER_SEC;
       if (t1 - t0 < tw[ph]) tw[ph] = t1 - t0;
@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
   double psnr = se > 0 ? 20 * log10(mx - mn) - 10 * log10(se / (double)p.n) : INFINITY;
   printf("%zu\t%.4f\t%.3f\t%.6f\t%.4f\t%.4f\t%zu\t%d\tcpu %.4f %.4f%s\n", out.size,
          (double)bytes / (double)(out.size + 60), psnr, p.abs_eb > 0 ? maxe / p.abs_eb : maxe,
-         tw[0], tw[1], info.unpredictable, info.predictor, tcpu[0], tcpu[1], bad ? "\tMISMATCH" : "");
+         tw[0], tw[1], info.unpredictable, info.mode, tcpu[0], tcpu[1], bad ? "\tMISMATCH" : "");
   if (bad || maxe > p.abs_eb) return 1;
   gwlz_wbuf_free(&out);
   free(data);

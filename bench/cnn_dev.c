@@ -19,9 +19,9 @@ static double cpu_now(void) {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-#include "enh_model.h"
-#include "base.h"
-#include "predictor_interp.h"
+#include "enhance/model.h"
+#include "base/base.h"
+#include "base/interp_predict.h"
 
 static int cmpf(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
@@ -97,10 +97,10 @@ int main(int argc, char **argv) {
     bp.n = n;
     bp.abs_eb = eb;
     gwlz_base_info bi;
-    if (gwlz_base_compress(&bp, x, xr, &unp, &bi) != GWLZ_OK) return 1;
+    if (gwlz_base_compress(&bp, GWLZ_BASE_INTERP, x, xr, NULL, &unp, &bi) != GWLZ_OK) return 1;
     nun = bi.unpredictable;
   } else {
-    nun = gwlz_interp_compress(&cfg, 0, x, xr, codes, &unp);
+    nun = gwlz_interp_compress(&cfg, 0, x, xr, NULL, codes, &unp);
   }
   double tb = gwlz_now() - t0;
   free(codes);

@@ -28,6 +28,15 @@
 extern "C" {
 #endif
 
+/* Symbols of the public interface; the shared library exports nothing else. */
+#if defined(_WIN32) && defined(GWLZ_SHARED_BUILD)
+#define GWLZ_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(GWLZ_SHARED_BUILD)
+#define GWLZ_API __attribute__((visibility("default")))
+#else
+#define GWLZ_API
+#endif
+
 #define GWLZ_VERSION_MAJOR 0
 #define GWLZ_VERSION_MINOR 1
 #define GWLZ_VERSION_PATCH 0
@@ -35,9 +44,9 @@ extern "C" {
   (GWLZ_VERSION_MAJOR * 10000 + GWLZ_VERSION_MINOR * 100 + GWLZ_VERSION_PATCH)
 
 /* Library version as "MAJOR.MINOR.PATCH"; independent of the stream format. */
-const char *gwlz_version_string(void);
+GWLZ_API const char *gwlz_version_string(void);
 /* Highest stream format version this library writes and reads. */
-unsigned gwlz_format_version(void);
+GWLZ_API unsigned gwlz_format_version(void);
 
 #define GWLZ_MAX_DIMS 4
 
@@ -60,7 +69,7 @@ typedef enum {
   GWLZ_ERR_INTERNAL = 14       /* a bug: please report */
 } gwlz_error;
 
-const char *gwlz_error_string(gwlz_error err);
+GWLZ_API const char *gwlz_error_string(gwlz_error err);
 
 typedef enum { GWLZ_TYPE_FLOAT = 0, GWLZ_TYPE_DOUBLE = 1 } gwlz_type;
 
@@ -88,6 +97,23 @@ typedef enum {
                             ReLU, 3x3 conv 9->1 on slices, placeholder 0      */
 } gwlz_arch;
 
+/* Base compressors: what makes the reconstruction X' that the enhancer
+ * improves. Every base holds the error bound. */
+typedef enum {
+  GWLZ_BASE_AUTO = 0,     /* chosen per field from sampled estimates (default) */
+  GWLZ_BASE_INTERP = 1,   /* multilevel interpolation / Lorenzo prediction,
+                             quantization, Huffman, zstd (SZ3 family)         */
+  GWLZ_BASE_WAVELET = 2,  /* CDF 9/7 wavelets, set-partitioned bitplane coding,
+                             point-wise corrections (SPERR family)            */
+  GWLZ_BASE_ZFP = 3       /* ZFP fixed-accuracy mode (through libzfp)         */
+} gwlz_base;
+#define GWLZ_BASE_COUNT 4
+
+/* Short lowercase name of a base ("auto", "interp", "wavelet", "zfp"). */
+GWLZ_API const char *gwlz_base_name(gwlz_base base);
+/* 1 if this build of the library can compress and decompress with base. */
+GWLZ_API int gwlz_base_available(gwlz_base base);
+
 typedef enum {
   GWLZ_BOUND_STRICT = 0,  /* enhanced output within the bound everywhere       */
   GWLZ_BOUND_RELAXED = 1  /* correction clamped to +/-bound: error <= 2x bound */
@@ -96,57 +122,61 @@ typedef enum {
 typedef struct gwlz_ctx gwlz_ctx;
 
 /* Create a context with default parameters; NULL on allocation failure. */
-gwlz_ctx *gwlz_create(void);
+GWLZ_API gwlz_ctx *gwlz_create(void);
 /* Release a context; gwlz_free(NULL) does nothing. */
-void gwlz_free(gwlz_ctx *ctx);
+GWLZ_API void gwlz_free(gwlz_ctx *ctx);
 /* Reset every parameter to its default (keeps allocated scratch memory). */
-void gwlz_reset(gwlz_ctx *ctx);
+GWLZ_API void gwlz_reset(gwlz_ctx *ctx);
 
 /* ---- parameters (compression) ------------------------------------------- */
-gwlz_error gwlz_set_type(gwlz_ctx *ctx, gwlz_type type);
+GWLZ_API gwlz_error gwlz_set_type(gwlz_ctx *ctx, gwlz_type type);
 /* ndims in 1..GWLZ_MAX_DIMS, dims in C order (slowest first), each >= 1. */
-gwlz_error gwlz_set_dims(gwlz_ctx *ctx, int ndims, const size_t *dims);
+GWLZ_API gwlz_error gwlz_set_dims(gwlz_ctx *ctx, int ndims, const size_t *dims);
 /* abs, rel and psnr are read according to mode; unused ones are ignored.
  * abs >= 0, rel >= 0, psnr > 0. A bound of 0 means lossless for finite values. */
-gwlz_error gwlz_set_error_bound(gwlz_ctx *ctx, gwlz_eb_mode mode, double abs,
+GWLZ_API gwlz_error gwlz_set_error_bound(gwlz_ctx *ctx, gwlz_eb_mode mode, double abs,
                                 double rel, double psnr);
 /* Cells equal to value (compared bit-exactly after conversion to the data type,
  * or with value NaN any NaN) come back exactly and are left out of the value
  * range, of REL bounds and of the statistics. */
-gwlz_error gwlz_set_fill_value(gwlz_ctx *ctx, double value);
-gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx);
+GWLZ_API gwlz_error gwlz_set_fill_value(gwlz_ctx *ctx, double value);
+GWLZ_API gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx);
 /* Threads for the parallel parts (enhancer training and inference);
  * 0 = all available, 1 = none (default 1). Output bytes do not depend on it. */
-gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads);
+GWLZ_API gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads);
+
+/* Base compressor (default GWLZ_BASE_AUTO); GWLZ_ERR_UNSUPPORTED for a base
+ * not built into this library. */
+GWLZ_API gwlz_error gwlz_set_base(gwlz_ctx *ctx, gwlz_base base);
 
 /* ---- parameters (enhancer) ---------------------------------------------- */
 /* Number of value groups G (0 = base only; default GWLZ_DEFAULT_GROUPS). */
 #define GWLZ_DEFAULT_GROUPS 20
 #define GWLZ_MAX_GROUPS 256
-gwlz_error gwlz_set_groups(gwlz_ctx *ctx, int groups);
-gwlz_error gwlz_set_enhancer(gwlz_ctx *ctx, gwlz_enhancer enhancer);
-gwlz_error gwlz_set_arch(gwlz_ctx *ctx, gwlz_arch arch);
+GWLZ_API gwlz_error gwlz_set_groups(gwlz_ctx *ctx, int groups);
+GWLZ_API gwlz_error gwlz_set_enhancer(gwlz_ctx *ctx, gwlz_enhancer enhancer);
+GWLZ_API gwlz_error gwlz_set_arch(gwlz_ctx *ctx, gwlz_arch arch);
 /* Training epochs (0 = library default). */
-gwlz_error gwlz_set_epochs(gwlz_ctx *ctx, int epochs);
+GWLZ_API gwlz_error gwlz_set_epochs(gwlz_ctx *ctx, int epochs);
 /* Training time budget in seconds (<= 0 = no budget beyond the epochs).
  * A budget makes the output depend on machine speed; epochs alone do not. */
-gwlz_error gwlz_set_train_seconds(gwlz_ctx *ctx, double seconds);
-gwlz_error gwlz_set_bound_policy(gwlz_ctx *ctx, gwlz_bound_policy policy);
+GWLZ_API gwlz_error gwlz_set_train_seconds(gwlz_ctx *ctx, double seconds);
+GWLZ_API gwlz_error gwlz_set_bound_policy(gwlz_ctx *ctx, gwlz_bound_policy policy);
 /* Seed for training initialisation and sampling (default fixed). */
-gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed);
+GWLZ_API gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed);
 
 /* Progress of long steps (training): called from the calling thread with a
  * fraction in [0,1] and a short static stage name. NULL disables. */
 typedef void (*gwlz_progress_fn)(void *user, const char *stage, double fraction);
-gwlz_error gwlz_set_progress(gwlz_ctx *ctx, gwlz_progress_fn fn, void *user);
+GWLZ_API gwlz_error gwlz_set_progress(gwlz_ctx *ctx, gwlz_progress_fn fn, void *user);
 
 /* ---- compression -------------------------------------------------------- */
 /* Upper bound of the compressed size for the context's current type and dims;
  * 0 if they are not set or the size overflows. */
-size_t gwlz_compress_bound(const gwlz_ctx *ctx);
+GWLZ_API size_t gwlz_compress_bound(const gwlz_ctx *ctx);
 /* Compress src (type and dims as set on ctx) into dst[0..dst_capacity).
  * On success *dst_size receives the stream size. */
-gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst,
+GWLZ_API gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst,
                          size_t dst_capacity, size_t *dst_size);
 
 /* ---- decompression ------------------------------------------------------ */
@@ -164,13 +194,14 @@ typedef struct {
   gwlz_enhancer enhancer;     /* GWLZ_ENH_NONE when no model is stored       */
   int groups;                 /* groups that carry a model                   */
   gwlz_bound_policy bound_policy;
+  gwlz_base base;             /* base that made X' (AUTO: stored losslessly) */
 } gwlz_info;
 
 /* Read a stream's header without decompressing; checks the header only. */
-gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info);
+GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info);
 /* Decompress a whole stream into dst (info.decompressed_bytes bytes).
  * Every length is checked; a damaged stream gives an error, never a crash. */
-gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
+GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
                            void *dst, size_t dst_capacity);
 
 /* ---- statistics of the last gwlz_compress on this context ---------------- */
@@ -196,9 +227,10 @@ typedef struct {
   double train_seconds;      /* enhancer training wall time                  */
   double enhance_seconds;    /* inference + exception search                */
   int epochs_run;
+  gwlz_base base;            /* base used (AUTO: stored losslessly)          */
 } gwlz_stats;
 
-gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats);
+GWLZ_API gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats);
 
 #ifdef __cplusplus
 }

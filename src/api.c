@@ -13,11 +13,11 @@
 #include <omp.h>
 #endif
 
-#include "base.h"
-#include "container.h"
-#include "enhancer.h"
+#include "base/base.h"
+#include "format/container.h"
+#include "enhance/enhancer.h"
 #include "gwlz.h"
-#include "special.h"
+#include "format/special.h"
 
 #define GWLZ_STR2(x) #x
 #define GWLZ_STR(x) GWLZ_STR2(x)
@@ -34,6 +34,7 @@ struct gwlz_ctx {
   int has_fill;
   double fill_value;
   int threads;
+  gwlz_base base;
   int groups;
   gwlz_enhancer enhancer;
   gwlz_arch arch;
@@ -159,6 +160,28 @@ gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx) {
 gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads) {
   if (!ctx || threads < 0) return GWLZ_ERR_PARAM;
   ctx->threads = threads;
+  return GWLZ_OK;
+}
+
+const char *gwlz_base_name(gwlz_base base) {
+  switch (base) {
+    case GWLZ_BASE_AUTO: return "auto";
+    case GWLZ_BASE_INTERP: return "interp";
+    case GWLZ_BASE_WAVELET: return "wavelet";
+    case GWLZ_BASE_ZFP: return "zfp";
+  }
+  return "unknown";
+}
+
+int gwlz_base_available(gwlz_base base) {
+  if (base == GWLZ_BASE_AUTO) return 1;
+  return (int)base > 0 && (int)base < GWLZ_BASE_COUNT && gwlz_base_impls[base] != NULL;
+}
+
+gwlz_error gwlz_set_base(gwlz_ctx *ctx, gwlz_base base) {
+  if (!ctx || (int)base < 0 || (int)base >= GWLZ_BASE_COUNT) return GWLZ_ERR_PARAM;
+  if (!gwlz_base_available(base)) return GWLZ_ERR_UNSUPPORTED;
+  ctx->base = base;
   return GWLZ_OK;
 }
 
@@ -358,7 +381,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   gwlz_wbuf_init(&exc);
   gwlz_wbuf_init(&out);
   void *work = NULL, *recon = NULL, *enh = NULL;
-  uint8_t *mask = NULL;
+  uint8_t *mask = NULL, *aux = NULL;
   const void *x = src;
 
   if (scan.count > 0) {
@@ -374,8 +397,10 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     x = work;
   }
 
+  const int want_enh = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0;
   recon = malloc(n * ts);
-  if (!recon) {
+  if (want_enh) aux = (uint8_t *)malloc(n);
+  if (!recon || (want_enh && !aux)) {
     err = GWLZ_ERR_MEMORY;
     goto done;
   }
@@ -386,12 +411,14 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   memcpy(bp.dims, ctx->dims, sizeof(bp.dims));
   bp.n = n;
   bp.abs_eb = eb;
+  bp.threads = resolve_threads(ctx->threads);
   gwlz_base_info binfo;
   memset(&binfo, 0, sizeof(binfo));
-  err = gwlz_base_compress(&bp, x, recon, &base, &binfo);
+  err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
   if (err == GWLZ_OK) err = base.err;
   if (err != GWLZ_OK) goto done;
   st.num_unpredictable = binfo.unpredictable;
+  st.base = binfo.mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : binfo.base;
   st.base_seconds = gwlz_now() - t0;
 
   gwlz_header h;
@@ -417,7 +444,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
 
   const void *final_out = recon;
   st.enhancer = GWLZ_ENH_NONE;
-  if (ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0) {
+  if (want_enh) {
     enh = malloc(n * ts);
     if (!enh) {
       err = GWLZ_ERR_MEMORY;
@@ -439,6 +466,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     ep.seed = ctx->seed;
     ep.policy = ctx->policy;
     ep.mask = mask;
+    ep.aux = aux;
     ep.base_bytes = base_stream;
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
@@ -528,6 +556,7 @@ done:
   free(recon);
   free(enh);
   free(mask);
+  free(aux);
   return err;
 }
 
@@ -548,6 +577,7 @@ static void info_from_header(const gwlz_header *h, gwlz_info *info) {
   info->enhancer = GWLZ_ENH_NONE;
   info->groups = 0;
   info->bound_policy = h->policy;
+  info->base = GWLZ_BASE_AUTO;
 }
 
 static const gwlz_section *find_section(const gwlz_section *secs, int ns, uint32_t tag) {
@@ -570,6 +600,9 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
   int ns = 0;
   if (gwlz_container_read((const uint8_t *)src, src_size, &h, secs, GWLZ_MAX_SECTIONS, &ns) ==
       GWLZ_OK) {
+    const gwlz_section *b = find_section(secs, ns, GWLZ_SEC_BASE);
+    gwlz_base base;
+    if (b && gwlz_base_peek(b->data, b->size, &base, NULL) == GWLZ_OK) info->base = base;
     const gwlz_section *m = find_section(secs, ns, GWLZ_SEC_MODELS);
     if (m) {
       gwlz_enhancer kind;
@@ -610,18 +643,31 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   memcpy(bp.dims, h.dims, sizeof(bp.dims));
   bp.n = h.n;
   bp.abs_eb = h.abs_bound;
-  err = gwlz_base_decompress(&bp, sb->data, sb->size, dst);
-  if (err != GWLZ_OK) return err;
+  bp.threads = resolve_threads(ctx->threads);
+  uint8_t *aux = NULL;
+  if (sm && !(aux = (uint8_t *)malloc(h.n ? h.n : 1))) return GWLZ_ERR_MEMORY;
+  err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
+  if (err != GWLZ_OK) {
+    free(aux);
+    return err;
+  }
 
   uint8_t *mask = NULL;
   if (sm) {
-    if (!(h.abs_bound > 0)) return GWLZ_ERR_CORRUPT;
+    if (!(h.abs_bound > 0)) {
+      free(aux);
+      return GWLZ_ERR_CORRUPT;
+    }
     if (ss) {
       mask = (uint8_t *)calloc(h.n, 1);
-      if (!mask) return GWLZ_ERR_MEMORY;
+      if (!mask) {
+        free(aux);
+        return GWLZ_ERR_MEMORY;
+      }
       err = gwlz_special_decode(h.type, ss->data, ss->size, NULL, h.n, mask);
       if (err != GWLZ_OK) {
         free(mask);
+        free(aux);
         return err;
       }
     }
@@ -638,9 +684,11 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
     ep.seed = ctx->seed;
     ep.policy = h.policy;
     ep.mask = mask;
+    ep.aux = aux;
     err = gwlz_enh_decompress(&ep, sm->data, sm->size, se ? se->data : NULL, se ? se->size : 0,
                               dst);
     free(mask);
+    free(aux);
     if (err != GWLZ_OK) return err;
   }
   if (ss) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base.h"
+#include "base/base.h"
 
 static int failures = 0;
 static int seen_pred[3];
@@ -45,6 +45,9 @@ static size_t roundtrip(const char *name, gwlz_type type, int ndims, const size_
   p.abs_eb = eb;
   size_t ts = gwlz_type_size(type), bytes = p.n * ts;
   void *rec = malloc(bytes), *dec = malloc(bytes);
+  uint8_t *aux = (uint8_t *)malloc(p.n), *aux2 = (uint8_t *)malloc(p.n);
+  memset(aux, 0x11, p.n);
+  memset(aux2, 0x22, p.n);
   /* NaN patterns: a value the predictors never visit cannot pass the checks */
   memset(rec, 0xff, bytes);
   memset(dec, 0xff, bytes);
@@ -52,7 +55,7 @@ static size_t roundtrip(const char *name, gwlz_type type, int ndims, const size_
   gwlz_base_info info;
   gwlz_wbuf_init(&out);
   size_t sz = 0;
-  gwlz_error e = gwlz_base_compress(&p, data, rec, &out, &info);
+  gwlz_error e = gwlz_base_compress(&p, GWLZ_BASE_INTERP, data, rec, aux, &out, &info);
   CHECK(e == GWLZ_OK, "%s: compress error %d", name, (int)e);
   if (e != GWLZ_OK) goto done;
   size_t bad = 0;
@@ -60,11 +63,12 @@ static size_t roundtrip(const char *name, gwlz_type type, int ndims, const size_
     double x = getv(data, i, type), r = getv(rec, i, type);
     if (!(fabs(x - r) <= eb)) bad++;
   }
-  if (info.predictor >= 0 && info.predictor < 3) seen_pred[info.predictor]++;
+  if (info.mode >= 0 && info.mode < 3) seen_pred[info.mode]++;
   CHECK(bad == 0, "%s: bound broken at %zu of %zu values (eb %g)", name, bad, p.n, eb);
-  e = gwlz_base_decompress(&p, out.data, out.size, dec);
+  e = gwlz_base_decompress(&p, out.data, out.size, dec, aux2);
   CHECK(e == GWLZ_OK, "%s: decompress error %d", name, (int)e);
   CHECK(e != GWLZ_OK || memcmp(rec, dec, bytes) == 0, "%s: decoder differs from compressor", name);
+  CHECK(e != GWLZ_OK || memcmp(aux, aux2, p.n) == 0, "%s: decoder side information differs", name);
   sz = e == GWLZ_OK ? out.size : 0;
   if (damage) {
     uint8_t *cp = (uint8_t *)malloc(out.size);
@@ -72,7 +76,7 @@ static size_t roundtrip(const char *name, gwlz_type type, int ndims, const size_
     size_t step = out.size > 600 ? out.size / 300 : 1;
     for (size_t len = 0; len < out.size; len += step) {
       memcpy(cp, out.data, len);
-      e = gwlz_base_decompress(&p, cp, len, dec);
+      e = gwlz_base_decompress(&p, cp, len, dec, NULL);
       CHECK(e != GWLZ_OK, "%s: truncated payload (%zu of %zu) accepted", name, len, out.size);
     }
     /* bit flips: must not crash (an error or some output are both fine) */
@@ -82,13 +86,13 @@ static size_t roundtrip(const char *name, gwlz_type type, int ndims, const size_
       if (pos >= out.size) pos = out.size - 1;
       cp[pos] ^= (uint8_t)(1u << (int)(urand() * 8));
       if (k & 1) cp[(size_t)(urand() * (double)(out.size < 40 ? out.size : 40)) % out.size] ^= 0xff;
-      (void)gwlz_base_decompress(&p, cp, out.size, dec);
+      (void)gwlz_base_decompress(&p, cp, out.size, dec, aux2);
     }
     /* trailing garbage */
     uint8_t *big = (uint8_t *)malloc(out.size + 3);
     memcpy(big, out.data, out.size);
     memset(big + out.size, 0xAB, 3);
-    e = gwlz_base_decompress(&p, big, out.size + 3, dec);
+    e = gwlz_base_decompress(&p, big, out.size + 3, dec, NULL);
     CHECK(e != GWLZ_OK, "%s: trailing bytes accepted", name);
     free(big);
     free(cp);
@@ -97,6 +101,8 @@ done:
   gwlz_wbuf_free(&out);
   free(rec);
   free(dec);
+  free(aux);
+  free(aux2);
   return sz;
 }
 
@@ -234,13 +240,13 @@ int main(void) {
     p.dims[0] = 4;
     p.n = 5;
     p.abs_eb = 0.1;
-    CHECK(gwlz_base_compress(&p, x, r, &out, NULL) != GWLZ_OK, "n mismatch accepted");
+    CHECK(gwlz_base_compress(&p, GWLZ_BASE_INTERP, x, r, NULL, &out, NULL) != GWLZ_OK, "n mismatch accepted");
     p.n = 4;
     p.abs_eb = -1;
-    CHECK(gwlz_base_compress(&p, x, r, &out, NULL) != GWLZ_OK, "negative bound accepted");
+    CHECK(gwlz_base_compress(&p, GWLZ_BASE_INTERP, x, r, NULL, &out, NULL) != GWLZ_OK, "negative bound accepted");
     p.abs_eb = NAN;
-    CHECK(gwlz_base_compress(&p, x, r, &out, NULL) != GWLZ_OK, "NaN bound accepted");
-    CHECK(gwlz_base_decompress(&p, NULL, 0, r) != GWLZ_OK, "empty payload accepted");
+    CHECK(gwlz_base_compress(&p, GWLZ_BASE_INTERP, x, r, NULL, &out, NULL) != GWLZ_OK, "NaN bound accepted");
+    CHECK(gwlz_base_decompress(&p, NULL, 0, r, NULL) != GWLZ_OK, "empty payload accepted");
     gwlz_wbuf_free(&out);
   }
 

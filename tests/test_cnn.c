@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enh_model.h"
-#include "predictor_interp.h"
+#include "enhance/model.h"
+#include "base/interp_predict.h"
 #include "testutil.h"
 
 #ifndef GWLZ_SHARED_DATA
@@ -61,7 +61,7 @@ static int make_setup(setup *s, const float *x, int nd, const size_t *dims, doub
   if (!xrf || !codes || !s->tgt || !s->gid || !s->start || !s->idx || !srt) return 0;
   gwlz_wbuf unp;
   gwlz_wbuf_init(&unp);
-  gwlz_interp_compress(&cfg, 0, x, xrf, codes, &unp);
+  gwlz_interp_compress(&cfg, 0, x, xrf, NULL, codes, &unp);
   gwlz_wbuf_free(&unp);
   free(codes);
   if (type == GWLZ_TYPE_DOUBLE) {
@@ -140,7 +140,7 @@ static void on_progress(void *u, const char *stage, double f) {
 
 
 /* ---- plain scalar reference of predict (written from the definitions in the
- * comment block of enh_cnn.c, one cell at a time, no blocking) ------------- */
+ * comment block of enhance/cnn.c, one cell at a time, no blocking) ------------- */
 static float ref_clamp1(float r) { return r > 1.0f ? 1.0f : (r < -1.0f ? -1.0f : r); }
 
 static double ref_val(const gwlz_enh_data *d, size_t i) {

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enh_model.h"
-#include "enhancer.h"
+#include "enhance/model.h"
+#include "enhance/enhancer.h"
 
 #ifndef GWLZ_SHARED_DATA
 #define GWLZ_SHARED_DATA "../shared/data"

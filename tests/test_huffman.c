@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "huffman.h"
+#include "format/huffman.h"
 #include "testutil.h"
 
 

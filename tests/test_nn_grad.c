@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "nn.h"
+#include "enhance/nn.h"
 
 static int g_fail = 0, g_checks = 0;
 static uint64_t g_rng = 0x1234567ull;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "special.h"
+#include "format/special.h"
 #include "testutil.h"
 
 

@@ -57,6 +57,7 @@ typedef struct {
   int abs_given, rel_given, psnr_given;
   int analyse, quiet;
   int groups; int groups_given;
+  int base_given; gwlz_base base;
   int enhancer_given; gwlz_enhancer enhancer;
   int arch_given; gwlz_arch arch;
   int epochs; int epochs_given;
@@ -84,6 +85,8 @@ static void usage(FILE *f) {
 "error bound\n"
 "  -M MODE [VALUE]         ABS | REL | ABS_AND_REL | ABS_OR_REL | PSNR\n"
 "  -A ABS  -R REL  -S PSNR bound values (-M ABS 1e-3 = -M ABS -A 1e-3)\n"
+"base compressor\n"
+"  --base BASE             auto (default) | interp | wavelet | zfp\n"
 "enhancer\n"
 "  -G N                    enhancer groups (0 = base compressor only; default %d)\n"
 "  --enhancer KIND         none | linear | cnn | auto (default auto)\n"
@@ -271,6 +274,16 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!parse_int(v, 0, GWLZ_MAX_GROUPS, &o->groups))
         return bad_value(opt, v, "an integer 0.." "256");
       o->groups_given = 1;
+    } else if (!strcmp(opt, "--base")) {
+      static const char *const names[] = {"auto", "interp", "wavelet", "zfp"};
+      int k;
+      if (!(v = take(&c, opt)) || !keyword(opt, v, names, 4, &k)) return 0;
+      if (!gwlz_base_available((gwlz_base)k)) {
+        errmsg("--base %s: this build of gwlz has no %s base", v, v);
+        return 0;
+      }
+      o->base = (gwlz_base)k;
+      o->base_given = 1;
     } else if (!strcmp(opt, "--enhancer")) {
       static const char *const names[] = {"none", "linear", "cnn", "auto"};
       int k;
@@ -632,6 +645,10 @@ static int print_report(const gwlz_info *info, const void *input, const void *ou
       status = EXIT_CHECK;
     }
   }
+  if (stats || info->base != GWLZ_BASE_AUTO) {
+    gwlz_base b = stats ? stats->base : info->base;
+    printf("base = %s\n", b == GWLZ_BASE_AUTO ? "none (stored losslessly)" : gwlz_base_name(b));
+  }
   if (input) print_speed("compression speed", raw, comp_s);
   if (output) print_speed("decompression speed", raw, decomp_s);
   static const char *const enh[] = {"none", "linear", "cnn", "auto"};
@@ -661,6 +678,7 @@ static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
   if (!e) e = gwlz_set_error_bound(ctx, o->mode, o->abs_eb, o->rel_eb, o->psnr);
   if (!e && o->fill_given) e = gwlz_set_fill_value(ctx, o->fill);
   if (!e && o->threads_given) e = gwlz_set_threads(ctx, o->threads);
+  if (!e && o->base_given) e = gwlz_set_base(ctx, o->base);
   if (!e && o->groups_given) e = gwlz_set_groups(ctx, o->groups);
   if (!e && o->enhancer_given) e = gwlz_set_enhancer(ctx, o->enhancer);
   if (!e && o->arch_given) e = gwlz_set_arch(ctx, o->arch);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checksum.h"
+#include "format/checksum.h"
 #include "common.h"
 #include "gwlz.h"
 

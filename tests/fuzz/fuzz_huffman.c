@@ -3,7 +3,7 @@
  * A successful decode is re-encoded and decoded again: the symbols must come
  * back identical (the encoder is exercised on whatever the decoder accepts). */
 #include "fuzz_common.h"
-#include "huffman.h"
+#include "format/huffman.h"
 
 #define FUZZ_MAX_SYMS ((size_t)1 << 16)
 

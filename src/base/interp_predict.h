@@ -1,4 +1,4 @@
-/* predictor_interp.h - multilevel interpolation predictor (SZ3-style).
+/* interp_predict.h - multilevel interpolation predictor (SZ3-style).
  *
  * Visiting order (this defines the code order of payload mode 1):
  *  - L = smallest integer with 2^L >= the largest extent (0 for one value).
@@ -58,15 +58,16 @@ double gwlz_interp_level_eb(const gwlz_interp_cfg *c, int level);
 /* Predict and quantize data (n values of type isd ? double : float) in the
  * predictor's order. rec receives the rebuilt values, codes[0..n) the
  * quantization codes (0 = unpredictable), unpred the unpredictable values
- * (raw little-endian, in order). Returns the number of unpredictable values. */
+ * (raw little-endian, in order), aux (NULL or n bytes) the side information of
+ * base.h. Returns the number of unpredictable values. */
 size_t gwlz_interp_compress(const gwlz_interp_cfg *c, int isd, const void *data, void *rec,
-                            uint32_t *codes, gwlz_wbuf *unpred);
+                            uint8_t *aux, uint32_t *codes, gwlz_wbuf *unpred);
 
 /* Inverse: rebuild out from codes (each < 2*GWLZ_QUANT_RADIUS) and the
  * nunpred raw unpredictable values at unpred. GWLZ_ERR_CORRUPT when the codes
  * ask for more unpredictable values than there are, or use fewer. */
 gwlz_error gwlz_interp_decompress(const gwlz_interp_cfg *c, int isd, const uint32_t *codes,
-                                  const uint8_t *unpred, size_t nunpred, void *out);
+                                  const uint8_t *unpred, size_t nunpred, void *out, uint8_t *aux);
 #endif
 
 /* Choose c->cubic and c->order (c->nd, n, eb, alpha, beta set) from the

@@ -6,7 +6,7 @@
  * thread that finds another one building them uses the bitwise loop meanwhile,
  * so there is no data race and no lock.
  */
-#include "checksum.h"
+#include "format/checksum.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* enh_linear.c - the linear enhancer kind: per group and per cell class a
+/* linear.c - the linear enhancer kind: per group and per cell class a
  * linear function of features of the 3^k neighbourhood of X' (k = min(ndims,
  * 3): the k fastest dimensions; indices clamped at the borders; in 3-D the 8
  * corners are left out), fitted by least squares to R / eb.
@@ -59,7 +59,7 @@
 #include <xmmintrin.h>
 #endif
 
-#include "enh_model.h"
+#include "enhance/model.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif

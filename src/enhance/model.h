@@ -1,4 +1,4 @@
-/* enh_model.h - what one enhancer model kind (linear filter, CNN) provides to
+/* model.h - what one enhancer model kind (linear filter, CNN) provides to
  * the group framework in enhancer.c. The framework owns grouping, the
  * never-worse decision, exceptions and serialisation; a kind only trains
  * per-group parameters and predicts residuals from them.
@@ -54,7 +54,7 @@ typedef struct {
 /* Concrete linear-filter architectures (the arch byte stored in the stream for
  * GWLZ_ENH_LINEAR; GWLZ_ARCH_DEFAULT is resolved by enhancer.c to
  * GWLZ_LIN_ARCH_BEST before training, so streams never store 0 for linear).
- * enh_linear.c describes the features exactly. */
+ * linear.c describes the features exactly. */
 #define GWLZ_LIN_ARCH_PLAIN 16  /* 3^k taps (k = min(ndims,3); in 3-D without the 8
                                    corners) + centre + bias, one filter per group   */
 #define GWLZ_LIN_ARCH_PARITY 17 /* same, one filter per index-parity class (2^k)        */
@@ -65,7 +65,7 @@ typedef struct {
 #define GWLZ_LIN_ARCH_INTERP1 19 /* INTERP features, one filter per group               */
 #define GWLZ_LIN_ARCH_BEST GWLZ_LIN_ARCH_INTERP
 
-/* Raster-sweep entry points of the linear kind (enh_linear.c), used by the
+/* Raster-sweep entry points of the linear kind (linear.c), used by the
  * framework instead of the per-group interface: predict every group of
  * nsets parameter sets in one pass over the array (use[s][g] != 0 selects the
  * groups of set s), and train a class arch together with its one-class
@@ -84,6 +84,6 @@ gwlz_error gwlz_lin_decode_apply(const gwlz_enh_data *d, int arch, const float *
                                  void (*apply)(void *ctx, size_t i0, size_t len, const float *r),
                                  void *ctx);
 
-extern const gwlz_enh_kind gwlz_enh_linear_kind; /* enh_linear.c */
-extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* enh_cnn.c    */
+extern const gwlz_enh_kind gwlz_enh_linear_kind; /* linear.c */
+extern const gwlz_enh_kind gwlz_enh_cnn_kind;    /* cnn.c       */
 #endif

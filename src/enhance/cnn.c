@@ -1,4 +1,4 @@
-/* enh_cnn.c - the per-group tiny CNN enhancer kind (see enh_model.h).
+/* cnn.c - the per-group tiny CNN enhancer kind (see model.h).
  *
  * Two architectures; both predict r_hat = (X - X')/eb for the cells of one
  * value group and are evaluated only around that group's cells, so all
@@ -76,8 +76,8 @@
 #include <omp.h>
 #endif
 
-#include "enh_model.h"
-#include "nn.h"
+#include "enhance/model.h"
+#include "enhance/nn.h"
 
 /* ---- architecture constants ---------------------------------------------
  * The DEF_* shape constants (channels, clip, stencil, features) define the

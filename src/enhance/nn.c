@@ -1,5 +1,5 @@
 /* nn.c - tiny neural-network layers for the CNN enhancer (see nn.h). */
-#include "nn.h"
+#include "enhance/nn.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -24,7 +24,7 @@
  *   1             architecture, kind-specific (linear: 16 = plain filter,
  *                 17 = filter per index-parity class, 18 = interpolation-aware
  *                 features per interpolation class, 19 = the same features
- *                 with one class; see enh_linear.c; cnn: gwlz_arch)
+ *                 with one class; see linear.c; cnn: gwlz_arch)
  *   1             parameter precision: 0 = IEEE binary32, 1 = IEEE binary16
  *   2             G, number of groups, 1..256
  *   4             P, parameters per group; must equal the kind's count for
@@ -68,13 +68,13 @@
  * Determinism: every sum that influences output bytes is accumulated over a
  * fixed chunking of the cells (independent of the thread count) and combined
  * in chunk order. */
-#include "enhancer.h"
+#include "enhance/enhancer.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "enh_model.h"
-#include "lossless.h"
+#include "enhance/model.h"
+#include "format/lossless.h"
 
 #define ENH_PAYLOAD_VERSION 1
 #define EXC_PAYLOAD_VERSION 1
@@ -92,7 +92,7 @@
 #define ENH_TRAIN_CELLS ((size_t)1 << 20) /* linear: cells sampled for training/evaluation */
 #define ENH_TRAIN_MIN ((size_t)1 << 15)   /* ... at least this many per group */
 
-static inline int enh_pick(size_t i, uint32_t rate) { /* same hash as enh_linear.c */
+static inline int enh_pick(size_t i, uint32_t rate) { /* same hash as linear.c */
   return (uint32_t)(((uint64_t)i * 0x9E3779B97F4A7C15ull) >> 48) < rate;
 }
 

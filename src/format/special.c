@@ -15,12 +15,12 @@
  *     patterns                   little-endian u32 (float) or u64 (double)
  *   The sum of the run lengths equals count; every position is < n.
  */
-#include "special.h"
+#include "format/special.h"
 
 #include <math.h>
 #include <stdlib.h>
 
-#include "lossless.h"
+#include "format/lossless.h"
 
 #define SPEC_BLOCK 2048
 #define SPEC_PALETTE_MAX 256

@@ -1,8 +1,8 @@
-/* predictor_lorenzo.c - first-order Lorenzo predictor with error-controlled
+/* lorenzo.c - first-order Lorenzo predictor with error-controlled
  * quantization; one traversal shared by compressor and decoder. */
-#include "predictor_lorenzo.h"
+#include "base/lorenzo.h"
 
-#include "quantizer.h"
+#include "base/quantizer.h"
 
 #define LD(j) gwlz_ld(R, (j), isd)
 
@@ -70,9 +70,10 @@ static GWLZ_ALWAYS_INLINE void l_run(gwlz_qstream *S, int nd, const size_t *n, d
 }
 
 size_t gwlz_lorenzo_compress(int nd, const size_t *n, double eb, int isd, const void *data,
-                             void *rec, uint32_t *codes, gwlz_wbuf *unpred) {
+                             void *rec, uint8_t *aux, uint32_t *codes, gwlz_wbuf *unpred) {
   gwlz_qstream S;
-  gwlz_qstream_enc(&S, data, rec, codes, unpred);
+  gwlz_qstream_enc(&S, data, rec, aux, codes, unpred);
+  S.cls = 1;
   if (isd)
     l_run(&S, nd, n, eb, 1, 0);
   else
@@ -82,9 +83,10 @@ size_t gwlz_lorenzo_compress(int nd, const size_t *n, double eb, int isd, const 
 
 gwlz_error gwlz_lorenzo_decompress(int nd, const size_t *n, double eb, int isd,
                                    const uint32_t *codes, const uint8_t *unpred, size_t nunpred,
-                                   void *out) {
+                                   void *out, uint8_t *aux) {
   gwlz_qstream S;
-  gwlz_qstream_dec(&S, out, codes, unpred, nunpred);
+  gwlz_qstream_dec(&S, out, aux, codes, unpred, nunpred);
+  S.cls = 1;
   if (isd)
     l_run(&S, nd, n, eb, 1, 1);
   else

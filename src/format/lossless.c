@@ -9,7 +9,7 @@
  *                    themselves (written when zstd would not make them smaller)
  * raw_size == 0 is written with packed_size == 0 and no frame.
  */
-#include "lossless.h"
+#include "format/lossless.h"
 
 #include <stdlib.h>
 #include <zstd.h>

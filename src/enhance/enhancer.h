@@ -25,6 +25,8 @@ typedef struct {
   uint64_t seed;
   gwlz_bound_policy policy;
   const uint8_t *mask;          /* NULL or n bytes: 1 = special cell, never changed */
+  const uint8_t *aux;           /* NULL or n bytes: the base's side information
+                                   per value (base/base.h), the same at both ends */
   size_t base_bytes;            /* size of the whole stream without enhancer
                                    sections (0 = unknown); the library drops
                                    the enhancer if it would add more than

@@ -17,7 +17,7 @@
  * taps in row-major order, then input channels).
  *
  * Training code only: nothing here is used by inference, which lives in
- * enh_cnn.c with its own fixed-order loops. */
+ * cnn.c with its own fixed-order loops. */
 #ifndef GWLZ_NN_H
 #define GWLZ_NN_H
 #include <stddef.h>

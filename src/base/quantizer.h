@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "base/base.h"
 #include "common.h"
 
 #if defined(__GNUC__)
@@ -108,21 +109,26 @@ typedef struct {
   const uint8_t *uin; /* decode: unpredictable values             */
   size_t uin_n, ui;   /* decode: their number, the next one       */
   int bad;            /* decode: a code 0 found uin exhausted     */
+  uint8_t *aux;       /* NULL, or side information per value (base.h) */
+  uint8_t cls;        /* the class written to aux, set by the predictor */
   gwlz_quant q;
 } gwlz_qstream;
 
 static inline void gwlz_qstream_enc(gwlz_qstream *S, const void *data, void *rec,
-                                    uint32_t *codes, gwlz_wbuf *unpred) {
+                                    uint8_t *aux, uint32_t *codes, gwlz_wbuf *unpred) {
   memset(S, 0, sizeof *S);
+  S->aux = aux;
   S->data = data;
   S->rec = rec;
   S->codes = codes;
   S->uout = unpred;
 }
 
-static inline void gwlz_qstream_dec(gwlz_qstream *S, void *out, const uint32_t *codes,
-                                    const uint8_t *unpred, size_t nunpred) {
+static inline void gwlz_qstream_dec(gwlz_qstream *S, void *out, uint8_t *aux,
+                                    const uint32_t *codes, const uint8_t *unpred,
+                                    size_t nunpred) {
   memset(S, 0, sizeof *S);
+  S->aux = aux;
   S->rec = out;
   S->codes = (uint32_t *)(uintptr_t)codes; /* only read when decoding */
   S->uin = unpred;
@@ -169,17 +175,21 @@ static GWLZ_NOINLINE void gwlz_qstream_pop(gwlz_qstream *S, size_t i, int isd) {
  * code in slot ci. dec = 0: quantize and record; dec = 1: rebuild. */
 static GWLZ_ALWAYS_INLINE void gwlz_qstream_put(gwlz_qstream *S, size_t i, size_t ci, double pred,
                                                 int isd, int dec) {
+  uint32_t code;
   if (!dec) {
-    uint32_t code = gwlz_quantize(&S->q, S->data, S->rec, i, pred, isd);
+    code = gwlz_quantize(&S->q, S->data, S->rec, i, pred, isd);
     S->codes[ci] = code;
     if (GWLZ_UNLIKELY(code == 0)) gwlz_qstream_push(S, i, isd);
   } else {
-    uint32_t code = S->codes[ci];
+    code = S->codes[ci];
     if (GWLZ_LIKELY(code != 0))
       gwlz_dequantize(&S->q, S->rec, i, pred, code, isd);
     else
       gwlz_qstream_pop(S, i, isd);
   }
+  if (S->aux)
+    S->aux[i] = (uint8_t)(S->cls | (code == 0 ? GWLZ_AUX_EXACT
+                                              : ((int64_t)code != S->q.radius ? GWLZ_AUX_CODED : 0)));
 }
 
 #endif /* GWLZ_QUANTIZER_H */

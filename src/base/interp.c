@@ -1,14 +1,15 @@
 /*
- * base.c - the base error-bounded compressor.
+ * interp.c - the interp base: prediction (multilevel interpolation, or
+ * first-order Lorenzo where sampling says it wins), error-controlled
+ * quantization (quantizer.h), canonical Huffman (format/huffman.h) and zstd
+ * (format/lossless.h).
  *
- * Pipeline: squeeze extents of 1 -> choose a predictor by sampling ->
- * predict + quantize (codes, unpredictable values) -> canonical Huffman
- * (huffman.h) -> zstd (lossless.h). The reconstruction X' is produced on the
- * way, bit-identical to what gwlz_base_decompress returns. A bound of 0 (or
- * below DBL_MIN) stores the values losslessly (mode 0), and so does any
- * array whose lossy payload would not be smaller than the raw mode.
+ * Pipeline: choose a predictor by sampling -> predict + quantize (codes,
+ * unpredictable values) -> Huffman -> zstd. The reconstruction X' is
+ * produced on the way, bit-identical to what the decoder returns.
  *
- * BASE payload layout, version 1. Integers little-endian; "varint" is
+ * BASE payload layout (modes 1 and 2 of payload version 1; base.h lists the
+ * modes, base.c writes mode 0). Integers little-endian; "varint" is
  * LEB128 unsigned (common.h); f32/f64 are IEEE-754 binary32/binary64 bit
  * patterns, little-endian. Offsets are from the start of the payload.
  *
@@ -63,22 +64,19 @@
  * repeated. How the compressor chooses a mode, the interpolation, the order
  * and alpha/beta (sampling) is not part of the format.
  */
-#include "base.h"
-
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "huffman.h"
-#include "lossless.h"
-#include "predictor_interp.h"
-#include "predictor_lorenzo.h"
-#include "quantizer.h"
+#include "base/base.h"
+#include "base/interp_predict.h"
+#include "base/lorenzo.h"
+#include "base/quantizer.h"
+#include "format/huffman.h"
+#include "format/lossless.h"
 
-#define BASE_VERSION 1
-#define BASE_MODE_RAW 0
-#define BASE_MODE_INTERP 1
-#define BASE_MODE_LORENZO 2
+#define BASE_MODE_INTERP GWLZ_BASE_MODE_INTERP
+#define BASE_MODE_LORENZO GWLZ_BASE_MODE_LORENZO
 
 /* Arrays up to this many values choose their predictor by trial runs. */
 #define BASE_TRIAL_MAX ((size_t)1 << 17)
@@ -93,30 +91,7 @@
 #define BASE_BLOG_2D 3
 #define BASE_BLOG_3D 3
 
-/* Largest extent accepted (keeps 5 * stride arithmetic far from overflow). */
-#define BASE_MAX_EXTENT ((size_t)1 << 60)
-
-typedef struct {
-  int nd;
-  size_t n[GWLZ_MAX_DIMS];
-  size_t total;
-} shape;
-
-static gwlz_error squeeze(const gwlz_base_params *p, shape *s) {
-  size_t total = 1;
-  if (p->ndims < 1 || p->ndims > GWLZ_MAX_DIMS) return GWLZ_ERR_PARAM;
-  s->nd = 0;
-  for (int i = 0; i < p->ndims; i++) {
-    if (p->dims[i] == 0) return GWLZ_ERR_PARAM;
-    if (p->dims[i] > BASE_MAX_EXTENT) return GWLZ_ERR_TOO_LARGE;
-    if (!gwlz_mul_size(total, p->dims[i], &total)) return GWLZ_ERR_TOO_LARGE;
-    if (p->dims[i] > 1) s->n[s->nd++] = p->dims[i];
-  }
-  if (s->nd == 0) s->n[s->nd++] = 1;
-  if (total != p->n) return GWLZ_ERR_PARAM;
-  s->total = total;
-  return GWLZ_OK;
-}
+typedef gwlz_shape shape;
 
 /* ---- sampling ------------------------------------------------------------ */
 
@@ -226,7 +201,7 @@ static double sample_interp(sampler *sm, const gwlz_interp_cfg *cfg0, int isd, s
   for (int e = 0; e < cfg.nd; e++) cfg.n[e] = sm->bs.n[e];
   for (int k = 0; k < sm->nblk; k++) {
     junk.size = 0;
-    gwlz_interp_compress(&cfg, isd, sm->buf + (size_t)k * sm->blen * tsize, sm->rec, sm->codes,
+    gwlz_interp_compress(&cfg, isd, sm->buf + (size_t)k * sm->blen * tsize, sm->rec, NULL, sm->codes,
                          &junk);
     bits += code_bits(sm->codes, sm->blen, sm->hist, tsize);
   }
@@ -282,13 +257,6 @@ static void choose_interp(sampler *sm, gwlz_interp_cfg *best, int isd, size_t ts
 
 /* ---- payload --------------------------------------------------------------- */
 
-static gwlz_error emit_raw(const void *data, size_t bytes, gwlz_wbuf *out) {
-  gwlz_wbuf_u8(out, BASE_VERSION);
-  gwlz_wbuf_u8(out, BASE_MODE_RAW);
-  if (out->err != GWLZ_OK) return out->err;
-  return gwlz_lossless_pack(data, bytes, out, GWLZ_ZSTD_LEVEL);
-}
-
 /* Pack Huffman(codes) + unpredictable bytes into one lossless block. */
 static gwlz_error pack_codes(const uint32_t *codes, size_t n, uint32_t nsym, const gwlz_wbuf *unp,
                              gwlz_wbuf *out) {
@@ -308,17 +276,16 @@ static gwlz_error pack_codes(const uint32_t *codes, size_t n, uint32_t nsym, con
 /* Predict, quantize and pack with one predictor (mode 1 or 2) into pay;
  * rec receives the reconstruction. */
 static gwlz_error encode(int mode, const gwlz_interp_cfg *cfg, const shape *s, int isd,
-                         const void *data, void *rec, uint32_t *codes, gwlz_wbuf *pay,
-                         size_t *nunp_out) {
+                         const void *data, void *rec, uint8_t *aux, uint32_t *codes,
+                         gwlz_wbuf *pay, size_t *nunp_out) {
   gwlz_wbuf unp;
   gwlz_error e;
   size_t nunp;
   gwlz_wbuf_init(&unp);
-  gwlz_wbuf_u8(pay, BASE_VERSION);
-  gwlz_wbuf_u8(pay, (uint8_t)mode);
+  gwlz_base_prefix(pay, mode);
   gwlz_wbuf_u8(pay, (uint8_t)s->nd);
   if (mode == BASE_MODE_LORENZO) {
-    nunp = gwlz_lorenzo_compress(s->nd, s->n, cfg->eb, isd, data, rec, codes, &unp);
+    nunp = gwlz_lorenzo_compress(s->nd, s->n, cfg->eb, isd, data, rec, aux, codes, &unp);
     gwlz_wbuf_f64(pay, cfg->eb);
   } else {
     uint8_t ord = 0;
@@ -328,7 +295,7 @@ static gwlz_error encode(int mode, const gwlz_interp_cfg *cfg, const shape *s, i
     c.alpha = (double)(float)cfg->alpha;
     c.beta = (double)(float)cfg->beta;
     cfg = &c;
-    nunp = gwlz_interp_compress(cfg, isd, data, rec, codes, &unp);
+    nunp = gwlz_interp_compress(cfg, isd, data, rec, aux, codes, &unp);
     for (int t = 0; t < s->nd; t++) ord |= (uint8_t)(cfg->order[t] << (2 * t));
     gwlz_wbuf_u8(pay, (uint8_t)((cfg->cubic ? 1 : 0) | (cfg->blog << 1)));
     gwlz_wbuf_u8(pay, ord);
@@ -387,7 +354,7 @@ static gwlz_error choose_levels(sampler *sm, gwlz_interp_cfg *cfg, int isd, size
     double se = 0.0, bits = 0.0;
     for (int k = 0; k < sm->nblk; k++) {
       const uint8_t *blk = sm->buf + (size_t)k * sm->blen * tsize;
-      gwlz_interp_compress(&t, isd, blk, sm->rec, all + (size_t)k * sm->blen, &junk);
+      gwlz_interp_compress(&t, isd, blk, sm->rec, NULL, all + (size_t)k * sm->blen, &junk);
       se += mse_of(blk, sm->rec, sm->blen, isd);
       bits += code_bits(all + (size_t)k * sm->blen, sm->blen, sm->hist, tsize);
     }
@@ -424,34 +391,23 @@ static int lorenzo_better(sampler *sm, const gwlz_interp_cfg *cfg, int isd, size
   for (int k = 0; k < sm->nblk; k++) {
     junk.size = 0;
     gwlz_lorenzo_compress(sm->bs.nd, sm->bs.n, cfg->eb, isd,
-                          sm->buf + (size_t)k * sm->blen * tsize, sm->rec, sm->codes, &junk);
+                          sm->buf + (size_t)k * sm->blen * tsize, sm->rec, NULL, sm->codes,
+                          &junk);
     bl += code_bits(sm->codes, sm->blen, sm->hist, tsize);
   }
   gwlz_wbuf_free(&junk);
   return bl < 0.93 * bi;
 }
 
-gwlz_error gwlz_base_compress(const gwlz_base_params *p, const void *data, void *recon,
-                              gwlz_wbuf *out, gwlz_base_info *info) {
+static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
+                                  uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
   size_t bytes, tsize;
   gwlz_error e;
-  if (!p || !data || !recon || !out) return GWLZ_ERR_PARAM;
-  if (p->type != GWLZ_TYPE_FLOAT && p->type != GWLZ_TYPE_DOUBLE) return GWLZ_ERR_PARAM;
-  if (!(p->abs_eb >= 0.0) || !isfinite(p->abs_eb)) return GWLZ_ERR_PARAM;
-  if ((e = squeeze(p, &s)) != GWLZ_OK) return e;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   tsize = gwlz_type_size(p->type);
   if (!gwlz_mul_size(s.total, tsize, &bytes)) return GWLZ_ERR_TOO_LARGE;
-  if (info) {
-    info->unpredictable = 0;
-    info->predictor = BASE_MODE_RAW;
-  }
   int isd = p->type == GWLZ_TYPE_DOUBLE;
-  /* A bound below the smallest normal double is treated as lossless. */
-  if (p->abs_eb < DBL_MIN) {
-    memcpy(recon, data, bytes);
-    return emit_raw(data, bytes, out);
-  }
 
   gwlz_interp_cfg cfg;
   memset(&cfg, 0, sizeof cfg);
@@ -490,13 +446,14 @@ gwlz_error gwlz_base_compress(const gwlz_base_params *p, const void *data, void 
   size_t nunp = 0;
   gwlz_wbuf_init(&pay);
   if (!trial) {
-    e = encode(mode, &cfg, &s, isd, data, recon, codes, &pay, &nunp);
+    e = encode(mode, &cfg, &s, isd, data, recon, aux, codes, &pay, &nunp);
   } else {
     /* small array: encode every level-factor candidate, with and without
      * code-order blocks, and Lorenzo; keep the smallest payload (the first
      * on ties) */
     void *rec2 = malloc(bytes ? bytes : 1);
-    if (!rec2) e = GWLZ_ERR_MEMORY;
+    uint8_t *aux2 = aux ? (uint8_t *)malloc(s.total ? s.total : 1) : NULL;
+    if (!rec2 || (aux && !aux2)) e = GWLZ_ERR_MEMORY;
     const int ninterp = 2 * BASE_NLEVEL_CAND; /* with and without blocks */
     const int blog0 = cfg.blog;
     for (int c = 0; e == GWLZ_OK && c <= ninterp; c++) {
@@ -511,12 +468,13 @@ gwlz_error gwlz_base_compress(const gwlz_base_params *p, const void *data, void 
         c2.blog = c < BASE_NLEVEL_CAND ? blog0 : 0;
       }
       gwlz_wbuf_init(&pay2);
-      e = encode(m, &c2, &s, isd, data, c ? rec2 : recon, codes, &pay2, &nunp2);
+      e = encode(m, &c2, &s, isd, data, c ? rec2 : recon, c ? aux2 : aux, codes, &pay2, &nunp2);
       if (e == GWLZ_OK && (c == 0 || pay2.size < pay.size)) {
         gwlz_wbuf_free(&pay);
         pay = pay2;
         gwlz_wbuf_init(&pay2);
         if (c) memcpy(recon, rec2, bytes);
+        if (c && aux) memcpy(aux, aux2, s.total);
         nunp = nunp2;
         mode = m;
         if (m == BASE_MODE_INTERP) cfg = c2;
@@ -524,37 +482,16 @@ gwlz_error gwlz_base_compress(const gwlz_base_params *p, const void *data, void 
       gwlz_wbuf_free(&pay2);
     }
     free(rec2);
+    free(aux2);
   }
   free(codes);
-  if (e != GWLZ_OK) {
-    gwlz_wbuf_free(&pay);
-    return e;
-  }
-  /* Fall back to raw when that is smaller (checked by actually packing the
-   * raw bytes when the lossy stream is not clearly smaller). */
-  if (pay.size + 64 > bytes / 8) {
-    gwlz_wbuf rawb;
-    gwlz_wbuf_init(&rawb);
-    e = emit_raw(data, bytes, &rawb);
-    if (e == GWLZ_OK && rawb.size <= pay.size) {
-      gwlz_wbuf_free(&pay);
-      pay = rawb;
-      memcpy(recon, data, bytes);
-      nunp = 0;
-      mode = BASE_MODE_RAW;
-    } else {
-      gwlz_wbuf_free(&rawb);
-      if (e != GWLZ_OK) {
-        gwlz_wbuf_free(&pay);
-        return e;
-      }
-    }
-  }
-  gwlz_wbuf_put(out, pay.data, pay.size);
+  if (e == GWLZ_OK) e = pay.err;
+  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
   gwlz_wbuf_free(&pay);
+  if (e != GWLZ_OK) return e;
   if (info) {
     info->unpredictable = nunp;
-    info->predictor = mode;
+    info->mode = mode;
   }
   return out->err;
 }
@@ -594,47 +531,20 @@ static gwlz_error read_codes(gwlz_rbuf *r, size_t n, size_t nunp, size_t tsize, 
   return GWLZ_OK;
 }
 
-gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payload, size_t size,
-                                void *out) {
+static gwlz_error interp_decompress(const gwlz_base_params *p, const uint8_t *payload,
+                                    size_t size, void *out, uint8_t *aux) {
   gwlz_rbuf r;
   uint8_t ver, mode;
   size_t bytes, tsize;
   shape s;
   gwlz_error e;
-  if (!p || !out || (!payload && size)) return GWLZ_ERR_PARAM;
-  if (p->type != GWLZ_TYPE_FLOAT && p->type != GWLZ_TYPE_DOUBLE) return GWLZ_ERR_PARAM;
-  if ((e = squeeze(p, &s)) != GWLZ_OK) return e;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   tsize = gwlz_type_size(p->type);
   if (!gwlz_mul_size(s.total, tsize, &bytes)) return GWLZ_ERR_TOO_LARGE;
   int isd = p->type == GWLZ_TYPE_DOUBLE;
   gwlz_rbuf_init(&r, payload, size);
   if ((e = gwlz_rbuf_u8(&r, &ver)) != GWLZ_OK) return e;
-  if (ver != BASE_VERSION) return GWLZ_ERR_VERSION;
   if ((e = gwlz_rbuf_u8(&r, &mode)) != GWLZ_OK) return e;
-  if (mode == BASE_MODE_RAW) {
-    uint8_t *raw = NULL;
-    size_t n;
-    if ((e = gwlz_lossless_unpack(&r, bytes, &raw, &n)) != GWLZ_OK) return e;
-    if (n != bytes) {
-      free(raw);
-      return GWLZ_ERR_CORRUPT;
-    }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    memcpy(out, raw, bytes);
-#else
-    for (size_t i = 0; i < s.total; i++) {
-      if (isd) {
-        uint64_t u = gwlz_load_u64(raw + 8 * i);
-        memcpy((double *)out + i, &u, 8);
-      } else {
-        uint32_t u = gwlz_load_u32(raw + 4 * i);
-        memcpy((float *)out + i, &u, 4);
-      }
-    }
-#endif
-    free(raw);
-    return r.pos == r.size ? GWLZ_OK : GWLZ_ERR_CORRUPT;
-  }
   if (mode != BASE_MODE_INTERP && mode != BASE_MODE_LORENZO) return GWLZ_ERR_CORRUPT;
   uint8_t nd, flags = 0, ord = 0;
   double eb;
@@ -686,11 +596,14 @@ gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payloa
   if (r.pos != r.size) e = GWLZ_ERR_CORRUPT;
   if (e == GWLZ_OK) {
     if (mode == BASE_MODE_INTERP)
-      e = gwlz_interp_decompress(&cfg, isd, codes, unp, (size_t)nunp, out);
+      e = gwlz_interp_decompress(&cfg, isd, codes, unp, (size_t)nunp, out, aux);
     else
-      e = gwlz_lorenzo_decompress(s.nd, s.n, eb, isd, codes, unp, (size_t)nunp, out);
+      e = gwlz_lorenzo_decompress(s.nd, s.n, eb, isd, codes, unp, (size_t)nunp, out, aux);
   }
   free(codes);
   free(body);
   return e;
 }
+
+const gwlz_base_impl gwlz_base_interp = {GWLZ_BASE_INTERP, "interp", interp_compress,
+                                         interp_decompress, NULL};

@@ -7,11 +7,11 @@
  *   sections: u32 tag | u64 length | payload, repeated; the last one is END!
  *            with a 4-byte payload: CRC-32C of every stream byte before it.
  */
-#include "container.h"
+#include "format/container.h"
 
 #include <math.h>
 
-#include "checksum.h"
+#include "format/checksum.h"
 
 #define HDR_FIXED 12          /* magic, version, header_size, 4 u8 fields */
 #define FLAG_FILL 0x01u

@@ -1,14 +1,14 @@
-/* predictor_interp.c - multilevel interpolation predictor; see the header for
+/* interp_predict.c - multilevel interpolation predictor; see the header for
  * the exact visiting order. Compressor and decoder share one traversal
  * (interp_run), specialised by constant flags, so they make the very same
  * predictions in the very same order. */
-#include "predictor_interp.h"
+#include "base/interp_predict.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
-#include "quantizer.h"
+#include "base/quantizer.h"
 
 enum { K_COPY, K_LINX, K_LIN, K_CUBIC, K_Q1, K_Q2, K_Q3 };
 
@@ -158,6 +158,7 @@ static GWLZ_ALWAYS_INLINE void interp_run(const gwlz_interp_cfg *c, istate *S, i
   int pad = pad4(c, N, ST);
   int L = gwlz_interp_levels(c);
   gwlz_quant_set(&S->qs.q, gwlz_interp_level_eb(c, L > 0 ? L : 1), GWLZ_QUANT_RADIUS);
+  S->qs.cls = 0;
   put(S, 0, 0.0, isd, dec);
   for (int l = L; l >= 1; l--) {
     size_t s = (size_t)1 << (l - 1);
@@ -178,6 +179,7 @@ static GWLZ_ALWAYS_INLINE void interp_run(const gwlz_interp_cfg *c, istate *S, i
       }
       done[d] = 1;
       if (s >= N[d]) continue;
+      S->qs.cls = (uint8_t)((l < 15 ? l : 15) | (t << 4));
       /* blocks of BS values per dimension, corners B in C order, the pass's
        * points of each block in C order (points of one pass do not depend
        * on each other, so any order is valid); e: the first digit of B that
@@ -213,9 +215,9 @@ static GWLZ_NOINLINE void run_df(const gwlz_interp_cfg *c, istate *S) { interp_r
 static GWLZ_NOINLINE void run_dd(const gwlz_interp_cfg *c, istate *S) { interp_run(c, S, 1, 1); }
 
 size_t gwlz_interp_compress(const gwlz_interp_cfg *c, int isd, const void *data, void *rec,
-                            uint32_t *codes, gwlz_wbuf *unpred) {
+                            uint8_t *aux, uint32_t *codes, gwlz_wbuf *unpred) {
   istate S;
-  gwlz_qstream_enc(&S.qs, data, rec, codes, unpred);
+  gwlz_qstream_enc(&S.qs, data, rec, aux, codes, unpred);
   S.ci = 0;
   if (isd)
     run_cd(c, &S);
@@ -225,9 +227,9 @@ size_t gwlz_interp_compress(const gwlz_interp_cfg *c, int isd, const void *data,
 }
 
 gwlz_error gwlz_interp_decompress(const gwlz_interp_cfg *c, int isd, const uint32_t *codes,
-                                  const uint8_t *unpred, size_t nunpred, void *out) {
+                                  const uint8_t *unpred, size_t nunpred, void *out, uint8_t *aux) {
   istate S;
-  gwlz_qstream_dec(&S.qs, out, codes, unpred, nunpred);
+  gwlz_qstream_dec(&S.qs, out, aux, codes, unpred, nunpred);
   S.ci = 0;
   if (isd)
     run_dd(c, &S);

@@ -24,7 +24,7 @@
  * bit stream (i.e. the bit-reversed code is OR'ed in at the current bit
  * position). The code must be complete (Kraft sum exactly 1).
  */
-#include "huffman.h"
+#include "format/huffman.h"
 
 #include <stdlib.h>
 

@@ -4,7 +4,7 @@
 #define GWLZ_CONTAINER_H
 #include "common.h"
 
-#define GWLZ_FORMAT_VERSION 1
+#define GWLZ_FORMAT_VERSION 2
 
 /* Section tags (4 ASCII bytes, stored as a little-endian u32). A tag whose
  * first byte is lower case is optional: readers that do not know it skip it.
