@@ -18,6 +18,7 @@
 #include "enhance/enhancer.h"
 #include "gwlz.h"
 #include "format/special.h"
+#include "stream.h"
 
 #define GWLZ_STR2(x) #x
 #define GWLZ_STR(x) GWLZ_STR2(x)
@@ -46,6 +47,7 @@ struct gwlz_ctx {
   void *progress_user;
   int have_stats;
   gwlz_stats stats;
+  size_t chunk_size; /* 0 = GWLZ_DEFAULT_CHUNK_SIZE */
 };
 
 const char *gwlz_version_string(void) {
@@ -72,6 +74,7 @@ const char *gwlz_error_string(gwlz_error err) {
     case GWLZ_ERR_LOSSLESS: return "lossless stage (zstd) failed";
     case GWLZ_ERR_TOO_LARGE: return "size too large";
     case GWLZ_ERR_INTERNAL: return "internal error";
+    case GWLZ_ERR_IO: return "read or write callback failed";
   }
   return "unknown error code";
 }
@@ -182,6 +185,13 @@ gwlz_error gwlz_set_base(gwlz_ctx *ctx, gwlz_base base) {
   if (!ctx || (int)base < 0 || (int)base >= GWLZ_BASE_COUNT) return GWLZ_ERR_PARAM;
   if (!gwlz_base_available(base)) return GWLZ_ERR_UNSUPPORTED;
   ctx->base = base;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_chunk_size(gwlz_ctx *ctx, size_t values) {
+  if (!ctx || (values != 0 && (values < GWLZ_CHUNK_MIN || values > GWLZ_CHUNK_MAX)))
+    return GWLZ_ERR_PARAM;
+  ctx->chunk_size = values;
   return GWLZ_OK;
 }
 
@@ -346,6 +356,9 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   if (!gwlz_add_size(total, zstd_bound(raw) + 256, &total)) return 0;
   if (!gwlz_add_size(total, zstd_bound(spec) + 256, &total)) return 0;
   if (!gwlz_add_size(total, raw / 8 + 65536, &total)) return 0;
+  gwlz_settings cs;
+  gwlz_ctx_settings(ctx, &cs);
+  if (!gwlz_add_size(total, gwlz_chunked_bound_extra(&cs), &total)) return 0;
   return total;
 }
 
@@ -354,6 +367,10 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   if (!ctx || !src || !dst_size || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
   if (ctx->ndims == 0) return GWLZ_ERR_PARAM;
   ctx->have_stats = 0;
+  gwlz_settings cs;
+  gwlz_ctx_settings(ctx, &cs);
+  const int chunked = gwlz_chunked_applies(&cs);
+  if (chunked && !cs.enhance) return gwlz_chunked_compress(ctx, src, dst, dst_capacity, dst_size);
   double t0 = gwlz_now();
   const gwlz_type t = ctx->type;
   const size_t ts = gwlz_type_size(t);
@@ -391,7 +408,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
       err = GWLZ_ERR_MEMORY;
       goto done;
     }
-    err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
+    /* chunked: each chunk keeps its own special cells (stream.c) */
+    if (!chunked)
+      err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
     if (err == GWLZ_OK) err = spec.err;
     if (err != GWLZ_OK) goto done;
     x = work;
@@ -414,7 +433,10 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   bp.threads = resolve_threads(ctx->threads);
   gwlz_base_info binfo;
   memset(&binfo, 0, sizeof(binfo));
-  err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
+  if (chunked)
+    err = gwlz_chunked_base(&cs, eb, src, scan.count, work, mask, recon, aux, &base, &binfo);
+  else
+    err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
   if (err == GWLZ_OK) err = base.err;
   if (err != GWLZ_OK) goto done;
   st.num_unpredictable = binfo.unpredictable;
@@ -422,20 +444,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   st.base_seconds = gwlz_now() - t0;
 
   gwlz_header h;
-  memset(&h, 0, sizeof(h));
-  h.version = GWLZ_FORMAT_VERSION;
-  h.type = t;
-  h.ndims = ctx->ndims;
-  memcpy(h.dims, ctx->dims, sizeof(h.dims));
-  h.n = n;
-  h.eb_mode = ctx->eb_mode;
-  h.eb_abs = ctx->eb_abs;
-  h.eb_rel = ctx->eb_rel;
-  h.eb_psnr = ctx->eb_psnr;
-  h.abs_bound = eb;
-  h.has_fill = ctx->has_fill;
-  h.fill_value = ctx->has_fill ? ctx->fill_value : 0;
-  h.policy = ctx->policy;
+  gwlz_ctx_header(ctx, eb, &h);
 
   /* The base-only stream: what is kept when no enhancer helps. */
   err = write_stream(&h, &spec, &base, NULL, NULL, &out);
@@ -602,7 +611,11 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
       GWLZ_OK) {
     const gwlz_section *b = find_section(secs, ns, GWLZ_SEC_BASE);
     gwlz_base base;
-    if (b && gwlz_base_peek(b->data, b->size, &base, NULL) == GWLZ_OK) info->base = base;
+    int mode;
+    if (b && gwlz_base_peek(b->data, b->size, &base, &mode) == GWLZ_OK) info->base = base;
+    if (b && mode == GWLZ_BASE_MODE_CHUNKED &&
+        gwlz_chunked_peek_base(&h, b->data, b->size, &base) == GWLZ_OK)
+      info->base = base;
     const gwlz_section *m = find_section(secs, ns, GWLZ_SEC_MODELS);
     if (m) {
       gwlz_enhancer kind;
@@ -646,16 +659,30 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   bp.threads = resolve_threads(ctx->threads);
   uint8_t *aux = NULL;
   if (sm && !(aux = (uint8_t *)malloc(h.n ? h.n : 1))) return GWLZ_ERR_MEMORY;
-  err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
+  /* chunked: the chunks carry their own special cells (stream.c) */
+  const int chunked = sb->size >= 2 && sb->data[1] == GWLZ_BASE_MODE_CHUNKED;
+  uint8_t *mask = NULL;
+  if (chunked && ss) err = GWLZ_ERR_CORRUPT;
+  else if (chunked && sm && !(mask = (uint8_t *)calloc(h.n ? h.n : 1, 1))) err = GWLZ_ERR_MEMORY;
+  else if (chunked) {
+    size_t nspecial = 0;
+    err = gwlz_chunked_decode(&h, sb->data, sb->size, bp.threads, dst, aux, mask, !sm, &nspecial);
+    if (nspecial == 0) {
+      free(mask);
+      mask = NULL;
+    }
+  } else
+    err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
   if (err != GWLZ_OK) {
     free(aux);
+    free(mask);
     return err;
   }
 
-  uint8_t *mask = NULL;
   if (sm) {
     if (!(h.abs_bound > 0)) {
       free(aux);
+      free(mask);
       return GWLZ_ERR_CORRUPT;
     }
     if (ss) {
@@ -689,6 +716,8 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
                               dst);
     free(mask);
     free(aux);
+    if (err == GWLZ_OK && chunked)
+      err = gwlz_chunked_put_specials(&h, sb->data, sb->size, bp.threads, dst);
     if (err != GWLZ_OK) return err;
   }
   if (ss) {
@@ -697,3 +726,49 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   }
   return GWLZ_OK;
 }
+
+/* ---- internal access for the chunked pipelines (stream.c) --------------- */
+
+void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
+  memset(s, 0, sizeof *s);
+  s->type = ctx->type;
+  s->ndims = ctx->ndims;
+  memcpy(s->dims, ctx->dims, sizeof s->dims);
+  s->n = ctx->ndims ? num_values(ctx->dims, ctx->ndims) : 0;
+  s->has_fill = ctx->has_fill;
+  s->fill = ctx->fill_value;
+  s->base = ctx->base;
+  s->threads = resolve_threads(ctx->threads);
+  s->chunk = ctx->chunk_size ? ctx->chunk_size : GWLZ_DEFAULT_CHUNK_SIZE;
+  s->enhance = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE;
+  s->range_needed = ctx->eb_mode != GWLZ_EB_ABS;
+  s->groups = ctx->groups;
+}
+
+gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, double range, double *eb) {
+  return absolute_bound(ctx, range, eb);
+}
+
+void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h) {
+  memset(h, 0, sizeof(*h));
+  h->version = GWLZ_FORMAT_VERSION;
+  h->type = ctx->type;
+  h->ndims = ctx->ndims;
+  memcpy(h->dims, ctx->dims, sizeof(h->dims));
+  h->n = num_values(ctx->dims, ctx->ndims);
+  h->eb_mode = ctx->eb_mode;
+  h->eb_abs = ctx->eb_abs;
+  h->eb_rel = ctx->eb_rel;
+  h->eb_psnr = ctx->eb_psnr;
+  h->abs_bound = eb;
+  h->has_fill = ctx->has_fill;
+  h->fill_value = ctx->has_fill ? ctx->fill_value : 0;
+  h->policy = ctx->policy;
+}
+
+void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st) {
+  ctx->stats = *st;
+  ctx->have_stats = 1;
+}
+
+int gwlz_ctx_threads(const gwlz_ctx *ctx) { return resolve_threads(ctx->threads); }
