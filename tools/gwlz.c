@@ -66,6 +66,7 @@ typedef struct {
   int fill_given; double fill;
   int threads; int threads_given;
   uint64_t seed; int seed_given;
+  uint64_t chunk; int chunk_given;
 } options;
 
 static void usage(FILE *f) {
@@ -98,6 +99,8 @@ static void usage(FILE *f) {
 "other\n"
 "  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
 "  --threads N | -T N      threads (0 = all; output does not depend on it)\n"
+"  --chunk N               chunk size in values (0 = default 2^21); larger arrays are\n"
+"                          cut into chunks, compressed independently (random access)\n"
 "  -a                      print ratio, PSNR, errors and speeds\n"
 "  -q                      quiet: no progress, no warnings\n"
 "  -h, --help              this help\n"
@@ -318,6 +321,11 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
       o->threads_given = 1;
+    } else if (!strcmp(opt, "--chunk")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_u64(v, &o->chunk) || o->chunk > ((uint64_t)1 << 30))
+        return bad_value(opt, v, "a chunk size in values, 0..2^30 (0 = default)");
+      o->chunk_given = 1;
     } else if (!strcmp(opt, "--seed")) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_u64(v, &o->seed)) return bad_value(opt, v, "an unsigned integer");
@@ -686,6 +694,7 @@ static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
   if (!e && o->train_given) e = gwlz_set_train_seconds(ctx, o->train_seconds);
   if (!e && o->policy_given) e = gwlz_set_bound_policy(ctx, o->policy);
   if (!e && o->seed_given) e = gwlz_set_seed(ctx, o->seed);
+  if (!e && o->chunk_given) e = gwlz_set_chunk_size(ctx, (size_t)o->chunk);
   if (e) {
     errmsg("invalid settings: %s", gwlz_error_string(e));
     return 0;
