@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +68,7 @@ typedef struct {
   int threads; int threads_given;
   uint64_t seed; int seed_given;
   uint64_t chunk; int chunk_given;
+  const char *region;         /* --region as given (fastest first)           */
 } options;
 
 static void usage(FILE *f) {
@@ -99,6 +101,8 @@ static void usage(FILE *f) {
 "other\n"
 "  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
 "  --threads N | -T N      threads (0 = all; output does not depend on it)\n"
+"  --region x0:x1,y0:y1,.. with -z IN -o OUT: decode only this box (half-open ranges,\n"
+"                          fastest first as -1..-4; 'a:' to the end, ':' all)\n"
 "  --chunk N               chunk size in values (0 = default 2^21); larger arrays are\n"
 "                          cut into chunks, compressed independently (random access)\n"
 "  -a                      print ratio, PSNR, errors and speeds\n"
@@ -321,6 +325,10 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
       o->threads_given = 1;
+    } else if (!strcmp(opt, "--region")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!*v) return bad_value(opt, v, "ranges x0:x1,y0:y1,...");
+      o->region = v;
     } else if (!strcmp(opt, "--chunk")) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_u64(v, &o->chunk) || o->chunk > ((uint64_t)1 << 30))
@@ -469,9 +477,8 @@ static void discard(pending_out *p) {
   p->tmp = NULL;
 }
 
-/* Writes data to a new temporary file next to target. */
-static int stage_output(pending_out *p, int slot, const char *target, const void *data,
-                        size_t size) {
+/* Creates a new temporary file next to target; returns its descriptor or -1. */
+static int stage_begin(pending_out *p, int slot, const char *target) {
   p->target = target;
   p->slot = slot;
   p->tmp = NULL;
@@ -482,39 +489,244 @@ static int stage_output(pending_out *p, int slot, const char *target, const void
   char *tmp = malloc(cap);
   if (!tmp) {
     errmsg("out of memory");
-    return 0;
+    return -1;
   }
   snprintf(tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, target, base);
   int fd = mkstemp(tmp);
   if (fd < 0) {
     errmsg("cannot create a file beside '%s': %s", target, strerror(errno));
     free(tmp);
-    return 0;
+    return -1;
   }
   p->tmp = tmp;
   pending[slot] = tmp;
   mode_t mask = umask(0);
   umask(mask);
-  int ok = fchmod(fd, 0666 & ~mask) == 0;
+  if (fchmod(fd, 0666 & ~mask) != 0) {
+    errmsg("cannot write '%s': %s", target, strerror(errno));
+    close(fd);
+    discard(p);
+    return -1;
+  }
+  return fd;
+}
+
+/* All of size bytes to fd; 1 on success (errno tells otherwise). */
+static int write_all(int fd, const void *data, size_t size) {
   const unsigned char *b = data;
   size_t done = 0;
-  while (ok && done < size) {
+  while (done < size) {
     ssize_t w = write(fd, b + done, size - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) ok = 0;
-    else done += (size_t)w;
+    if (w <= 0) return 0;
+    done += (size_t)w;
   }
+  return 1;
+}
+
+/* Closes a staged file; ok = what happened so far (0: report errno's error). */
+static int stage_end(pending_out *p, int fd, int ok) {
   int saved = errno;
   if (close(fd) != 0 && ok) {
     ok = 0;
     saved = errno;
   }
   if (!ok) {
-    errmsg("cannot write '%s': %s", target, strerror(saved));
+    errmsg("cannot write '%s': %s", p->target, strerror(saved));
     discard(p);
     return 0;
   }
   return 1;
+}
+
+/* Writes data to a new temporary file next to target. */
+static int stage_output(pending_out *p, int slot, const char *target, const void *data,
+                        size_t size) {
+  int fd = stage_begin(p, slot, target);
+  if (fd < 0) return 0;
+  return stage_end(p, fd, write_all(fd, data, size));
+}
+
+/* ---- streaming through the library's callbacks ---------------------------- */
+
+typedef struct {
+  int fd;
+  int err; /* errno of the first failure */
+} fd_io;
+
+static int fd_read_cb(void *user, uint64_t offset, void *buf, size_t size) {
+  fd_io *f = user;
+  unsigned char *b = buf;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t r = pread(f->fd, b + done, size - done, (off_t)(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      f->err = r < 0 ? errno : EIO;
+      return -1;
+    }
+    done += (size_t)r;
+  }
+  return 0;
+}
+
+static int fd_write_cb(void *user, const void *buf, size_t size) {
+  fd_io *f = user;
+  if (!write_all(f->fd, buf, size)) {
+    f->err = errno;
+    return -1;
+  }
+  return 0;
+}
+
+typedef struct {
+  const unsigned char *p;
+  size_t size;
+} mem_in;
+
+static int mem_read_cb(void *user, uint64_t offset, void *buf, size_t size) {
+  mem_in *m = user;
+  if (offset > m->size || size > m->size - offset) return -1;
+  memcpy(buf, m->p + offset, size);
+  return 0;
+}
+
+typedef struct {
+  unsigned char *p;
+  size_t size, cap;
+} mem_out;
+
+static int mem_write_cb(void *user, const void *buf, size_t size) {
+  mem_out *m = user;
+  if (size > SIZE_MAX - m->size) return -1;
+  if (m->size + size > m->cap) {
+    size_t cap = m->cap ? m->cap : 65536;
+    while (cap < m->size + size) cap = cap > SIZE_MAX / 2 ? m->size + size : cap * 2;
+    unsigned char *q = realloc(m->p, cap);
+    if (!q) return -1;
+    m->p = q;
+    m->cap = cap;
+  }
+  memcpy(m->p + m->size, buf, size);
+  m->size += size;
+  return 0;
+}
+
+/* Decodes a stream in memory into a staged file, a slab at a time. */
+static int stage_decoded(pending_out *p, int slot, const char *target, gwlz_ctx *ctx,
+                         const void *stream, size_t size, const char *what) {
+  int fd = stage_begin(p, slot, target);
+  if (fd < 0) return 0;
+  mem_in in = {stream, size};
+  fd_io out = {fd, 0};
+  gwlz_error e = gwlz_decompress_stream(ctx, mem_read_cb, &in, size, fd_write_cb, &out);
+  if (e == GWLZ_ERR_IO && out.err) {
+    errno = out.err;
+    return stage_end(p, fd, 0);
+  }
+  if (e) {
+    errmsg("decompression of '%s' failed: %s", what, gwlz_error_string(e));
+    close(fd);
+    discard(p);
+    return 0;
+  }
+  return stage_end(p, fd, 1);
+}
+
+/* Parses --region "a:b,c:d,..." (fastest first; "a:" to the end, ":" all)
+ * against the stream's dims into C-order lo/hi. */
+static int parse_region(const char *spec, const gwlz_info *info, size_t *lo, size_t *hi) {
+  int k = 0;
+  const char *p = spec;
+  while (*p) {
+    if (k >= info->ndims) {
+      errmsg("--region has more ranges than the stream's %d dims", info->ndims);
+      return 0;
+    }
+    size_t extent = info->dims[info->ndims - 1 - k];
+    const char *colon = strchr(p, ':'), *comma = strchr(p, ',');
+    if (!comma) comma = p + strlen(p);
+    if (!colon || colon > comma) {
+      errmsg("bad --region range '%.*s': expected a:b", (int)(comma - p), p);
+      return 0;
+    }
+    char a[32] = "", b[32] = "";
+    size_t la = (size_t)(colon - p), lb = (size_t)(comma - colon - 1);
+    if (la >= sizeof a || lb >= sizeof b) {
+      errmsg("bad --region range '%.*s'", (int)(comma - p), p);
+      return 0;
+    }
+    memcpy(a, p, la);
+    memcpy(b, colon + 1, lb);
+    uint64_t va = 0, vb = extent;
+    if ((la && !parse_u64(a, &va)) || (lb && !parse_u64(b, &vb)) || va > vb ||
+        vb > extent) {
+      errmsg("bad --region range '%.*s' for an extent of %zu", (int)(comma - p), p, extent);
+      return 0;
+    }
+    lo[info->ndims - 1 - k] = (size_t)va;
+    hi[info->ndims - 1 - k] = (size_t)vb;
+    k++;
+    p = *comma ? comma + 1 : comma;
+  }
+  if (k != info->ndims) {
+    errmsg("--region gives %d ranges for a stream of %d dims", k, info->ndims);
+    return 0;
+  }
+  return 1;
+}
+
+static int check_stream_matches(const options *o, const gwlz_info *info);
+static int commit_output(pending_out *p);
+
+/* --region: reads the header, the index and the chunks the box meets. */
+static int run_region(const options *o, gwlz_ctx *ctx, pending_out *out) {
+  int fd = open(o->cmp, O_RDONLY);
+  if (fd < 0) {
+    errmsg("cannot open '%s': %s", o->cmp, strerror(errno));
+    return 0;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    errmsg("'%s' is not a regular file", o->cmp);
+    close(fd);
+    return 0;
+  }
+  int ok = 0;
+  unsigned char head[65536];
+  size_t hn = (uintmax_t)st.st_size < sizeof head ? (size_t)st.st_size : sizeof head;
+  fd_io in = {fd, 0};
+  gwlz_info info;
+  size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], n = 1;
+  void *box = NULL;
+  gwlz_error e;
+  if (fd_read_cb(&in, 0, head, hn) != 0) {
+    errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+    goto out;
+  }
+  if ((e = gwlz_get_info(head, hn, &info)) != GWLZ_OK) {
+    errmsg("'%s': %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) goto out;
+  for (int k = 0; k < info.ndims; k++) n *= hi[k] - lo[k];
+  size_t bytes = n * type_size(info.type);
+  if (!(box = malloc(bytes ? bytes : 1))) {
+    errmsg("out of memory (%zu bytes)", bytes);
+    goto out;
+  }
+  e = gwlz_decompress_region_stream(ctx, fd_read_cb, &in, (uint64_t)st.st_size, lo, hi, box,
+                                    bytes);
+  if (e) {
+    if (e == GWLZ_ERR_IO) errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+    else errmsg("decompression of '%s' failed: %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  ok = stage_output(out, 1, o->out, box, bytes) && commit_output(out);
+out:
+  free(box);
+  close(fd);
+  return ok;
 }
 
 static int commit_output(pending_out *p) {
@@ -776,6 +988,17 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (!o.quiet && isatty(STDERR_FILENO)) gwlz_set_progress(ctx, on_progress, &ps);
+  if (o.threads_given && gwlz_set_threads(ctx, o.threads) != GWLZ_OK) goto done;
+
+  if (o.region) {
+    if (compress || !o.cmp || !o.out || o.analyse) {
+      errmsg("--region decodes a box: give -z IN and -o OUT (no -i, no -a)");
+      status = EXIT_USAGE;
+      goto done;
+    }
+    status = run_region(&o, ctx, &outs[1]) ? 0 : EXIT_FAIL;
+    goto done;
+  }
 
   if (compress) {
     size_t dims_c[GWLZ_MAX_DIMS], n = 1;
@@ -791,17 +1014,49 @@ int main(int argc, char **argv) {
       status = EXIT_USAGE;
       goto done;
     }
-    if (!read_file(o.in, &input, &input_size)) goto done;
+    /* Without -a a regular input file is streamed: the library reads it a
+     * group of chunks at a time and keeps only the compressed stream. */
+    struct stat ist;
+    int in_fd = o.analyse ? -1 : open(o.in, O_RDONLY);
+    if (in_fd >= 0 && (fstat(in_fd, &ist) != 0 || !S_ISREG(ist.st_mode))) {
+      close(in_fd);
+      in_fd = -1;
+    }
+    if (in_fd < 0 && !read_file(o.in, &input, &input_size)) goto done;
+    if (in_fd >= 0) input_size = (uintmax_t)ist.st_size <= SIZE_MAX ? (size_t)ist.st_size : 0;
     if (input_size != n * es) {
       char d[128];
       dims_string(o.dims_f, o.ndims, d, sizeof d);
       errmsg("input has %zu bytes, expected %zu for %d dims %s %s", input_size, n * es, o.ndims,
              d, type_name(o.type));
+      if (in_fd >= 0) close(in_fd);
       goto done;
     }
     if (!set_params(ctx, &o, dims_c)) {
       status = EXIT_USAGE;
+      if (in_fd >= 0) close(in_fd);
       goto done;
+    }
+    if (in_fd >= 0) {
+      fd_io in = {in_fd, 0};
+      mem_out so = {NULL, 0, 0};
+      double t0 = now_seconds();
+      e = gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
+      comp_s = now_seconds() - t0;
+      end_progress(&ps);
+      close(in_fd);
+      stream = so.p;
+      stream_size = so.size;
+      if (e == GWLZ_ERR_IO && in.err) {
+        errmsg("cannot read '%s': %s", o.in, strerror(in.err));
+        goto done;
+      }
+      if (e) {
+        errmsg("compression failed: %s", gwlz_error_string(e));
+        goto done;
+      }
+      have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
+      goto compressed;
     }
     size_t cap = gwlz_compress_bound(ctx);
     if (cap == 0 || !(stream = malloc(cap))) {
@@ -821,6 +1076,7 @@ int main(int argc, char **argv) {
     if (!read_file(o.cmp, &stream, &stream_size)) goto done;
   }
 
+compressed:
   e = gwlz_get_info(stream, stream_size, &info);
   if (e) {
     errmsg("'%s': %s", compress ? "(new stream)" : o.cmp, gwlz_error_string(e));
@@ -831,8 +1087,9 @@ int main(int argc, char **argv) {
     goto done;
   }
 
-  /* With -a a compression is also decoded in memory, for the metrics. */
-  int decode = decompress || (compress && o.analyse);
+  /* With -a a compression is also decoded in memory, for the metrics;
+   * otherwise the output file is written a slab at a time. */
+  int decode = o.analyse && (decompress || compress);
   if (decode) {
     if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
       errmsg("out of memory (%zu bytes)", info.decompressed_bytes);
@@ -850,8 +1107,15 @@ int main(int argc, char **argv) {
 
   /* Write every output to a temporary first, then rename them all. */
   if (compress && o.cmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size)) goto done;
-  if (decompress && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
+  if (decompress && output && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
     goto done;
+  if (decompress && !output) {
+    double t0 = now_seconds();
+    if (!stage_decoded(&outs[1], 1, o.out, ctx, stream, stream_size,
+                       compress ? "(new stream)" : o.cmp))
+      goto done;
+    decomp_s = now_seconds() - t0;
+  }
   for (int k = 0; k < 2; k++)
     if (outs[k].tmp && !commit_output(&outs[k])) goto done;
 
