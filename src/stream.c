@@ -807,6 +807,18 @@ const gwlz_grid *gwlz_reader_grid(const gwlz_reader *rd) {
   return rd->chunked && !rd->enhanced ? &rd->g : NULL;
 }
 
+void gwlz_reader_span(const gwlz_reader *rd, uint64_t *rec0, uint64_t *rend) {
+  *rec0 = *rend = 0;
+  if (!rd->chunked) return;
+  *rec0 = rd->base_off + gwlz_chunked_head_size(rd->h.ndims, rd->g.count);
+  *rend = rd->base_off + rd->base_len;
+}
+
+void gwlz_reader_record(const gwlz_reader *rd, size_t k, uint64_t *off, uint64_t *size) {
+  *off = rd->off[k];
+  *size = rd->ent[k].size;
+}
+
 static int tag_printable(uint32_t tag) {
   for (int i = 0; i < 4; i++) {
     uint8_t c = (uint8_t)(tag >> (8 * i));
@@ -867,8 +879,15 @@ static gwlz_error reader_open_src(const source *src, gwlz_reader **out) {
   if (!rd) return GWLZ_ERR_MEMORY;
   rd->src = *src;
   gwlz_error e;
-  uint8_t *hb = NULL;
-  size_t hlen = src->size < 65536 ? (size_t)src->size : 65536, hs;
+  uint8_t *hb = NULL, pre[8];
+  /* the fixed start (magic, version, header_size), then the whole header */
+  size_t hlen = src->size < 8 ? (size_t)src->size : 8, hs;
+  if ((e = src_read(src, 0, pre, hlen)) != GWLZ_OK) goto fail;
+  if (hlen == 8) {
+    size_t want = gwlz_load_u32(pre + 4) >> 16;
+    if (want < 8) want = 8;
+    hlen = src->size < want ? (size_t)src->size : want;
+  }
   if (!(hb = (uint8_t *)malloc(hlen ? hlen : 1))) {
     e = GWLZ_ERR_MEMORY;
     goto fail;

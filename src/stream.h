@@ -99,6 +99,11 @@ const gwlz_header *gwlz_reader_header(const gwlz_reader *rd);
 /* The grid when the stream is chunked and carries no enhancer (NULL otherwise:
  * decode such streams whole). */
 const gwlz_grid *gwlz_reader_grid(const gwlz_reader *rd);
+/* Stream offsets [*rec0, *rend) of the records of a chunked stream (what
+ * the index covers); 0, 0 when not chunked. */
+void gwlz_reader_span(const gwlz_reader *rd, uint64_t *rec0, uint64_t *rend);
+/* Stream offset and size of record k. */
+void gwlz_reader_record(const gwlz_reader *rd, size_t k, uint64_t *off, uint64_t *size);
 /* Decode the box [lo, hi) into dst (C order, extents hi - lo). */
 gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *hi, void *dst,
                               int threads);
