@@ -34,7 +34,7 @@
 /* Values per block of the parallel range scan. */
 #define SCAN_BLOCK ((size_t)1 << 20)
 /* A batch of chunk rows holds at least this many chunks per thread. */
-#define CHUNKS_PER_THREAD 4
+#define CHUNKS_PER_THREAD 1
 /* Pieces in which the reader checksums stream bytes it does not decode. */
 #define CRC_PIECE ((size_t)1 << 20)
 
@@ -94,6 +94,7 @@ static size_t rows_per_batch(const gwlz_grid *g, int threads) {
 typedef struct {
   gwlz_error err;
   size_t at; /* the lowest failing item wins, so the report is deterministic */
+  int stop;  /* set on the first failure: later tasks skip their work */
 } task_err;
 
 static void task_fail(task_err *t, size_t at, gwlz_error e) {
@@ -104,6 +105,15 @@ static void task_fail(task_err *t, size_t at, gwlz_error e) {
       t->at = at;
     }
   }
+#pragma omp atomic write
+  t->stop = 1;
+}
+
+static int task_stopped(task_err *t) {
+  int v;
+#pragma omp atomic read
+  v = t->stop;
+  return v;
 }
 
 /* ---- settings ------------------------------------------------------------- */
@@ -639,44 +649,60 @@ static void slabs_free(slabs *sl) {
 
 static size_t batches(const slabs *sl) { return (sl->g->grid[0] + sl->rows - 1) / sl->rows; }
 
-/* The value range of the whole input, batch by batch (reading the next
- * batch while the current one is scanned). */
+/* The streaming pipelines. Batch b (a group of chunk rows) lives in slab
+ * b % 2. Task dependences order the work without barriers: the task that
+ * fills or drains a slab as a whole (a read, a write) is "out" on dep[b % 2],
+ * the tasks that work on its parts (scan blocks, chunks) are "in" on it, so a
+ * slab is refilled only once every task on its previous batch is done while
+ * the other slab's batch goes on; "io" keeps the callback calls in order and
+ * one at a time. */
+
+/* The value range of the whole input. */
 static gwlz_error stream_range(const gwlz_settings *s, slabs *sl, range_acc *acc) {
-  size_t nb = batches(sl);
+  const size_t nb = batches(sl), plane = plane_values(sl->g), ts = sl->ts;
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
 #pragma omp parallel num_threads(s->threads)
 #pragma omp single
-  {
-    slab_read(sl, 0);
-    for (size_t b = 0; b < nb && sl->te.err == GWLZ_OK; b++) {
-      if (b + 1 < nb) {
-#pragma omp task
-        slab_read(sl, b + 1);
+  for (size_t b = 0; b < nb; b++) {
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
+    if (!task_stopped(&sl->te)) slab_read(sl, b);
+    size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+    if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
+    rows_range(sl->g, r0, r1, &z0, &z1);
+    const size_t n = (z1 - z0) * plane;
+    for (size_t o = 0; o < n; o += SCAN_BLOCK) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(b, o)
+      if (!task_stopped(&sl->te)) {
+        gwlz_special_scan sc;
+        size_t len = n - o < SCAN_BLOCK ? n - o : SCAN_BLOCK;
+        gwlz_special_scan_data(s->type, sl->buf[b % 2] + o * ts, len, s->has_fill, s->fill, &sc);
+#pragma omp critical(gwlz_stream_scan)
+        range_add(acc, &sc);
       }
-      size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
-      if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
-      rows_range(sl->g, r0, r1, &z0, &z1);
-      scan_tasks(s, sl->buf[b % 2], (z1 - z0) * plane_values(sl->g), acc);
-#pragma omp taskwait
     }
   }
   return sl->te.err;
 }
 
+/* Every chunk of the input. */
 static gwlz_error stream_chunks(cjob *j, slabs *sl) {
-  size_t nb = batches(sl);
+  const size_t nb = batches(sl), per_row = j->g.count / j->g.grid[0];
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
 #pragma omp parallel num_threads(j->s->threads)
 #pragma omp single
-  {
-    slab_read(sl, 0);
-    for (size_t b = 0; b < nb && sl->te.err == GWLZ_OK && j->te.err == GWLZ_OK; b++) {
-      if (b + 1 < nb) {
-#pragma omp task
-        slab_read(sl, b + 1);
-      }
-      size_t r0 = b * sl->rows, r1 = r0 + sl->rows;
-      if (r1 > j->g.grid[0]) r1 = j->g.grid[0];
-      cjob_rows(j, r0, r1, sl->buf[b % 2]);
-#pragma omp taskwait
+  for (size_t b = 0; b < nb; b++) {
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
+    if (!task_stopped(&sl->te) && !task_stopped(&j->te)) slab_read(sl, b);
+    size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+    if (r1 > j->g.grid[0]) r1 = j->g.grid[0];
+    rows_range(&j->g, r0, r1, &z0, &z1);
+    for (size_t k = r0 * per_row; k < r1 * per_row; k++) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(b, k, z0, z1)
+      if (!task_stopped(&sl->te) && !task_stopped(&j->te)) cjob_chunk(j, k, sl->buf[b % 2], z0, z1);
     }
   }
   return sl->te.err != GWLZ_OK ? sl->te.err : j->te.err;
@@ -1039,6 +1065,7 @@ typedef struct {
   int put_specials;
   size_t nspecial;
   task_err te;
+  task_err *te_out;            /* report failures there instead (or NULL) */
 } box_job;
 
 /* The record of chunk k: a pointer into memory, or a malloc'd copy (*own). */
@@ -1160,7 +1187,7 @@ out:
 static void box_chunk(box_job *bj, size_t nth) {
   size_t k = gwlz_grid_nth(&bj->rd->g, bj->glo, bj->ghi, nth);
   gwlz_error e = box_chunk_run(bj, k);
-  if (e != GWLZ_OK) task_fail(&bj->te, k, e);
+  if (e != GWLZ_OK) task_fail(bj->te_out ? bj->te_out : &bj->te, k, e);
 }
 
 /* Set up a box job for [lo, hi) with outputs dst (and aux, mask). */
@@ -1329,64 +1356,61 @@ gwlz_error gwlz_decompress_region_stream(gwlz_ctx *ctx, gwlz_read_fn read, void 
 }
 
 /* Streaming decode: batch b of chunk rows is decoded into slab b % 2 while
- * the previous slab is written. */
+ * the previous slab is written (dependences as for compression: the chunk
+ * tasks are "in" on the slab, its write is "out"). */
 typedef struct {
-  gwlz_reader *rd;
   sink *out;
-  size_t rows, ts;
   uint8_t *buf[2];
-  size_t len[2];
   task_err te;
 } wjob;
 
-static void wjob_write(wjob *w, size_t b) {
-  gwlz_error e = sink_put(w->out, w->buf[b % 2], w->len[b % 2]);
-  if (e != GWLZ_OK) task_fail(&w->te, b, e);
-}
-
 static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads) {
   const gwlz_grid *g = &rd->g;
+  const size_t ts = gwlz_type_size(rd->h.type), rows = rows_per_batch(g, threads);
+  const size_t nb = (g->grid[0] + rows - 1) / rows;
   wjob w;
   memset(&w, 0, sizeof w);
-  w.rd = rd;
   w.out = out;
-  w.ts = gwlz_type_size(rd->h.type);
-  w.rows = rows_per_batch(g, threads);
-  size_t z0, z1, nb = (g->grid[0] + w.rows - 1) / w.rows;
-  rows_range(g, 0, w.rows, &z0, &z1);
-  size_t bytes = (z1 - z0) * plane_values(g) * w.ts;
+  size_t z0, z1;
+  rows_range(g, 0, rows, &z0, &z1);
+  size_t bytes = (z1 - z0) * plane_values(g) * ts;
   w.buf[0] = (uint8_t *)malloc(bytes ? bytes : 1);
   w.buf[1] = nb > 1 ? (uint8_t *)malloc(bytes ? bytes : 1) : NULL;
-  if (!w.buf[0] || (nb > 1 && !w.buf[1])) {
+  box_job *bj = (box_job *)calloc(nb, sizeof *bj);
+  if (!w.buf[0] || (nb > 1 && !w.buf[1]) || !bj) {
     free(w.buf[0]);
     free(w.buf[1]);
+    free(bj);
     return GWLZ_ERR_MEMORY;
   }
-  box_job bj[2];
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
 #pragma omp parallel num_threads(threads)
 #pragma omp single
-  {
-    for (size_t b = 0; b < nb && w.te.err == GWLZ_OK; b++) {
-      if (b > 0) {
-#pragma omp task firstprivate(b)
-        wjob_write(&w, b - 1);
-      }
-      size_t r0 = b * w.rows, r1 = r0 + w.rows;
-      if (r1 > g->grid[0]) r1 = g->grid[0];
-      size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
-      for (int i = 0; i < g->nd; i++) hi[i] = g->dims[i];
-      rows_range(g, r0, r1, &lo[0], &hi[0]);
-      box_job *cur = &bj[b % 2];
-      size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
-      w.len[b % 2] = (hi[0] - lo[0]) * plane_values(g) * w.ts;
-      box_tasks(cur, count);
-      if (cur->te.err != GWLZ_OK) task_fail(&w.te, b, cur->te.err);
-#pragma omp taskwait
+  for (size_t b = 0; b < nb; b++) {
+    size_t r0 = b * rows, r1 = r0 + rows;
+    if (r1 > g->grid[0]) r1 = g->grid[0];
+    size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
+    for (int i = 0; i < g->nd; i++) hi[i] = g->dims[i];
+    rows_range(g, r0, r1, &lo[0], &hi[0]);
+    box_job *cur = &bj[b];
+    size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
+    cur->te_out = &w.te;
+    size_t len = (hi[0] - lo[0]) * plane_values(g) * ts;
+    for (size_t nth = 0; nth < count; nth++) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(cur, nth)
+      if (!task_stopped(&w.te)) box_chunk(cur, nth);
     }
-    if (w.te.err == GWLZ_OK) wjob_write(&w, nb - 1);
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b, len)
+    if (!task_stopped(&w.te)) {
+      gwlz_error e = sink_put(w.out, w.buf[b % 2], len);
+      if (e != GWLZ_OK) task_fail(&w.te, SIZE_MAX, e);
+    }
   }
   free(w.buf[0]);
   free(w.buf[1]);
+  free(bj);
   return w.te.err;
 }
 
