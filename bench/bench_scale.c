@@ -225,7 +225,8 @@ static void size_table(const config *c) {
     printf("%ld\t%ld\t%.1f\t%.2f\t%.3f\t%.1f\t%.1f\t%.2f\t%.3f\t%.1f\t%.1f\t%.2f\n", n, n * n * n,
            mb, zs > 0 ? mb * 1e6 / (double)zs : 0.0, rc.seconds, mb / rc.seconds, rc.rss_mb,
            rc.rss_mb / mb, rd.seconds, mb / rd.seconds, rd.rss_mb, rd.rss_mb / mb);
-    if (rc.status || rd.status) printf("# side %ld: a run failed (%d, %d)\n", n, rc.status, rd.status);
+    if (rc.status || rd.status)
+      printf("# side %ld: a run failed (%d, %d)\n", n, rc.status, rd.status);
     fflush(stdout);
     unlink(o);
   }
@@ -292,8 +293,8 @@ static void rank_table(const config *c) {
   char in[1024], ref[1024];
   snprintf(in, sizeof in, "%s/cube%ld.f32", c->work, n);
   snprintf(ref, sizeof ref, "%s/thr%d.gwlz", c->work, c->threads[0]);
-  printf("\n# MPI processes at side %ld, 1 thread each (best of %d); speedup against the first row\n",
-         n, c->reps);
+  printf("\n# MPI processes at side %ld, 1 thread each (best of %d); speedup against the "
+         "first row\n", n, c->reps);
   printf("ranks\tcomp_s\tcomp_speedup\tcomp_rss_MB\tdecomp_s\tdecomp_speedup\tdecomp_rss_MB\t"
          "same_as_serial\n");
   double c1 = 0, d1 = 0;
@@ -340,7 +341,8 @@ static void rank_table(const config *c) {
     }
     printf("%d\t%.3f\t%.2f\t%.1f\t%.3f\t%.2f\t%.1f\t%s\n", p, rc.seconds, c1 / rc.seconds,
            rc.rss_mb, rd.seconds, d1 / rd.seconds, rd.rss_mb, same_file(ref, z) ? "yes" : "NO");
-    if (rc.status || rd.status) printf("# %d ranks: a run failed (%d, %d)\n", p, rc.status, rd.status);
+    if (rc.status || rd.status)
+      printf("# %d ranks: a run failed (%d, %d)\n", p, rc.status, rd.status);
     fflush(stdout);
     unlink(o);
   }

@@ -89,7 +89,7 @@ static size_t rows_per_batch(const gwlz_grid *g, int threads) {
   return r;
 }
 
-/* ---- errors shared by tasks ------------------------------------------------ */
+/* ---- errors shared by tasks ---------------------------------------------- */
 
 typedef struct {
   gwlz_error err;
@@ -116,7 +116,7 @@ static int task_stopped(task_err *t) {
   return v;
 }
 
-/* ---- settings ------------------------------------------------------------- */
+/* ---- settings ------------------------------------------------------------ */
 
 int gwlz_chunked_applies(const gwlz_settings *s) {
   gwlz_grid g;
@@ -139,7 +139,7 @@ size_t gwlz_chunked_bound_extra(const gwlz_settings *s) {
   return extra;
 }
 
-/* ---- compressing one chunk -------------------------------------------------- */
+/* ---- compressing one chunk ----------------------------------------------- */
 
 typedef struct {
   double sse, maxerr;
@@ -283,7 +283,7 @@ gwlz_error gwlz_part_record(const gwlz_settings *s, const gwlz_grid *g, size_t k
   return GWLZ_OK;
 }
 
-/* ---- the compression job ------------------------------------------------------ */
+/* ---- the compression job ------------------------------------------------- */
 
 typedef struct {
   const gwlz_settings *s;
@@ -352,7 +352,7 @@ static void cjob_rows(cjob *j, size_t r0, size_t r1, const uint8_t *slab) {
 #pragma omp taskwait
 }
 
-/* ---- range scan ---------------------------------------------------------------- */
+/* ---- range scan ---------------------------------------------------------- */
 
 typedef struct {
   size_t count, finite;
@@ -385,7 +385,7 @@ static void scan_tasks(const gwlz_settings *s, const uint8_t *data, size_t n, ra
 #pragma omp taskwait
 }
 
-/* ---- input: memory or callback ----------------------------------------------------- */
+/* ---- input: memory or callback ------------------------------------------- */
 
 typedef struct {
   gwlz_read_fn fn;
@@ -404,7 +404,7 @@ static gwlz_error src_read(const source *src, uint64_t off, void *buf, size_t le
   return src->fn(src->user, off, buf, len) == 0 ? GWLZ_OK : GWLZ_ERR_IO;
 }
 
-/* ---- statistics ----------------------------------------------------------------------- */
+/* ---- statistics ---------------------------------------------------------- */
 
 static double psnr_from(double sse, size_t cnt, double range) {
   if (cnt == 0 || sse == 0) return INFINITY;
@@ -462,7 +462,7 @@ static void cjob_stats(const cjob *j, const gwlz_settings *s, double t0, size_t 
   }
 }
 
-/* ---- assembling the stream -------------------------------------------------------------- */
+/* ---- assembling the stream ----------------------------------------------- */
 
 static size_t records_bytes(const gwlz_grid *g, const gwlz_chunk_entry *e, int *overflow) {
   size_t sum = 0;
@@ -508,7 +508,7 @@ void gwlz_part_tail(uint32_t crc_head, const gwlz_grid *g, const gwlz_chunk_entr
   gwlz_wbuf_u32(tail, crc);
 }
 
-/* ---- in memory, base only ------------------------------------------------------------------ */
+/* ---- in memory, base only ------------------------------------------------ */
 
 gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
                                  size_t *dst_size) {
@@ -572,7 +572,7 @@ out:
   return e;
 }
 
-/* ---- in memory, for the enhancer path ---------------------------------------------------------- */
+/* ---- in memory, for the enhancer path ------------------------------------ */
 
 gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src, size_t nspecial,
                              void *work, uint8_t *mask, void *recon, uint8_t *aux,
@@ -604,7 +604,7 @@ gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src,
   return e;
 }
 
-/* ---- streaming compression ------------------------------------------------------------------- */
+/* ---- streaming compression ----------------------------------------------- */
 
 typedef struct {
   const source *src;
@@ -665,23 +665,29 @@ static gwlz_error stream_range(const gwlz_settings *s, slabs *sl, range_acc *acc
   (void)io;
 #pragma omp parallel num_threads(s->threads)
 #pragma omp single
-  for (size_t b = 0; b < nb; b++) {
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
 #pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
-    if (!task_stopped(&sl->te)) slab_read(sl, b);
-    size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
-    if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
-    rows_range(sl->g, r0, r1, &z0, &z1);
-    const size_t n = (z1 - z0) * plane;
-    for (size_t o = 0; o < n; o += SCAN_BLOCK) {
+      if (!task_stopped(&sl->te)) slab_read(sl, b);
+      size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+      if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
+      rows_range(sl->g, r0, r1, &z0, &z1);
+      const size_t n = (z1 - z0) * plane;
+      for (size_t o = 0; o < n; o += SCAN_BLOCK) {
 #pragma omp task depend(in : dep[b % 2]) firstprivate(b, o)
-      if (!task_stopped(&sl->te)) {
-        gwlz_special_scan sc;
-        size_t len = n - o < SCAN_BLOCK ? n - o : SCAN_BLOCK;
-        gwlz_special_scan_data(s->type, sl->buf[b % 2] + o * ts, len, s->has_fill, s->fill, &sc);
+        if (!task_stopped(&sl->te)) {
+          gwlz_special_scan sc;
+          size_t len = n - o < SCAN_BLOCK ? n - o : SCAN_BLOCK;
+          gwlz_special_scan_data(s->type, sl->buf[b % 2] + o * ts, len, s->has_fill, s->fill, &sc);
 #pragma omp critical(gwlz_stream_scan)
-        range_add(acc, &sc);
+          range_add(acc, &sc);
+        }
       }
     }
+#pragma omp taskwait
   }
   return sl->te.err;
 }
@@ -694,16 +700,23 @@ static gwlz_error stream_chunks(cjob *j, slabs *sl) {
   (void)io;
 #pragma omp parallel num_threads(j->s->threads)
 #pragma omp single
-  for (size_t b = 0; b < nb; b++) {
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
 #pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
-    if (!task_stopped(&sl->te) && !task_stopped(&j->te)) slab_read(sl, b);
-    size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
-    if (r1 > j->g.grid[0]) r1 = j->g.grid[0];
-    rows_range(&j->g, r0, r1, &z0, &z1);
-    for (size_t k = r0 * per_row; k < r1 * per_row; k++) {
+      if (!task_stopped(&sl->te) && !task_stopped(&j->te)) slab_read(sl, b);
+      size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+      if (r1 > j->g.grid[0]) r1 = j->g.grid[0];
+      rows_range(&j->g, r0, r1, &z0, &z1);
+      for (size_t k = r0 * per_row; k < r1 * per_row; k++) {
 #pragma omp task depend(in : dep[b % 2]) firstprivate(b, k, z0, z1)
-      if (!task_stopped(&sl->te) && !task_stopped(&j->te)) cjob_chunk(j, k, sl->buf[b % 2], z0, z1);
+        if (!task_stopped(&sl->te) && !task_stopped(&j->te))
+          cjob_chunk(j, k, sl->buf[b % 2], z0, z1);
+      }
     }
+#pragma omp taskwait
   }
   return sl->te.err != GWLZ_OK ? sl->te.err : j->te.err;
 }
@@ -807,7 +820,7 @@ done:
   return e;
 }
 
-/* ---- reader ------------------------------------------------------------------------------------ */
+/* ---- reader -------------------------------------------------------------- */
 
 struct gwlz_reader {
   source src;
@@ -1054,7 +1067,7 @@ static gwlz_error reader_from_payload(const gwlz_header *h, const uint8_t *paylo
   return GWLZ_OK;
 }
 
-/* ---- decoding boxes ---------------------------------------------------------------------------- */
+/* ---- decoding boxes ------------------------------------------------------ */
 
 typedef struct {
   gwlz_reader *rd;
@@ -1277,7 +1290,7 @@ gwlz_error gwlz_chunked_peek_base(const gwlz_header *h, const uint8_t *payload, 
   return e;
 }
 
-/* ---- public decoders ---------------------------------------------------------------------------- */
+/* ---- public decoders ----------------------------------------------------- */
 
 static gwlz_error check_box(const gwlz_header *h, const size_t *lo, const size_t *hi,
                             size_t dst_capacity, size_t *bytes) {
@@ -1388,26 +1401,33 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   (void)io;
 #pragma omp parallel num_threads(threads)
 #pragma omp single
-  for (size_t b = 0; b < nb; b++) {
-    size_t r0 = b * rows, r1 = r0 + rows;
-    if (r1 > g->grid[0]) r1 = g->grid[0];
-    size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
-    for (int i = 0; i < g->nd; i++) hi[i] = g->dims[i];
-    rows_range(g, r0, r1, &lo[0], &hi[0]);
-    box_job *cur = &bj[b];
-    size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
-    cur->te_out = &w.te;
-    size_t len = (hi[0] - lo[0]) * plane_values(g) * ts;
-    for (size_t nth = 0; nth < count; nth++) {
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
+      size_t r0 = b * rows, r1 = r0 + rows;
+      if (r1 > g->grid[0]) r1 = g->grid[0];
+      size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
+      for (int i = 0; i < g->nd; i++) hi[i] = g->dims[i];
+      rows_range(g, r0, r1, &lo[0], &hi[0]);
+      box_job *cur = &bj[b];
+      size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
+      cur->te_out = &w.te;
+      size_t len = (hi[0] - lo[0]) * plane_values(g) * ts;
+      for (size_t nth = 0; nth < count; nth++) {
 #pragma omp task depend(in : dep[b % 2]) firstprivate(cur, nth)
-      if (!task_stopped(&w.te)) box_chunk(cur, nth);
-    }
+        if (!task_stopped(&w.te)) box_chunk(cur, nth);
+      }
 #pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b, len)
-    if (!task_stopped(&w.te)) {
-      gwlz_error e = sink_put(w.out, w.buf[b % 2], len);
-      if (e != GWLZ_OK) task_fail(&w.te, SIZE_MAX, e);
+      if (!task_stopped(&w.te)) {
+        gwlz_error e = sink_put(w.out, w.buf[b % 2], len);
+        if (e != GWLZ_OK) task_fail(&w.te, SIZE_MAX, e);
+      }
     }
+#pragma omp taskwait
   }
+
   free(w.buf[0]);
   free(w.buf[1]);
   free(bj);

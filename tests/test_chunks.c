@@ -40,7 +40,8 @@ static void *make_field(gwlz_type t, const size_t *dims, int nd, int with_specia
       c[k] = r % dims[k];
       r /= dims[k];
     }
-    double v = sin(0.11 * (double)c[nd - 1]) + cos(0.07 * (double)c[0] + 0.05 * (double)c[nd > 1 ? 1 : 0]) +
+    double v = sin(0.11 * (double)c[nd - 1]) +
+               cos(0.07 * (double)c[0] + 0.05 * (double)c[nd > 1 ? 1 : 0]) +
                0.3 * sin(0.23 * (double)(c[2] + c[3])) + 0.05 * rnd();
     if (with_specials && i % 97 == 5) v = NAN;
     if (with_specials && i % 131 == 7) v = -999.0;
@@ -63,7 +64,7 @@ static gwlz_ctx *make_ctx(gwlz_type t, const size_t *dims, int nd, double abs, s
   return ctx;
 }
 
-/* ---- callbacks over memory ---------------------------------------------------- */
+/* ---- callbacks over memory ----------------------------------------------- */
 typedef struct {
   const uint8_t *p;
   uint64_t size;
@@ -100,7 +101,7 @@ static int mem_write(void *user, const void *buf, size_t size) {
   return 0;
 }
 
-/* ---- the pieces ------------------------------------------------------------------ */
+/* ---- the pieces ---------------------------------------------------------- */
 
 static void test_crc_combine(void) {
   uint8_t buf[3000];
@@ -148,7 +149,7 @@ static void test_grid(void) {
   CHECK(cnt == seen, "touch count %zu, boxes that meet %zu", cnt, seen);
 }
 
-/* ---- round trips, threads, streaming, regions ------------------------------------------ */
+/* ---- round trips, threads, streaming, regions ---------------------------- */
 
 typedef struct {
   const char *name;
@@ -214,7 +215,8 @@ static void run_case(const tcase *c) {
     CHECK(e == GWLZ_OK, "%s: decompress T=%d: %s", c->name, threads[k], gwlz_error_string(e));
     gwlz_free(ctx);
   }
-  CHECK(sz[0] == sz[1] && sz[0] == sz[2] && !memcmp(s[0], s[1], sz[0]) && !memcmp(s[0], s[2], sz[0]),
+  CHECK(sz[0] == sz[1] && sz[0] == sz[2] && !memcmp(s[0], s[1], sz[0]) &&
+            !memcmp(s[0], s[2], sz[0]),
         "%s: stream bytes depend on the thread count (%zu %zu %zu)", c->name, sz[0], sz[1], sz[2]);
   CHECK(!memcmp(d[0], d[1], n * ts) && !memcmp(d[0], d[2], n * ts),
         "%s: decoded bytes depend on the thread count", c->name);
