@@ -1038,24 +1038,31 @@ int main(int argc, char **argv) {
       goto done;
     }
     if (in_fd >= 0) {
-      fd_io in = {in_fd, 0};
+      /* the stream goes straight to its file, unless it is decoded next */
+      fd_io in = {in_fd, 0}, zf = {-1, 0};
       mem_out so = {NULL, 0, 0};
+      if (!decompress && (zf.fd = stage_begin(&outs[0], 0, o.cmp)) < 0) {
+        close(in_fd);
+        goto done;
+      }
       double t0 = now_seconds();
-      e = gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
+      e = zf.fd >= 0 ? gwlz_compress_stream(ctx, fd_read_cb, &in, fd_write_cb, &zf, NULL)
+                     : gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
       comp_s = now_seconds() - t0;
       end_progress(&ps);
       close(in_fd);
       stream = so.p;
       stream_size = so.size;
-      if (e == GWLZ_ERR_IO && in.err) {
-        errmsg("cannot read '%s': %s", o.in, strerror(in.err));
-        goto done;
-      }
-      if (e) {
-        errmsg("compression failed: %s", gwlz_error_string(e));
-        goto done;
-      }
+      if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o.in, strerror(in.err));
+      else if (e == GWLZ_ERR_IO && zf.err) errno = zf.err;
+      else if (e) errmsg("compression failed: %s", gwlz_error_string(e));
+      if (zf.fd >= 0 && !stage_end(&outs[0], zf.fd, !(e == GWLZ_ERR_IO && zf.err))) goto done;
+      if (e) goto done;
       have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
+      if (zf.fd >= 0) {
+        status = commit_output(&outs[0]) ? 0 : EXIT_FAIL;
+        goto done;
+      }
       goto compressed;
     }
     size_t cap = gwlz_compress_bound(ctx);
@@ -1106,7 +1113,8 @@ compressed:
   }
 
   /* Write every output to a temporary first, then rename them all. */
-  if (compress && o.cmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size)) goto done;
+  if (compress && o.cmp && !outs[0].tmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size))
+    goto done;
   if (decompress && output && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
     goto done;
   if (decompress && !output) {
