@@ -35,6 +35,9 @@
 #define SCAN_BLOCK ((size_t)1 << 20)
 /* A batch of chunk rows holds at least this many chunks per thread. */
 #define CHUNKS_PER_THREAD 1
+/* Fewer values than this are worked on by the calling thread alone: a
+ * parallel region costs more than it saves (and idle OpenMP threads spin). */
+#define PAR_MIN ((size_t)1 << 17)
 /* Pieces in which the reader checksums stream bytes it does not decode. */
 #define CRC_PIECE ((size_t)1 << 20)
 
@@ -525,14 +528,14 @@ gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size
   {
     range_acc acc = {0, 0, 0, 0};
     if (s.range_needed) {
-#pragma omp parallel num_threads(s.threads)
+#pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
 #pragma omp single
       scan_tasks(&s, (const uint8_t *)src, s.n, &acc);
     }
     e = gwlz_ctx_bound(ctx, acc.finite ? acc.max - acc.min : 0, &j.eb);
     if (e != GWLZ_OK) goto out;
   }
-#pragma omp parallel num_threads(s.threads)
+#pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
 #pragma omp single
   cjob_rows(&j, 0, j.g.grid[0], (const uint8_t *)src);
   (void)ts;
@@ -586,7 +589,7 @@ gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src,
   }
   j.eb = eb;
   j.fo = &fo;
-#pragma omp parallel num_threads(s->threads)
+#pragma omp parallel num_threads(s->threads) if (s->n >= PAR_MIN)
 #pragma omp single
   cjob_rows(&j, 0, j.g.grid[0], (const uint8_t *)src);
   if ((e = j.te.err) == GWLZ_OK) {
@@ -663,7 +666,7 @@ static gwlz_error stream_range(const gwlz_settings *s, slabs *sl, range_acc *acc
   char dep[2], io = 0;
   (void)dep;
   (void)io;
-#pragma omp parallel num_threads(s->threads)
+#pragma omp parallel num_threads(s->threads) if (s->n >= PAR_MIN)
 #pragma omp single
   /* an explicit parent task: libgomp frees the dependence table of an
    * explicit task when it ends (not always that of an implicit one) */
@@ -698,7 +701,7 @@ static gwlz_error stream_chunks(cjob *j, slabs *sl) {
   char dep[2], io = 0;
   (void)dep;
   (void)io;
-#pragma omp parallel num_threads(j->s->threads)
+#pragma omp parallel num_threads(j->s->threads) if (j->s->n >= PAR_MIN)
 #pragma omp single
   /* an explicit parent task: libgomp frees the dependence table of an
    * explicit task when it ends (not always that of an implicit one) */
@@ -1079,6 +1082,7 @@ typedef struct {
   size_t nspecial;
   task_err te;
   task_err *te_out;            /* report failures there instead (or NULL) */
+  size_t work;                 /* values of the chunks it meets           */
 } box_job;
 
 /* The record of chunk k: a pointer into memory, or a malloc'd copy (*own). */
@@ -1218,7 +1222,11 @@ static size_t box_setup(box_job *bj, gwlz_reader *rd, const size_t *lo, const si
   bj->mask = mask;
   bj->values = 1;
   bj->put_specials = 1;
-  return gwlz_grid_touch(&rd->g, bj->lo, bj->hi, bj->glo, bj->ghi);
+  size_t count = gwlz_grid_touch(&rd->g, bj->lo, bj->hi, bj->glo, bj->ghi);
+  size_t cvals = 1;
+  for (int i = 0; i < rd->g.nd; i++) cvals *= rd->g.cdims[i];
+  bj->work = count > 1 ? count * cvals : 0; /* one chunk: no parallelism to be had */
+  return count;
 }
 
 /* Tasks for every chunk the box meets; inside a parallel region, one thread. */
@@ -1235,7 +1243,7 @@ gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *h
   if (!gwlz_reader_grid(rd)) return GWLZ_ERR_PARAM;
   box_job bj;
   size_t count = box_setup(&bj, rd, lo, hi, dst, NULL, NULL);
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
 #pragma omp single
   box_tasks(&bj, count);
   return bj.te.err;
@@ -1251,7 +1259,7 @@ gwlz_error gwlz_chunked_decode(const gwlz_header *h, const uint8_t *payload, siz
   box_job bj;
   size_t count = box_setup(&bj, rd, lo, rd->g.dims, dst, aux, mask);
   bj.put_specials = put_specials;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
 #pragma omp single
   box_tasks(&bj, count);
   e = bj.te.err;
@@ -1269,7 +1277,7 @@ gwlz_error gwlz_chunked_put_specials(const gwlz_header *h, const uint8_t *payloa
   box_job bj;
   size_t count = box_setup(&bj, rd, lo, rd->g.dims, dst, NULL, NULL);
   bj.values = 0;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
 #pragma omp single
   box_tasks(&bj, count);
   e = bj.te.err;
@@ -1399,7 +1407,7 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   char dep[2], io = 0;
   (void)dep;
   (void)io;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (rd->h.n >= PAR_MIN)
 #pragma omp single
   /* an explicit parent task: libgomp frees the dependence table of an
    * explicit task when it ends (not always that of an implicit one) */

@@ -380,14 +380,15 @@ int main(void) {
   test_crc_combine();
   test_grid();
   static const tcase cases[] = {
-      {"1d-f32", GWLZ_TYPE_FLOAT, 1, {20000}, 3000, 1, 0},
-      {"2d-f32", GWLZ_TYPE_FLOAT, 2, {130, 170}, 2500, 1, 0},
+      /* above 2^17 values the chunks are shared out among threads */
+      {"1d-f32", GWLZ_TYPE_FLOAT, 1, {200000}, 30000, 1, 0},
+      {"2d-f32", GWLZ_TYPE_FLOAT, 2, {400, 500}, 20000, 1, 0},
       {"2d-f64", GWLZ_TYPE_DOUBLE, 2, {97, 211}, 4096, 0, 0},
       {"3d-f32", GWLZ_TYPE_FLOAT, 3, {33, 47, 65}, 6000, 1, 0},
-      {"3d-f64", GWLZ_TYPE_DOUBLE, 3, {40, 40, 40}, 8000, 1, 0},
-      {"4d-f32", GWLZ_TYPE_FLOAT, 4, {5, 13, 17, 40}, 3000, 1, 0},
+      {"3d-f64", GWLZ_TYPE_DOUBLE, 3, {50, 60, 70}, 20000, 1, 0},
+      {"4d-f32", GWLZ_TYPE_FLOAT, 4, {9, 16, 24, 40}, 9000, 1, 0},
       {"3d-thin", GWLZ_TYPE_FLOAT, 3, {3, 64, 300}, 5000, 0, 0},
-      {"3d-enh", GWLZ_TYPE_FLOAT, 3, {32, 48, 64}, 12000, 1, 4},
+      {"3d-enh", GWLZ_TYPE_FLOAT, 3, {40, 64, 64}, 40000, 1, 4},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
   test_damage();
