@@ -611,7 +611,7 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
       GWLZ_OK) {
     const gwlz_section *b = find_section(secs, ns, GWLZ_SEC_BASE);
     gwlz_base base;
-    int mode;
+    int mode = -1;
     if (b && gwlz_base_peek(b->data, b->size, &base, &mode) == GWLZ_OK) info->base = base;
     if (b && mode == GWLZ_BASE_MODE_CHUNKED &&
         gwlz_chunked_peek_base(&h, b->data, b->size, &base) == GWLZ_OK)
