@@ -767,8 +767,8 @@ void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h) {
 }
 
 void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st) {
-  ctx->stats = *st;
-  ctx->have_stats = 1;
+  if (st) ctx->stats = *st;
+  ctx->have_stats = st != NULL;
 }
 
 int gwlz_ctx_threads(const gwlz_ctx *ctx) { return resolve_threads(ctx->threads); }

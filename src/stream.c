@@ -304,7 +304,7 @@ static gwlz_error cjob_init(cjob *j, const gwlz_settings *s) {
   j->s = s;
   gwlz_grid_plan(&j->g, s->ndims, s->dims, s->chunk);
   size_t K = j->g.count;
-  j->rec = (gwlz_wbuf *)malloc(K * sizeof *j->rec);
+  j->rec = (gwlz_wbuf *)calloc(K, sizeof *j->rec); /* zeroed: empty buffers */
   j->ent = (gwlz_chunk_entry *)calloc(K, sizeof *j->ent);
   j->st = (cstat *)calloc(K, sizeof *j->st);
   if (!j->rec || !j->ent || !j->st) return GWLZ_ERR_MEMORY;
@@ -518,7 +518,7 @@ gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size
   double t0 = gwlz_now();
   gwlz_settings s;
   gwlz_ctx_settings(ctx, &s);
-  const size_t ts = gwlz_type_size(s.type);
+  gwlz_ctx_put_stats(ctx, NULL);
   cjob j;
   gwlz_error e = cjob_init(&j, &s);
   gwlz_wbuf head, tail;
@@ -538,7 +538,6 @@ gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size
 #pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
 #pragma omp single
   cjob_rows(&j, 0, j.g.grid[0], (const uint8_t *)src);
-  (void)ts;
   if ((e = j.te.err) != GWLZ_OK) goto out;
   if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto out;
   gwlz_part_tail(gwlz_crc32c(0, head.data, head.size), &j.g, j.ent, &tail);
@@ -757,6 +756,7 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
   gwlz_settings s;
   gwlz_ctx_settings(ctx, &s);
   if (s.ndims == 0) return GWLZ_ERR_PARAM;
+  gwlz_ctx_put_stats(ctx, NULL);
   const size_t ts = gwlz_type_size(s.type);
   size_t bytes;
   if (!gwlz_mul_size(s.n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;

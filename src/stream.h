@@ -33,6 +33,7 @@ void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s);
 gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, double range, double *eb);
 /* The stream header gwlz_compress writes for bound eb. */
 void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h);
+/* The statistics of the last compression (NULL: none). */
 void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st);
 /* Settings for decoding: only threads matter. */
 int gwlz_ctx_threads(const gwlz_ctx *ctx);
