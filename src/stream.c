@@ -119,6 +119,58 @@ static int task_stopped(task_err *t) {
   return v;
 }
 
+/* ---- per-thread scratch ---------------------------------------------------
+ * Chunk-sized buffers kept by each thread of a team from one chunk to the
+ * next: allocating and freeing megabytes per chunk costs page faults, which
+ * also serialise the threads on the kernel's memory map lock. A task uses
+ * the pool entry of the thread that runs it (tied tasks without scheduling
+ * points: no other task runs on that thread meanwhile). */
+enum { SCR_BOX, SCR_WORK, SCR_MASK, SCR_RECON, SCR_AUX, SCR_REC, SCR_N };
+
+typedef struct {
+  uint8_t *p[SCR_N];
+  size_t cap[SCR_N];
+} scratch;
+
+typedef struct {
+  scratch *t; /* one per thread */
+  int n;
+} scratch_pool;
+
+static gwlz_error pool_init(scratch_pool *sp, int threads) {
+  sp->n = threads > 0 ? threads : 1;
+  sp->t = (scratch *)calloc((size_t)sp->n, sizeof *sp->t);
+  return sp->t ? GWLZ_OK : GWLZ_ERR_MEMORY;
+}
+
+static void pool_free(scratch_pool *sp) {
+  if (sp->t)
+    for (int i = 0; i < sp->n; i++)
+      for (int k = 0; k < SCR_N; k++) free(sp->t[i].p[k]);
+  free(sp->t);
+  sp->t = NULL;
+}
+
+/* The calling thread's entry. */
+static scratch *pool_mine(scratch_pool *sp) {
+  int id = 0;
+#ifdef _OPENMP
+  id = omp_get_thread_num();
+#endif
+  return &sp->t[id < sp->n ? id : 0];
+}
+
+/* Buffer slot of at least bytes (contents undefined); NULL when out of memory. */
+static void *scratch_get(scratch *sc, int slot, size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (sc->cap[slot] < bytes) {
+    free(sc->p[slot]);
+    sc->p[slot] = (uint8_t *)malloc(bytes);
+    sc->cap[slot] = sc->p[slot] ? bytes : 0;
+  }
+  return sc->p[slot];
+}
+
 /* ---- settings ------------------------------------------------------------ */
 
 int gwlz_chunked_applies(const gwlz_settings *s) {
@@ -168,18 +220,18 @@ void gwlz_part_scan(const gwlz_settings *s, const void *box, size_t m, gwlz_spec
  * chunk's X', aux, working copy and mask into fo when given. */
 static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_t k,
                                const void *box, double eb, gwlz_wbuf *rec, const full_out *fo,
-                               cstat *st) {
+                               cstat *st, scratch *sc) {
   const size_t ts = gwlz_type_size(s->type);
   size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
   size_t m = gwlz_grid_box(g, k, lo, hi);
   for (int i = 0; i < g->nd; i++) ext[i] = hi[i] - lo[i];
-  gwlz_special_scan sc;
-  gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, &sc);
+  gwlz_special_scan scan;
+  gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, &scan);
   memset(st, 0, sizeof *st);
-  st->specials = sc.count;
-  st->finite = sc.finite;
-  st->vmin = sc.min;
-  st->vmax = sc.max;
+  st->specials = scan.count;
+  st->finite = scan.finite;
+  st->vmin = scan.min;
+  st->vmax = scan.max;
 
   gwlz_error e = GWLZ_OK;
   gwlz_wbuf spec;
@@ -187,9 +239,9 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
   void *work = NULL, *recon = NULL;
   uint8_t *mask = NULL, *aux = NULL;
   const void *x = box;
-  if (sc.count > 0) {
-    work = malloc(m * ts);
-    mask = (uint8_t *)malloc(m);
+  if (scan.count > 0) {
+    work = scratch_get(sc, SCR_WORK, m * ts);
+    mask = (uint8_t *)scratch_get(sc, SCR_MASK, m);
     if (!work || !mask) {
       e = GWLZ_ERR_MEMORY;
       goto out;
@@ -199,8 +251,8 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
     if (e != GWLZ_OK) goto out;
     x = work;
   }
-  recon = malloc(m * ts);
-  if (fo && fo->aux) aux = (uint8_t *)malloc(m);
+  recon = scratch_get(sc, SCR_RECON, m * ts);
+  if (fo && fo->aux) aux = (uint8_t *)scratch_get(sc, SCR_AUX, m);
   if (!recon || (fo && fo->aux && !aux)) {
     e = GWLZ_ERR_MEMORY;
     goto out;
@@ -250,21 +302,17 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
   }
 out:
   gwlz_wbuf_free(&spec);
-  free(work);
-  free(mask);
-  free(recon);
-  free(aux);
   return e;
 }
 
 /* The box of chunk k out of a slab holding dimension-0 range [z0, z1) of the
- * array (all of the other dimensions); malloc'd. */
+ * array (all of the other dimensions), in the scratch buffer SCR_BOX. */
 static void *box_from_slab(const gwlz_grid *g, size_t ts, size_t k, const uint8_t *slab, size_t z0,
-                           size_t z1) {
+                           size_t z1, scratch *sc) {
   size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], se[GWLZ_MAX_DIMS],
       so[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
   size_t m = gwlz_grid_box(g, k, lo, hi);
-  uint8_t *box = (uint8_t *)malloc(m * ts);
+  uint8_t *box = (uint8_t *)scratch_get(sc, SCR_BOX, m * ts);
   if (!box) return NULL;
   for (int i = 0; i < g->nd; i++) {
     ext[i] = hi[i] - lo[i];
@@ -278,8 +326,11 @@ static void *box_from_slab(const gwlz_grid *g, size_t ts, size_t k, const uint8_
 gwlz_error gwlz_part_record(const gwlz_settings *s, const gwlz_grid *g, size_t k,
                             const void *box, double eb, gwlz_wbuf *rec, gwlz_chunk_entry *entry) {
   cstat st;
+  scratch sc;
+  memset(&sc, 0, sizeof sc);
   size_t start = rec->size;
-  gwlz_error e = chunk_encode(s, g, k, box, eb, rec, NULL, &st);
+  gwlz_error e = chunk_encode(s, g, k, box, eb, rec, NULL, &st, &sc);
+  for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
   if (e != GWLZ_OK) return e;
   entry->size = rec->size - start;
   entry->crc = gwlz_crc32c(0, rec->data + start, rec->size - start);
@@ -297,6 +348,7 @@ typedef struct {
   cstat *st;               /* K statistics                               */
   const full_out *fo;      /* enhancer path outputs, or NULL             */
   task_err te;
+  scratch_pool pool;
 } cjob;
 
 static gwlz_error cjob_init(cjob *j, const gwlz_settings *s) {
@@ -309,7 +361,7 @@ static gwlz_error cjob_init(cjob *j, const gwlz_settings *s) {
   j->st = (cstat *)calloc(K, sizeof *j->st);
   if (!j->rec || !j->ent || !j->st) return GWLZ_ERR_MEMORY;
   for (size_t k = 0; k < K; k++) gwlz_wbuf_init(&j->rec[k]);
-  return GWLZ_OK;
+  return pool_init(&j->pool, s->threads);
 }
 
 static void cjob_free(cjob *j) {
@@ -318,6 +370,7 @@ static void cjob_free(cjob *j) {
   free(j->rec);
   free(j->ent);
   free(j->st);
+  pool_free(&j->pool);
   j->rec = NULL;
   j->ent = NULL;
   j->st = NULL;
@@ -326,14 +379,14 @@ static void cjob_free(cjob *j) {
 /* One chunk of a slab (dimension-0 range [z0, z1)). */
 static void cjob_chunk(cjob *j, size_t k, const uint8_t *slab, size_t z0, size_t z1) {
   const size_t ts = gwlz_type_size(j->s->type);
-  void *box = box_from_slab(&j->g, ts, k, slab, z0, z1);
+  scratch *sc = pool_mine(&j->pool);
+  void *box = box_from_slab(&j->g, ts, k, slab, z0, z1, sc);
   if (!box) {
     task_fail(&j->te, k, GWLZ_ERR_MEMORY);
     return;
   }
   gwlz_wbuf *r = &j->rec[k];
-  gwlz_error e = chunk_encode(j->s, &j->g, k, box, j->eb, r, j->fo, &j->st[k]);
-  free(box);
+  gwlz_error e = chunk_encode(j->s, &j->g, k, box, j->eb, r, j->fo, &j->st[k], sc);
   if (e == GWLZ_OK) e = r->err;
   if (e != GWLZ_OK) {
     task_fail(&j->te, k, e);
@@ -1083,37 +1136,29 @@ typedef struct {
   task_err te;
   task_err *te_out;            /* report failures there instead (or NULL) */
   size_t work;                 /* values of the chunks it meets           */
+  scratch_pool *pool;          /* per-thread buffers (NULL: allocate)      */
 } box_job;
 
-/* The record of chunk k: a pointer into memory, or a malloc'd copy (*own). */
-static gwlz_error record_get(gwlz_reader *rd, size_t k, const uint8_t **rec, uint8_t **own) {
+/* The record of chunk k: a pointer into memory, or a copy in the scratch. */
+static gwlz_error record_get(gwlz_reader *rd, size_t k, const uint8_t **rec, scratch *sc) {
   size_t size = (size_t)rd->ent[k].size;
-  *own = NULL;
   if (rd->src.mem) {
     *rec = rd->src.mem + rd->off[k];
   } else {
-    uint8_t *p = (uint8_t *)malloc(size);
+    uint8_t *p = (uint8_t *)scratch_get(sc, SCR_REC, size);
     gwlz_error e;
     if (!p) return GWLZ_ERR_MEMORY;
 #pragma omp critical(gwlz_stream_read)
     e = src_read(&rd->src, rd->off[k], p, size);
-    if (e != GWLZ_OK) {
-      free(p);
-      return e;
-    }
+    if (e != GWLZ_OK) return e;
     *rec = p;
-    *own = p;
   }
-  if (gwlz_crc32c(0, *rec, size) != rd->ent[k].crc) {
-    free(*own);
-    *own = NULL;
-    return GWLZ_ERR_CHECKSUM;
-  }
+  if (gwlz_crc32c(0, *rec, size) != rd->ent[k].crc) return GWLZ_ERR_CHECKSUM;
   return GWLZ_OK;
 }
 
 /* Decode chunk k and copy its part of the box. */
-static gwlz_error box_chunk_run(box_job *bj, size_t k) {
+static gwlz_error box_chunk_run(box_job *bj, size_t k, scratch *sc) {
   gwlz_reader *rd = bj->rd;
   const gwlz_grid *g = &rd->g;
   const size_t ts = gwlz_type_size(rd->h.type);
@@ -1129,22 +1174,19 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k) {
     dof[i] = ilo[i] - bj->lo[i];
   }
   const uint8_t *rec, *spec, *basep;
-  uint8_t *own = NULL, *vals = NULL, *aux = NULL, *mask = NULL;
+  uint8_t *vals = NULL, *aux = NULL, *mask = NULL;
   size_t spec_size, base_size;
-  gwlz_error e = record_get(rd, k, &rec, &own);
+  gwlz_error e = record_get(rd, k, &rec, sc);
   if (e != GWLZ_OK) return e;
   e = gwlz_chunk_record_split(rec, (size_t)rd->ent[k].size, &spec, &spec_size, &basep, &base_size);
-  if (e != GWLZ_OK) goto out;
-  vals = (uint8_t *)malloc(m * ts);
-  if (bj->aux) aux = (uint8_t *)malloc(m);
-  if (spec_size) mask = (uint8_t *)calloc(m, 1);
-  if (!vals || (bj->aux && !aux) || (spec_size && !mask)) {
-    e = GWLZ_ERR_MEMORY;
-    goto out;
-  }
+  if (e != GWLZ_OK) return e;
+  vals = (uint8_t *)scratch_get(sc, SCR_RECON, m * ts);
+  if (bj->aux) aux = (uint8_t *)scratch_get(sc, SCR_AUX, m);
+  if (spec_size && (mask = (uint8_t *)scratch_get(sc, SCR_MASK, m)) != NULL) memset(mask, 0, m);
+  if (!vals || (bj->aux && !aux) || (spec_size && !mask)) return GWLZ_ERR_MEMORY;
   if (spec_size) {
     /* positions (and, when wanted, the bit patterns over the values later) */
-    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, NULL, m, mask)) != GWLZ_OK) goto out;
+    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, NULL, m, mask)) != GWLZ_OK) return e;
   }
   if (bj->values) {
     gwlz_base_params bp;
@@ -1155,15 +1197,15 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k) {
     bp.n = m;
     bp.abs_eb = rd->h.abs_bound;
     bp.threads = 1;
-    if ((e = gwlz_base_decompress(&bp, basep, base_size, vals, aux)) != GWLZ_OK) goto out;
+    if ((e = gwlz_base_decompress(&bp, basep, base_size, vals, aux)) != GWLZ_OK) return e;
     if (spec_size && bj->put_specials &&
         (e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK)
-      goto out;
+      return e;
     copy_box(g->nd, ts, vals, cext, so, bj->dst, bj->ext, dof, iext);
     if (aux) copy_box(g->nd, 1, aux, cext, so, bj->aux, bj->ext, dof, iext);
   } else if (spec_size) {
     /* only the special cells' bit patterns, over what dst holds */
-    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK) goto out;
+    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK) return e;
     /* write back the special cells only: walk the box of the chunk */
     size_t idx[GWLZ_MAX_DIMS] = {0, 0, 0, 0};
     int nd = g->nd;
@@ -1193,17 +1235,20 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k) {
 #pragma omp atomic
     bj->nspecial += cnt;
   }
-out:
-  free(own);
-  free(vals);
-  free(aux);
-  free(mask);
-  return e;
+  return GWLZ_OK;
 }
 
 static void box_chunk(box_job *bj, size_t nth) {
   size_t k = gwlz_grid_nth(&bj->rd->g, bj->glo, bj->ghi, nth);
-  gwlz_error e = box_chunk_run(bj, k);
+  gwlz_error e;
+  if (bj->pool) {
+    e = box_chunk_run(bj, k, pool_mine(bj->pool));
+  } else {
+    scratch sc;
+    memset(&sc, 0, sizeof sc);
+    e = box_chunk_run(bj, k, &sc);
+    for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
+  }
   if (e != GWLZ_OK) task_fail(bj->te_out ? bj->te_out : &bj->te, k, e);
 }
 
@@ -1242,10 +1287,14 @@ gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *h
                               int threads) {
   if (!gwlz_reader_grid(rd)) return GWLZ_ERR_PARAM;
   box_job bj;
+  scratch_pool pool;
+  if (pool_init(&pool, threads) != GWLZ_OK) return GWLZ_ERR_MEMORY;
   size_t count = box_setup(&bj, rd, lo, hi, dst, NULL, NULL);
+  bj.pool = &pool;
 #pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
 #pragma omp single
   box_tasks(&bj, count);
+  pool_free(&pool);
   return bj.te.err;
 }
 
@@ -1257,13 +1306,20 @@ gwlz_error gwlz_chunked_decode(const gwlz_header *h, const uint8_t *payload, siz
   if (e != GWLZ_OK) return e;
   size_t lo[GWLZ_MAX_DIMS] = {0};
   box_job bj;
+  scratch_pool pool;
+  if (pool_init(&pool, threads) != GWLZ_OK) {
+    gwlz_reader_close(rd);
+    return GWLZ_ERR_MEMORY;
+  }
   size_t count = box_setup(&bj, rd, lo, rd->g.dims, dst, aux, mask);
   bj.put_specials = put_specials;
+  bj.pool = &pool;
 #pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
 #pragma omp single
   box_tasks(&bj, count);
   e = bj.te.err;
   if (nspecial) *nspecial = bj.nspecial;
+  pool_free(&pool);
   gwlz_reader_close(rd);
   return e;
 }
@@ -1398,7 +1454,8 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   w.buf[0] = (uint8_t *)malloc(bytes ? bytes : 1);
   w.buf[1] = nb > 1 ? (uint8_t *)malloc(bytes ? bytes : 1) : NULL;
   box_job *bj = (box_job *)calloc(nb, sizeof *bj);
-  if (!w.buf[0] || (nb > 1 && !w.buf[1]) || !bj) {
+  scratch_pool pool;
+  if (!w.buf[0] || (nb > 1 && !w.buf[1]) || !bj || pool_init(&pool, threads) != GWLZ_OK) {
     free(w.buf[0]);
     free(w.buf[1]);
     free(bj);
@@ -1422,6 +1479,7 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
       box_job *cur = &bj[b];
       size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
       cur->te_out = &w.te;
+      cur->pool = &pool;
       size_t len = (hi[0] - lo[0]) * plane_values(g) * ts;
       for (size_t nth = 0; nth < count; nth++) {
 #pragma omp task depend(in : dep[b % 2]) firstprivate(cur, nth)
@@ -1439,6 +1497,7 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   free(w.buf[0]);
   free(w.buf[1]);
   free(bj);
+  pool_free(&pool);
   return w.te.err;
 }
 
