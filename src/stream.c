@@ -667,10 +667,12 @@ typedef struct {
   size_t ts, rows;       /* chunk rows per batch */
   uint8_t *buf[2];
   task_err te;
+  int kept;              /* every batch is still in its slab: no reads  */
 } slabs;
 
 /* Read batch b (chunk rows [b*rows, ...)) into buf[b % 2]. */
 static void slab_read(slabs *sl, size_t b) {
+  if (sl->kept) return;
   size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
   if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
   rows_range(sl->g, r0, r1, &z0, &z1);
@@ -850,6 +852,8 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
       goto done;
   }
   memset(&sl.te, 0, sizeof sl.te);
+  /* an input of at most two batches is still in the slabs after the scan */
+  sl.kept = s.range_needed && batches(&sl) <= 2;
   if ((e = stream_chunks(&j, &sl)) != GWLZ_OK) goto done;
   slabs_free(&sl);
   if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto done;
