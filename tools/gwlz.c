@@ -649,6 +649,9 @@ static int print_report(const gwlz_info *info, const void *input, const void *ou
     gwlz_base b = stats ? stats->base : info->base;
     printf("base = %s\n", b == GWLZ_BASE_AUTO ? "none (stored losslessly)" : gwlz_base_name(b));
   }
+  if (stats && (stats->psnr_base_runs || stats->psnr_enh_runs))
+    printf("PSNR search = %d base-only + %d enhanced runs\n", stats->psnr_base_runs,
+           stats->psnr_enh_runs);
   if (input) print_speed("compression speed", raw, comp_s);
   if (output) print_speed("decompression speed", raw, decomp_s);
   static const char *const enh[] = {"none", "linear", "cnn", "auto"};
