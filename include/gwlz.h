@@ -212,6 +212,11 @@ GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *i
  * Every length is checked; a damaged stream gives an error, never a crash. */
 GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
                            void *dst, size_t dst_capacity);
+/* skip = 1: gwlz_decompress on this context returns the base reconstruction
+ * X' (the enhancer sections are not applied; NaN/Inf/fill cells are still
+ * restored), e.g. to show what the enhancer changed. 0 (default): the full
+ * output. Compression is not affected. */
+GWLZ_API gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip);
 
 /* ---- statistics of the last gwlz_compress on this context ---------------- */
 typedef struct {

@@ -45,6 +45,7 @@ struct gwlz_ctx {
   uint64_t seed;
   gwlz_progress_fn progress;
   void *progress_user;
+  int skip_enhancer; /* decompression: return the base reconstruction */
   int have_stats;
   gwlz_stats stats;
 };
@@ -231,6 +232,12 @@ gwlz_error gwlz_set_bound_policy(gwlz_ctx *ctx, gwlz_bound_policy policy) {
 gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed) {
   if (!ctx) return GWLZ_ERR_PARAM;
   ctx->seed = seed;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip) {
+  if (!ctx || (skip != 0 && skip != 1)) return GWLZ_ERR_PARAM;
+  ctx->skip_enhancer = skip;
   return GWLZ_OK;
 }
 
@@ -743,6 +750,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   const gwlz_section *sm = find_section(secs, ns, GWLZ_SEC_MODELS);
   const gwlz_section *se = find_section(secs, ns, GWLZ_SEC_EXCEPT);
   if (!sb || (se && !sm)) return GWLZ_ERR_CORRUPT;
+  if (ctx->skip_enhancer) sm = se = NULL;
 
   gwlz_base_params bp;
   memset(&bp, 0, sizeof(bp));
