@@ -252,6 +252,55 @@ static void base_contract(void) {
   }
 }
 
+/* The sampled estimate against the real payload on fields with more blocks
+ * than the sample: bits per value and MSE of the same order. */
+static void estimate(void) {
+  static const char *files[] = {"hst_acs_j8bt06nyq_sci_1024x1024.f32",
+                                "ferret_navywinds_u_132x73x144.f32"};
+  tu_field *fs = NULL;
+  int nf = tu_load_manifest(&fs);
+  const gwlz_base_impl *im = gwlz_base_impls[GWLZ_BASE_ZFP];
+  for (size_t k = 0; k < sizeof files / sizeof files[0]; k++)
+    for (int i = 0; i < nf; i++) {
+      if (strcmp(fs[i].file, files[k]) != 0) continue;
+      size_t size = 0, ts = tu_type_size(fs[i].type);
+      void *d = tu_read_file(fs[i].path, &size);
+      void *rec = malloc(fs[i].num_values * ts);
+      gwlz_base_params p;
+      memset(&p, 0, sizeof p);
+      p.type = fs[i].type;
+      p.ndims = fs[i].ndims;
+      memcpy(p.dims, fs[i].dims, sizeof p.dims);
+      p.n = fs[i].num_values;
+      p.abs_eb = 1e-3 * (fs[i].max - fs[i].min);
+      p.threads = 1;
+      double bits = 0, mse = 0;
+      gwlz_wbuf out;
+      gwlz_wbuf_init(&out);
+      gwlz_error e = d && rec && size == p.n * ts ? im->estimate(&p, d, &bits, &mse) : GWLZ_ERR_MEMORY;
+      if (!e) e = im->compress(&p, d, rec, NULL, &out, NULL);
+      CHECK(e == GWLZ_OK, "%s: estimate/compress: %s", files[k], gwlz_error_string(e));
+      if (!e) {
+        double real_bits = 8.0 * (double)out.size / (double)p.n, real_mse = 0;
+        for (size_t j = 0; j < p.n; j++) {
+          double a = ts == 8 ? ((double *)d)[j] : ((float *)d)[j];
+          double b = ts == 8 ? ((double *)rec)[j] : ((float *)rec)[j];
+          real_mse += (a - b) * (a - b);
+        }
+        real_mse /= (double)p.n;
+        printf("%s: estimate %.3f bits/value, MSE %.4g; payload %.3f bits/value, MSE %.4g\n",
+               files[k], bits, mse, real_bits, real_mse);
+        CHECK(bits > 0.5 * real_bits && bits < 2 * real_bits && mse > 0.25 * real_mse &&
+                  mse < 4 * real_mse,
+              "%s: estimate far from the payload", files[k]);
+      }
+      gwlz_wbuf_free(&out);
+      free(d);
+      free(rec);
+    }
+  free(fs);
+}
+
 int main(void) {
   if (!gwlz_base_available(GWLZ_BASE_ZFP)) {
     printf("test_zfp: built without libzfp, skipped\n");
@@ -259,6 +308,7 @@ int main(void) {
   }
   double t0 = tu_now();
   base_contract();
+  estimate();
   synthetic();
   shared_fields();
   printf("test_zfp: %.2f s\n", tu_now() - t0);
