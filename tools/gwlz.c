@@ -863,7 +863,9 @@ int main(int argc, char **argv) {
   size_t input_size = 0, stream_size = 0;
   pending_out outs[3] = {{0}, {0}, {0}};
   uint8_t *picture = NULL;
+#ifdef GWLZ_HAVE_PNG
   size_t picture_size = 0;
+#endif
   gwlz_ctx *ctx = gwlz_create();
   progress_state ps = {0, 0, 0};
   double comp_s = 0, decomp_s = 0;
