@@ -359,7 +359,7 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
 
 /* What every run of the pipeline within one gwlz_compress shares. */
 typedef struct {
-  gwlz_ctx *ctx;
+  const gwlz_ctx *ctx;
   const void *x;            /* the values, specials replaced             */
   const uint8_t *mask;      /* NULL or n bytes: 1 = special cell          */
   const gwlz_wbuf *spec;    /* SPEC payload (empty without specials)      */
