@@ -158,7 +158,7 @@ static void shared(void) {
       {"nyxlya50_tau_real_50x50x50.f64", 60},
       {"sz3_testfloat_8x8x128.f32", 80},
       {"astro_gc_bolocam_638x640.f32", 40},
-      {"ferret_levitus_temp_20x180x360.f32", 60},
+      {"ferret_levitus_temp_20x180x360.f32", 80},
   };
   tu_field *fs = NULL;
   int nf = tu_load_manifest(&fs);
