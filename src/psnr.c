@@ -48,6 +48,9 @@
 #define MAX_ENH_RUNS 3
 #define MAX_POINTS (MAX_BASE_RUNS + MAX_ENH_RUNS + 2)
 #define MAX_STEP (2 * LN10) /* at most two decades per extrapolated step     */
+#define MAX_ENH_STEP 1.3862943611198906 /* ln 4: enhanced runs stay within 4x
+                               of the nearest earlier enhanced run (the gain
+                               measured there is local)                    */
 #define MIN_STEP 1e-3       /* bounds closer than 0.1 % count as the same    */
 #define PSNR_CAP 60.0       /* dB above the target: an exact result counts
                                as this much for the interpolation            */
@@ -81,11 +84,13 @@ static void curve_add(curve *c, double le, double p, size_t bytes) {
   c->n++;
 }
 
-/* Slope dP/dle between two points, kept in a sane range (PSNR falls with the
- * bound; a flat or rising segment is noise). */
+/* Slope dP/dle between two points for extrapolation: PSNR falls with the
+ * bound, so a flat or rising segment (a base that changes its configuration
+ * with the bound) is noise, and the error-scales-with-the-bound slope is
+ * used instead; steeper than 4x that is capped. */
 static double slope_of(const point *a, const point *b) {
   double s = b->le != a->le ? (b->p - a->p) / (b->le - a->le) : -DB_PER_LN;
-  if (!(s <= -0.25 * DB_PER_LN)) s = -0.25 * DB_PER_LN;
+  if (!(s <= -0.25 * DB_PER_LN)) s = -DB_PER_LN;
   if (s < -4 * DB_PER_LN) s = -4 * DB_PER_LN;
   return s;
 }
@@ -170,6 +175,17 @@ static void tries_bracket(const tries *t, double *lo, double *hi) {
     if (t->ok[i] && t->le[i] > *lo) *lo = t->le[i];
   for (int i = 0; i < t->n; i++)
     if (!t->ok[i] && t->le[i] > *lo && t->le[i] < *hi) *hi = t->le[i];
+}
+
+/* le moved to within MAX_ENH_STEP of the nearest tried bound (if any). */
+static double near_tried(const tries *t, double le) {
+  int k = -1;
+  for (int i = 0; i < t->n; i++)
+    if (k < 0 || fabs(t->le[i] - le) < fabs(t->le[k] - le)) k = i;
+  if (k < 0) return le;
+  if (le > t->le[k] + MAX_ENH_STEP) return t->le[k] + MAX_ENH_STEP;
+  if (le < t->le[k] - MAX_ENH_STEP) return t->le[k] - MAX_ENH_STEP;
+  return le;
 }
 
 /* Enhancer gain at le: from the nearest enhanced runs (linear between the
@@ -265,6 +281,7 @@ static gwlz_error enh_phase(search *s, curve *c, double le_base) {
     tries_bracket(&tr, &lo, &hi);
     if (isfinite(lo) && isfinite(hi) && hi - lo < 2 * MIN_STEP) break;
     double le = safeguard(enh_solve(c, &tr, X + 0.5 * TOL_ENH), lo, hi);
+    le = near_tried(&tr, le);
     if (le <= le_base + MIN_STEP || tries_has(&tr, le)) break;
     if (overhead >= 0 && exp(curve_lbytes(c, le)) + overhead >= (double)s->res->bytes) break;
     if ((e = run(s, le, 1, &t)) != GWLZ_OK) return e;
