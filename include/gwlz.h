@@ -79,8 +79,17 @@ typedef enum {
   GWLZ_EB_REL = 1,          /* |x - x'| <= rel * (max - min)                     */
   GWLZ_EB_ABS_AND_REL = 2,  /* both hold: bound = min(abs, rel * range)          */
   GWLZ_EB_ABS_OR_REL = 3,   /* either holds: bound = max(abs, rel * range)       */
-  GWLZ_EB_PSNR = 4          /* target PSNR in dB turned into an absolute bound   */
+  GWLZ_EB_PSNR = 4          /* PSNR of the output >= psnr dB (see below)         */
 } gwlz_eb_mode;
+/* GWLZ_EB_PSNR: 20 log10(range) - 10 log10(MSE) of the decompressed output
+ * (after enhancement), over the finite non-fill values with range = their
+ * max - min, is at least the target. gwlz_compress searches the absolute
+ * bound that reaches it with the smallest stream: it runs the base
+ * compressor several times (typically 3-5) and the enhancer 1-3 times, and
+ * keeps the smallest stream that reaches the target (never larger than
+ * the base-only answer, groups = 0, at the same target). The stream records
+ * the bound applied (gwlz_info.abs_bound); every value also stays within it.
+ * A field with a single distinct regular value is stored losslessly. */
 
 /* Residual enhancer applied on top of the base reconstruction. */
 typedef enum {
@@ -203,6 +212,11 @@ GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *i
  * Every length is checked; a damaged stream gives an error, never a crash. */
 GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
                            void *dst, size_t dst_capacity);
+/* skip = 1: gwlz_decompress on this context returns the base reconstruction
+ * X' (the enhancer sections are not applied; NaN/Inf/fill cells are still
+ * restored), e.g. to show what the enhancer changed. 0 (default): the full
+ * output. Compression is not affected. */
+GWLZ_API gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip);
 
 /* ---- statistics of the last gwlz_compress on this context ---------------- */
 typedef struct {
@@ -228,6 +242,8 @@ typedef struct {
   double enhance_seconds;    /* inference + exception search                */
   int epochs_run;
   gwlz_base base;            /* base used (AUTO: stored losslessly)          */
+  int psnr_base_runs;        /* GWLZ_EB_PSNR: trial runs without and with    */
+  int psnr_enh_runs;         /* the enhancer of the bound search (else 0)    */
 } gwlz_stats;
 
 GWLZ_API gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats);

@@ -23,7 +23,7 @@ for arg in "$@"; do
   esac
 done
 
-PACKAGES=(build-essential cmake pkg-config libzstd-dev)
+PACKAGES=(build-essential cmake pkg-config libzstd-dev libzfp-dev libpng-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

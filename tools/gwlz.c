@@ -22,6 +22,9 @@
 #include <unistd.h>
 
 #include "gwlz.h"
+#ifdef GWLZ_HAVE_PNG
+#include "png.h"
+#endif
 
 /* Exit statuses: usage errors and runtime failures are told apart. */
 enum { EXIT_USAGE = 2, EXIT_FAIL = 1, EXIT_CHECK = 3 };
@@ -66,6 +69,11 @@ typedef struct {
   int fill_given; double fill;
   int threads; int threads_given;
   uint64_t seed; int seed_given;
+  const char *png;            /* --png FILE                                   */
+  int slice_axis;             /* --slice: C-order axis, -1 = default           */
+  size_t slice_index;
+  char slice_letter;
+  int png_log;                /* -1 auto, 0 --png-linear, 1 --png-log         */
 } options;
 
 static void usage(FILE *f) {
@@ -99,6 +107,14 @@ static void usage(FILE *f) {
 "  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
 "  --threads N | -T N      threads (0 = all; output does not depend on it)\n"
 "  -a                      print ratio, PSNR, errors and speeds\n"
+"pictures\n"
+"  --png FILE              PNG of one 2-D slice: original (with -i), base\n"
+"                          reconstruction, enhanced output, |error|\n"
+"                          (decompressing, -i FILE names the original)\n"
+"  --slice AXIS=INDEX      the slice: fix AXIS (x fastest, y, z, w) at INDEX\n"
+"                          (default: the middle of the slowest axes)\n"
+"  --png-log | --png-linear  colour scale (default: log for positive fields\n"
+"                          spanning more than 3 decades)\n"
 "  -q                      quiet: no progress, no warnings\n"
 "  -h, --help              this help\n"
 "  -V, --version           library and stream format versions\n",
@@ -182,6 +198,8 @@ static int keyword(const char *opt, const char *val, const char *const *names, i
 static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
   o->type = GWLZ_TYPE_FLOAT;
+  o->slice_axis = -1;
+  o->png_log = -1;
   argcur c = {argc, 0, argv, NULL};
   for (c.i = 1; c.i < argc; c.i++) {
     char *arg = argv[c.i];
@@ -318,6 +336,20 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
       o->threads_given = 1;
+    } else if (!strcmp(opt, "--png")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!*v) return bad_value(opt, v, "a file name");
+      o->png = v;
+    } else if (!strcmp(opt, "--slice")) {
+      uint64_t idx;
+      if (!(v = take(&c, opt))) return 0;
+      if (!strchr("xyzwXYZW", v[0]) || !v[0] || v[1] != '=' || !parse_u64(v + 2, &idx) ||
+          idx > SIZE_MAX)
+        return bad_value(opt, v, "AXIS=INDEX with AXIS x, y, z or w");
+      o->slice_letter = (char)(v[0] | 0x20);
+      o->slice_index = (size_t)idx;
+    } else if (!strcmp(opt, "--png-log") || !strcmp(opt, "--png-linear")) {
+      o->png_log = opt[6] == 'l' && opt[7] == 'o';
     } else if (!strcmp(opt, "--seed")) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_u64(v, &o->seed)) return bad_value(opt, v, "an unsigned integer");
@@ -428,7 +460,7 @@ static int read_file(const char *path, void **data, size_t *size) {
 
 /* Atomic output: data goes to a temporary file beside the target and is
  * renamed over it once complete. A signal removes the pending temporaries. */
-#define MAX_PENDING 2
+#define MAX_PENDING 3
 static char *volatile pending[MAX_PENDING];
 
 static void on_signal(int sig) {
@@ -649,7 +681,10 @@ static int print_report(const gwlz_info *info, const void *input, const void *ou
     gwlz_base b = stats ? stats->base : info->base;
     printf("base = %s\n", b == GWLZ_BASE_AUTO ? "none (stored losslessly)" : gwlz_base_name(b));
   }
-  if (input) print_speed("compression speed", raw, comp_s);
+  if (stats && (stats->psnr_base_runs || stats->psnr_enh_runs))
+    printf("PSNR search = %d base-only + %d enhanced runs\n", stats->psnr_base_runs,
+           stats->psnr_enh_runs);
+  if (stats) print_speed("compression speed", raw, comp_s);
   if (output) print_speed("decompression speed", raw, decomp_s);
   static const char *const enh[] = {"none", "linear", "cnn", "auto"};
   const char *kind = (unsigned)info->enhancer < 4 ? enh[info->enhancer] : "?";
@@ -718,24 +753,95 @@ static int check_stream_matches(const options *o, const gwlz_info *info) {
   return 1;
 }
 
+#ifdef GWLZ_HAVE_PNG
+/* The --png picture: the base reconstruction comes from a second decoding
+ * with the enhancer skipped (when the stream has one). */
+static int make_picture(const options *o, gwlz_ctx *ctx, const gwlz_info *info,
+                        const void *stream, size_t stream_size, const void *input,
+                        const void *output, uint8_t **png, size_t *png_size) {
+  void *base = NULL;
+  const void *basep = output;
+  if (info->enhancer != GWLZ_ENH_NONE) {
+    gwlz_error e = GWLZ_ERR_MEMORY;
+    base = malloc(info->decompressed_bytes ? info->decompressed_bytes : 1);
+    if (base) e = gwlz_set_skip_enhancer(ctx, 1);
+    if (!e) e = gwlz_decompress(ctx, stream, stream_size, base, info->decompressed_bytes);
+    gwlz_set_skip_enhancer(ctx, 0);
+    if (e) {
+      errmsg("--png: base reconstruction: %s", gwlz_error_string(e));
+      free(base);
+      return 0;
+    }
+    basep = base;
+  }
+  png_view v;
+  memset(&v, 0, sizeof v);
+  v.type = info->type;
+  v.ndims = info->ndims;
+  memcpy(v.dims, info->dims, sizeof v.dims);
+  v.has_fill = info->has_fill;
+  v.fill = info->fill_value;
+  v.orig = input;
+  v.base = basep;
+  v.out = output;
+  v.enhanced = info->enhancer != GWLZ_ENH_NONE;
+  v.base_name = info->base == GWLZ_BASE_AUTO ? "lossless" : gwlz_base_name(info->base);
+  const char *name = o->in ? o->in : o->cmp;
+  const char *slash = strrchr(name, '/');
+  v.caption = slash ? slash + 1 : name;
+  v.slice_axis = -1;
+  if (o->slice_letter) {
+    int k = o->slice_letter == 'x' ? 0 : o->slice_letter == 'y' ? 1 : o->slice_letter == 'z' ? 2 : 3;
+    if (k >= info->ndims) {
+      errmsg("--slice %c=...: the field has %d dimensions", o->slice_letter, info->ndims);
+      free(base);
+      return 0;
+    }
+    v.slice_axis = info->ndims - 1 - k;
+    v.slice_index = o->slice_index;
+  }
+  v.log_scale = o->png_log;
+  char err[160];
+  int ok = png_render(&v, png, png_size, err, sizeof err);
+  if (!ok) errmsg("--png: %s", err);
+  free(base);
+  return ok;
+}
+#endif
+
 int main(int argc, char **argv) {
   options o;
   int rc = parse_args(argc, argv, &o);
   if (rc < 0) return 0;
   if (rc == 0) return EXIT_USAGE;
 
-  int compress = o.in != NULL;
+  /* -i with a stream to read (-z) and no error bound: decompression, with
+   * -i naming the original to compare with (-a, --png). */
+  int bound_given = o.mode_given || o.abs_given || o.rel_given || o.psnr_given;
+  int reference = o.in && o.cmp && !bound_given;
+  int compress = o.in != NULL && !reference;
   int decompress = o.out != NULL;
   if (argc == 1) {
     usage(stderr);
     return EXIT_USAGE;
   }
+#ifndef GWLZ_HAVE_PNG
+  if (o.png) {
+    errmsg("--png: this build of gwlz has no PNG support (libpng)");
+    return EXIT_USAGE;
+  }
+#endif
   if (compress && !o.out && !o.cmp) {
     errmsg("-i needs -z (compress) and/or -o (compress and decompress)");
     return EXIT_USAGE;
   }
-  if (!compress && !(o.cmp && o.out)) {
-    errmsg("nothing to do: give -i and -z to compress, -z and -o to decompress");
+  if (reference && !o.out && !o.png) {
+    errmsg("no error bound: give e.g. -M REL 1e-3 to compress (-i and -z without a bound "
+           "decompress -z and compare with -i: that needs -o or --png)");
+    return EXIT_USAGE;
+  }
+  if (!compress && !(o.cmp && (o.out || o.png))) {
+    errmsg("nothing to do: give -i and -z to compress, -z and -o (or --png) to decompress");
     return EXIT_USAGE;
   }
   if (compress) {
@@ -745,7 +851,8 @@ int main(int argc, char **argv) {
     }
     if (!resolve_bound(&o)) return EXIT_USAGE;
   }
-  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out)) {
+  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
+      same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
     errmsg("input and output files must differ");
     return EXIT_USAGE;
   }
@@ -754,7 +861,11 @@ int main(int argc, char **argv) {
   int status = EXIT_FAIL;
   void *input = NULL, *stream = NULL, *output = NULL;
   size_t input_size = 0, stream_size = 0;
-  pending_out outs[2] = {{0}, {0}};
+  pending_out outs[3] = {{0}, {0}, {0}};
+  uint8_t *picture = NULL;
+#ifdef GWLZ_HAVE_PNG
+  size_t picture_size = 0;
+#endif
   gwlz_ctx *ctx = gwlz_create();
   progress_state ps = {0, 0, 0};
   double comp_s = 0, decomp_s = 0;
@@ -810,6 +921,7 @@ int main(int argc, char **argv) {
     have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
   } else {
     if (!read_file(o.cmp, &stream, &stream_size)) goto done;
+    if (reference && !read_file(o.in, &input, &input_size)) goto done;
   }
 
   e = gwlz_get_info(stream, stream_size, &info);
@@ -821,9 +933,15 @@ int main(int argc, char **argv) {
     status = EXIT_USAGE;
     goto done;
   }
+  if (reference && input_size != info.decompressed_bytes) {
+    errmsg("'%s' has %zu bytes but '%s' holds %zu", o.in, input_size, o.cmp,
+           info.decompressed_bytes);
+    status = EXIT_USAGE;
+    goto done;
+  }
 
   /* With -a a compression is also decoded in memory, for the metrics. */
-  int decode = decompress || (compress && o.analyse);
+  int decode = decompress || (compress && o.analyse) || o.png;
   if (decode) {
     if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
       errmsg("out of memory (%zu bytes)", info.decompressed_bytes);
@@ -843,7 +961,13 @@ int main(int argc, char **argv) {
   if (compress && o.cmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size)) goto done;
   if (decompress && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
     goto done;
-  for (int k = 0; k < 2; k++)
+#ifdef GWLZ_HAVE_PNG
+  if (o.png && (!make_picture(&o, ctx, &info, stream, stream_size, input, output, &picture,
+                              &picture_size) ||
+                !stage_output(&outs[2], 2, o.png, picture, picture_size)))
+    goto done;
+#endif
+  for (int k = 0; k < 3; k++)
     if (outs[k].tmp && !commit_output(&outs[k])) goto done;
 
   status = o.analyse ? print_report(&info, input, output, stream_size, comp_s, decomp_s,
@@ -851,7 +975,8 @@ int main(int argc, char **argv) {
                      : 0;
 
 done:
-  for (int k = 0; k < 2; k++) discard(&outs[k]);
+  for (int k = 0; k < 3; k++) discard(&outs[k]);
+  free(picture);
   gwlz_free(ctx);
   free(input);
   free(stream);
