@@ -32,8 +32,8 @@ cmp "$W/both.gwlz" "$W/file.gwlz" || fail "-z FILE -o - stream differs"
 # float64 through the pipe as well.
 F64="$(dirname "$FIELD")/nyxlya50_tau_real_50x50x50.f64"
 if [ -f "$F64" ]; then
-  "$CLI" -d -i "$F64" -z "$W/d.gwlz" -3 50 50 50 -M REL 1e-3 -q
-  "$CLI" -d -i - -z - -3 50 50 50 -M REL 1e-3 < "$F64" | cmp - "$W/d.gwlz" \
+  "$CLI" -d -i "$F64" -z "$W/d.gwlz" -3 50 50 50 -M REL 1e-3 -G 0 -q
+  "$CLI" -d -i - -z - -3 50 50 50 -M REL 1e-3 -G 0 < "$F64" | cmp - "$W/d.gwlz" \
     || fail "float64 pipe stream differs"
 fi
 

@@ -20,17 +20,28 @@ with h5py.File("raw.h5", "w") as f:
     f.create_dataset("t", data=x, chunks=x.shape)
 PYEOF
 
+# Debian's h5repack, run with libasan preloaded (sanitizer build), deadlocks
+# in libp11-kit's destructor when it exits, with or without gwlz: the
+# h5repack steps run in the Release build only.
+H5REPACK=1
+if [ "${GWLZ_SANITIZE:-0}" = 1 ]; then
+  H5REPACK=0
+  echo "sanitizer build: h5repack steps skipped (h5repack hangs at exit under a preloaded libasan)"
+fi
+
 # h5repack -f $(gwlz --h5repack-arg -M ABS e)
 ARG=$("$CLI" --h5repack-arg -M ABS $E)
 case "$ARG" in UD=48031,0,15,*) ;; *) fail "unexpected --h5repack-arg output: $ARG" ;; esac
-tool h5repack -f "$ARG" raw.h5 rep.h5
-tool h5dump -p -H rep.h5 > rep.txt
-grep -q 'FILTER_ID 48031' rep.txt || fail "h5dump shows no gwlz filter"
-tool h5dump -b LE -d /t -o rep.bin rep.h5 > /dev/null
-err=$(maxerr "$FIELD" rep.bin f4)
-le "$err" $E || fail "h5repack + h5dump: max error $err > $E"
-within_pct "$(size_of rep.h5)" "$ref" 10 || fail "rep.h5 $(size_of rep.h5) bytes vs CLI stream $ref"
-echo "h5repack -f $ARG: $(size_of rep.h5) bytes (CLI stream $ref), h5dump max error $err"
+if [ "$H5REPACK" = 1 ]; then
+  tool h5repack -f "$ARG" raw.h5 rep.h5
+  tool h5dump -p -H rep.h5 > rep.txt
+  grep -q 'FILTER_ID 48031' rep.txt || fail "h5dump shows no gwlz filter"
+  tool h5dump -b LE -d /t -o rep.bin rep.h5 > /dev/null
+  err=$(maxerr "$FIELD" rep.bin f4)
+  le "$err" $E || fail "h5repack + h5dump: max error $err > $E"
+  within_pct "$(size_of rep.h5)" "$ref" 10 || fail "rep.h5 $(size_of rep.h5) bytes vs CLI stream $ref"
+  echo "h5repack -f $ARG: $(size_of rep.h5) bytes (CLI stream $ref), h5dump max error $err"
+fi
 
 # h5py: read the repacked file; write with gwlz.hdf5_filter; chunks equal the CLI stream.
 tool "$PY" - "$FIELD" $E <<'PYEOF'
@@ -38,10 +49,12 @@ import sys, numpy as np, h5py, gwlz
 field, e = sys.argv[1], float(sys.argv[2])
 x = np.fromfile(field, dtype="<f4").reshape(17, 96, 192)
 cli = open("cli.gwlz", "rb").read()
-with h5py.File("rep.h5", "r") as f:
-    y = f["t"][...]
-    assert np.abs(y - x).max() <= e, np.abs(y - x).max()
-    assert f["t"].id.read_direct_chunk((0, 0, 0))[1] == cli, "h5repack chunk != CLI stream"
+import os
+if os.path.exists("rep.h5"):
+    with h5py.File("rep.h5", "r") as f:
+        y = f["t"][...]
+        assert np.abs(y - x).max() <= e, np.abs(y - x).max()
+        assert f["t"].id.read_direct_chunk((0, 0, 0))[1] == cli, "h5repack chunk != CLI stream"
 with h5py.File("py.h5", "w") as f:
     f.create_dataset("t", data=x, chunks=x.shape, **gwlz.hdf5_filter(abs=e))
 with h5py.File("py.h5", "r") as f:
@@ -74,6 +87,7 @@ check_cd "psnr=70" -M PSNR 70
 echo "cd_values: CLI and Python agree"
 
 # Rechunked by h5repack with a REL bound: each chunk within REL of its own range.
+[ "$H5REPACK" = 1 ] || { echo "hdf5_tools: passed (h5repack steps skipped)"; exit 0; }
 R=1e-3
 tool h5repack -l t:CHUNK=17x48x96 -f "$("$CLI" --h5repack-arg -M REL $R)" raw.h5 rel.h5
 tool h5dump -b LE -d /t -o rel.bin rel.h5 > /dev/null
