@@ -158,10 +158,11 @@ def compress(array, *, abs=None, rel=None, psnr=None, groups=None, enhancer=None
         cap = lib.gwlz_compress_bound(ctx)
         if cap == 0:
             raise Error("gwlz: array too large")
-        out = ctypes.create_string_buffer(cap)
+        out = np.empty(cap, dtype=np.uint8)  # not zero-filled; one copy into bytes below
         size = ctypes.c_size_t(0)
-        _check(lib.gwlz_compress(ctx, a.ctypes.data, out, cap, ctypes.byref(size)), "compress")
-        return out.raw[:size.value]
+        _check(lib.gwlz_compress(ctx, a.ctypes.data, out.ctypes.data, cap, ctypes.byref(size)),
+               "compress")
+        return out[:size.value].tobytes()
     finally:
         lib.gwlz_free(ctx)
 
