@@ -26,7 +26,7 @@ done
 PACKAGES=(build-essential cmake pkg-config libzstd-dev
   # HDF5 filter plugin, netCDF-4, Python package and their tests
   libhdf5-dev hdf5-tools libnetcdf-dev netcdf-bin
-  python3 python3-numpy python3-h5py python3-zarr python3-numcodecs)
+  python3 python3-numpy python3-h5py python3-h5py-serial python3-zarr python3-numcodecs)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
