@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "gwlz.h"
+#include "gwlz_h5z.h"
 #ifdef GWLZ_HAVE_PNG
 #include "png.h"
 #endif
@@ -85,9 +86,10 @@ static void usage(FILE *f) {
 "\n"
 "data\n"
 "  -f | -d                 float32 (default) | float64\n"
-"  -i FILE                 raw input (little-endian, C order)\n"
-"  -z FILE                 compressed stream (written when -i is given, else read)\n"
-"  -o FILE                 decompressed output\n"
+"  -i FILE                 raw input (little-endian, C order); - = stdin\n"
+"  -z FILE                 compressed stream (written when -i is given, else read);\n"
+"                          - = stdout (or stdin when read)\n"
+"  -o FILE                 decompressed output; - = stdout\n"
 "  -1 nx | -2 nx ny | -3 nx ny nz | -4 nx ny nz nw\n"
 "                          dimensions, fastest first (-3 nx ny nz = data[nz][ny][nx])\n"
 "error bound\n"
@@ -117,7 +119,9 @@ static void usage(FILE *f) {
 "                          spanning more than 3 decades)\n"
 "  -q                      quiet: no progress, no warnings\n"
 "  -h, --help              this help\n"
-"  -V, --version           library and stream format versions\n",
+"  -V, --version           library and stream format versions\n"
+"  --h5repack-arg          print the h5repack -f argument (UD=...) of the HDF5\n"
+"                          filter for the given bound and enhancer options\n",
           GWLZ_DEFAULT_GROUPS);
 }
 
@@ -413,10 +417,48 @@ static void dims_string(const size_t *dims_f, int nd, char *buf, size_t cap) {
   }
 }
 
-/* Reads a whole regular file into one allocation. */
+/* "-" names stdin (for -i, and -z when read) or stdout (-z when written, -o). */
+static int is_stdio(const char *path) { return path && strcmp(path, "-") == 0; }
+
+/* Reads standard input up to its end into one allocation. */
+static int read_stdin(void **data, size_t *size) {
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    errmsg("out of memory reading standard input");
+    return 0;
+  }
+  for (;;) {
+    if (n == cap) {
+      unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+      if (!grown) {
+        errmsg("out of memory reading standard input (%zu bytes so far)", n);
+        free(buf);
+        return 0;
+      }
+      buf = grown;
+      cap *= 2;
+    }
+    ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      errmsg("cannot read standard input: %s", strerror(errno));
+      free(buf);
+      return 0;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  *data = buf;
+  *size = n;
+  return 1;
+}
+
+/* Reads a whole regular file (or standard input for "-") into one allocation. */
 static int read_file(const char *path, void **data, size_t *size) {
   *data = NULL;
   *size = 0;
+  if (is_stdio(path)) return read_stdin(data, size);
   FILE *f = fopen(path, "rb");
   if (!f) {
     errmsg("cannot open '%s': %s", path, strerror(errno));
@@ -483,6 +525,9 @@ typedef struct {
   const char *target;
   char *tmp; /* NULL when nothing pending */
   int slot;
+  const void *data; /* for standard output: written by commit_output */
+  size_t size;
+  int to_stdout;
 } pending_out;
 
 static void discard(pending_out *p) {
@@ -499,6 +544,12 @@ static int stage_output(pending_out *p, int slot, const char *target, const void
   p->target = target;
   p->slot = slot;
   p->tmp = NULL;
+  if (is_stdio(target)) {
+    p->to_stdout = 1;
+    p->data = data;
+    p->size = size;
+    return 1;
+  }
   const char *slash = strrchr(target, '/');
   size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
   const char *base = target + dirlen;
@@ -541,7 +592,27 @@ static int stage_output(pending_out *p, int slot, const char *target, const void
   return 1;
 }
 
+/* Writes all of data to standard output. */
+static int write_stdout(const void *data, size_t size) {
+  const unsigned char *b = data;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t w = write(STDOUT_FILENO, b + done, size - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      errmsg("cannot write to standard output: %s", w < 0 ? strerror(errno) : "no progress");
+      return 0;
+    }
+    done += (size_t)w;
+  }
+  return 1;
+}
+
 static int commit_output(pending_out *p) {
+  if (p->to_stdout) {
+    p->to_stdout = 0;
+    return write_stdout(p->data, p->size);
+  }
   if (rename(p->tmp, p->target) != 0) {
     errmsg("cannot rename to '%s': %s", p->target, strerror(errno));
     discard(p);
@@ -553,10 +624,11 @@ static int commit_output(pending_out *p) {
   return 1;
 }
 
-/* 1 if both paths name the same existing file. */
+/* 1 if both paths name the same existing file ("-" is standard input or
+ * output, checked separately). */
 static int same_file(const char *a, const char *b) {
   struct stat sa, sb;
-  if (!a || !b) return 0;
+  if (!a || !b || is_stdio(a) || is_stdio(b)) return 0;
   if (strcmp(a, b) == 0) return 1;
   if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
   return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
@@ -809,7 +881,59 @@ static int make_picture(const options *o, gwlz_ctx *ctx, const gwlz_info *info,
 }
 #endif
 
+/* gwlz --h5repack-arg [bound and enhancer options]: prints the argument of
+ * "h5repack -f" that applies the gwlz HDF5 filter with those settings. */
+static int print_h5repack_arg(int argc, char **argv, int at) {
+  char **rest = malloc((size_t)argc * sizeof *rest);
+  if (!rest) {
+    errmsg("out of memory");
+    return EXIT_FAIL;
+  }
+  int n = 0;
+  for (int k = 0; k < argc; k++)
+    if (k != at) rest[n++] = argv[k];
+  options o;
+  int rc = parse_args(n, rest, &o);
+  free(rest);
+  if (rc < 0) return 0;
+  if (rc == 0) return EXIT_USAGE;
+  if (o.in || o.cmp || o.out || o.ndims || o.type_given) {
+    errmsg("--h5repack-arg takes no files, type or dimensions: the filter reads them from "
+           "each dataset");
+    return EXIT_USAGE;
+  }
+  if (o.arch_given || o.epochs_given || o.train_given || o.seed_given || o.analyse) {
+    errmsg("--h5repack-arg: the HDF5 filter takes the bound, -G, --enhancer, --base, "
+           "--bound, --fill and --threads only");
+    return EXIT_USAGE;
+  }
+  if (!resolve_bound(&o)) return EXIT_USAGE;
+  gwlz_h5z_settings s;
+  gwlz_h5z_settings_init(&s);
+  s.mode = o.mode;
+  s.abs_bound = o.abs_eb;
+  s.rel_bound = o.rel_eb;
+  s.psnr = o.psnr;
+  if (o.groups_given) s.groups = o.groups;
+  if (o.enhancer_given) s.enhancer = (int)o.enhancer;
+  if (o.base_given) s.base = (int)o.base;
+  if (o.threads_given) s.threads = o.threads;
+  if (o.policy_given) s.relaxed = o.policy == GWLZ_BOUND_RELAXED;
+  if (o.fill_given) {
+    s.has_fill = 1;
+    s.fill = o.fill;
+  }
+  unsigned cd[GWLZ_H5Z_CD_USER];
+  size_t count = gwlz_h5z_encode(&s, cd);
+  printf("UD=%u,0,%zu", (unsigned)GWLZ_H5Z_FILTER_ID, count);
+  for (size_t k = 0; k < count; k++) printf(",%u", cd[k]);
+  printf("\n");
+  return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FAIL;
+}
+
 int main(int argc, char **argv) {
+  for (int k = 1; k < argc; k++)
+    if (!strcmp(argv[k], "--h5repack-arg")) return print_h5repack_arg(argc, argv, k);
   options o;
   int rc = parse_args(argc, argv, &o);
   if (rc < 0) return 0;
@@ -854,6 +978,16 @@ int main(int argc, char **argv) {
   if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
       same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
     errmsg("input and output files must differ");
+    return EXIT_USAGE;
+  }
+  /* Standard output carries at most one output, and no binary to a terminal. */
+  int cmp_out = compress && is_stdio(o.cmp), out_out = decompress && is_stdio(o.out);
+  if (cmp_out && out_out) {
+    errmsg("-z - and -o - cannot both write to standard output");
+    return EXIT_USAGE;
+  }
+  if ((cmp_out || out_out) && isatty(STDOUT_FILENO)) {
+    errmsg("refusing to write binary data to a terminal (redirect standard output)");
     return EXIT_USAGE;
   }
   install_signal_handlers();
@@ -968,7 +1102,15 @@ int main(int argc, char **argv) {
     goto done;
 #endif
   for (int k = 0; k < 3; k++)
-    if (outs[k].tmp && !commit_output(&outs[k])) goto done;
+    if ((outs[k].tmp || outs[k].to_stdout) && !commit_output(&outs[k])) goto done;
+  /* Data went to standard output: the -a report goes to standard error. */
+  if ((cmp_out || out_out) && o.analyse) {
+    fflush(stdout);
+    if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+      errmsg("cannot send the report to standard error: %s", strerror(errno));
+      goto done;
+    }
+  }
 
   status = o.analyse ? print_report(&info, input, output, stream_size, comp_s, decomp_s,
                                     have_stats ? &stats : NULL)
