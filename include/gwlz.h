@@ -80,8 +80,17 @@ typedef enum {
   GWLZ_EB_REL = 1,          /* |x - x'| <= rel * (max - min)                     */
   GWLZ_EB_ABS_AND_REL = 2,  /* both hold: bound = min(abs, rel * range)          */
   GWLZ_EB_ABS_OR_REL = 3,   /* either holds: bound = max(abs, rel * range)       */
-  GWLZ_EB_PSNR = 4          /* target PSNR in dB turned into an absolute bound   */
+  GWLZ_EB_PSNR = 4          /* PSNR of the output >= psnr dB (see below)         */
 } gwlz_eb_mode;
+/* GWLZ_EB_PSNR: 20 log10(range) - 10 log10(MSE) of the decompressed output
+ * (after enhancement), over the finite non-fill values with range = their
+ * max - min, is at least the target. gwlz_compress searches the absolute
+ * bound that reaches it with the smallest stream: it runs the base
+ * compressor several times (typically 3-5) and the enhancer 1-3 times, and
+ * keeps the smallest stream that reaches the target (never larger than
+ * the base-only answer, groups = 0, at the same target). The stream records
+ * the bound applied (gwlz_info.abs_bound); every value also stays within it.
+ * A field with a single distinct regular value is stored losslessly. */
 
 /* Residual enhancer applied on top of the base reconstruction. */
 typedef enum {
@@ -205,6 +214,11 @@ GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *i
  * Every length is checked; a damaged stream gives an error, never a crash. */
 GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,
                            void *dst, size_t dst_capacity);
+/* skip = 1: gwlz_decompress on this context returns the base reconstruction
+ * X' (the enhancer sections are not applied; NaN/Inf/fill cells are still
+ * restored), e.g. to show what the enhancer changed. 0 (default): the full
+ * output. Compression is not affected. */
+GWLZ_API gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip);
 
 /* ---- chunks, streaming and random access --------------------------------
  * An array with more values than the chunk size is cut into a fixed grid of
@@ -228,11 +242,12 @@ typedef int (*gwlz_write_fn)(void *user, const void *buf, size_t size);
 /* Compress as gwlz_compress does (the same bytes), reading the input
  * (num_values * value size bytes, type and dims as set on ctx) through read
  * and handing the stream to write; *stream_size (may be NULL) receives its
- * size. Chunked arrays without an enhancer are read and compressed a group
- * of chunks at a time, so memory stays bounded by a few chunk rows plus the
- * compressed stream, whatever the array's size; the input may be read more
- * than once (a relative bound needs the value range first). Otherwise the
- * input is read whole and gwlz_compress does the work. */
+ * size. Chunked arrays without an enhancer (and not in PSNR mode, whose
+ * bound search runs the whole pipeline several times) are read and
+ * compressed a group of chunks at a time, so memory stays bounded by a few
+ * chunk rows plus the compressed stream, whatever the array's size; the input
+ * may be read more than once (a relative bound needs the value range first).
+ * Otherwise the input is read whole and gwlz_compress does the work. */
 GWLZ_API gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
                                          gwlz_write_fn write, void *write_user,
                                          uint64_t *stream_size);
@@ -282,6 +297,8 @@ typedef struct {
   double enhance_seconds;    /* inference + exception search                */
   int epochs_run;
   gwlz_base base;            /* base used (AUTO: stored losslessly)          */
+  int psnr_base_runs;        /* GWLZ_EB_PSNR: trial runs without and with    */
+  int psnr_enh_runs;         /* the enhancer of the bound search (else 0)    */
 } gwlz_stats;
 
 GWLZ_API gwlz_error gwlz_get_stats(const gwlz_ctx *ctx, gwlz_stats *stats);

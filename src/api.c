@@ -18,6 +18,7 @@
 #include "enhance/enhancer.h"
 #include "gwlz.h"
 #include "format/special.h"
+#include "psnr.h"
 #include "stream.h"
 
 #define GWLZ_STR2(x) #x
@@ -45,6 +46,7 @@ struct gwlz_ctx {
   uint64_t seed;
   gwlz_progress_fn progress;
   void *progress_user;
+  int skip_enhancer; /* decompression: return the base reconstruction */
   int have_stats;
   gwlz_stats stats;
   size_t chunk_size; /* 0 = GWLZ_DEFAULT_CHUNK_SIZE */
@@ -243,6 +245,12 @@ gwlz_error gwlz_set_seed(gwlz_ctx *ctx, uint64_t seed) {
   return GWLZ_OK;
 }
 
+gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip) {
+  if (!ctx || (skip != 0 && skip != 1)) return GWLZ_ERR_PARAM;
+  ctx->skip_enhancer = skip;
+  return GWLZ_OK;
+}
+
 gwlz_error gwlz_set_progress(gwlz_ctx *ctx, gwlz_progress_fn fn, void *user) {
   if (!ctx) return GWLZ_ERR_PARAM;
   ctx->progress = fn;
@@ -289,9 +297,9 @@ static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double *eb) 
     case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, ctx->eb_rel * range); break;
     case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, ctx->eb_rel * range); break;
     case GWLZ_EB_PSNR:
-      /* Uniform quantization error in [-e, e] has MSE e^2/3, so
-       * PSNR = 20 log10(range) - 10 log10(e^2 / 3). */
-      e = range * sqrt(3.0) * pow(10.0, -ctx->eb_psnr / 20.0);
+      /* The bound is searched (psnr.c) for a field with a range; a constant
+       * field is stored losslessly. */
+      e = range > 0 ? range * pow(10.0, -ctx->eb_psnr / 20.0) : 0;
       break;
   }
   if (!(e >= 0) || !isfinite(e)) return GWLZ_ERR_PARAM;
@@ -362,61 +370,48 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   return total;
 }
 
-gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
-                         size_t *dst_size) {
-  if (!ctx || !src || !dst_size || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
-  if (ctx->ndims == 0) return GWLZ_ERR_PARAM;
-  ctx->have_stats = 0;
-  gwlz_settings cs;
-  gwlz_ctx_settings(ctx, &cs);
-  const int chunked = gwlz_chunked_applies(&cs);
-  if (chunked && !cs.enhance) return gwlz_chunked_compress(ctx, src, dst, dst_capacity, dst_size);
-  double t0 = gwlz_now();
+/* What every run of the pipeline within one gwlz_compress shares. */
+typedef struct {
+  const gwlz_ctx *ctx;
+  const void *x;            /* the values, specials replaced             */
+  const uint8_t *mask;      /* NULL or n bytes: 1 = special cell          */
+  const gwlz_wbuf *spec;    /* SPEC payload (empty without specials)      */
+  size_t n;
+  double range;             /* of the regular values                      */
+  size_t finite;            /* number of regular values                   */
+  const void *src;          /* the values as given                        */
+  const gwlz_settings *chunks; /* chunked (stream.c) when not NULL: the
+                               chunks keep their own special cells        */
+} pipeline;
+
+/* One run of the pipeline at absolute bound eb: base, the enhancer when
+ * enhance is set (and the settings ask for one), container. The stream goes
+ * to out; st receives the statistics of this run, *base_only the size the
+ * stream has without enhancer sections. */
+static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_wbuf *out,
+                               gwlz_stats *st, size_t *base_only) {
+  const gwlz_ctx *ctx = pl->ctx;
   const gwlz_type t = ctx->type;
   const size_t ts = gwlz_type_size(t);
-  const size_t n = num_values(ctx->dims, ctx->ndims);
-  gwlz_stats st;
-  memset(&st, 0, sizeof(st));
-  st.num_values = n;
-  st.groups_requested = ctx->groups;
+  const size_t n = pl->n;
+  const void *x = pl->x;
+  const uint8_t *mask = pl->mask;
+  const double range = pl->range;
+  double t0 = gwlz_now();
+  gwlz_error err;
+  st->abs_bound = eb;
+  st->groups_requested = ctx->groups;
 
-  gwlz_special_scan scan;
-  gwlz_special_scan_data(t, src, n, ctx->has_fill, ctx->fill_value, &scan);
-  double range = scan.finite ? scan.max - scan.min : 0;
-  double eb;
-  gwlz_error err = absolute_bound(ctx, range, &eb);
-  if (err != GWLZ_OK) return err;
-  st.abs_bound = eb;
-  st.value_min = scan.min;
-  st.value_max = scan.max;
-  st.num_special = scan.count;
-
-  gwlz_wbuf spec, base, models, exc, out;
-  gwlz_wbuf_init(&spec);
+  gwlz_wbuf base, models, exc;
   gwlz_wbuf_init(&base);
   gwlz_wbuf_init(&models);
   gwlz_wbuf_init(&exc);
-  gwlz_wbuf_init(&out);
-  void *work = NULL, *recon = NULL, *enh = NULL;
-  uint8_t *mask = NULL, *aux = NULL;
-  const void *x = src;
+  out->size = 0;
+  void *recon = NULL, *enh = NULL;
+  uint8_t *aux = NULL;
 
-  if (scan.count > 0) {
-    work = malloc(n * ts);
-    mask = (uint8_t *)calloc(n, 1);
-    if (!work || !mask) {
-      err = GWLZ_ERR_MEMORY;
-      goto done;
-    }
-    /* chunked: each chunk keeps its own special cells (stream.c) */
-    if (!chunked)
-      err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
-    if (err == GWLZ_OK) err = spec.err;
-    if (err != GWLZ_OK) goto done;
-    x = work;
-  }
-
-  const int want_enh = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0;
+  const int want_enh = enhance && ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 &&
+                       pl->finite > 0;
   recon = malloc(n * ts);
   if (want_enh) aux = (uint8_t *)malloc(n);
   if (!recon || (want_enh && !aux)) {
@@ -433,26 +428,27 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   bp.threads = resolve_threads(ctx->threads);
   gwlz_base_info binfo;
   memset(&binfo, 0, sizeof(binfo));
-  if (chunked)
-    err = gwlz_chunked_base(&cs, eb, src, scan.count, work, mask, recon, aux, &base, &binfo);
+  if (pl->chunks)
+    err = gwlz_chunked_base(pl->chunks, eb, pl->src, 0, NULL, NULL, recon, aux, &base, &binfo);
   else
     err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
   if (err == GWLZ_OK) err = base.err;
   if (err != GWLZ_OK) goto done;
-  st.num_unpredictable = binfo.unpredictable;
-  st.base = binfo.mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : binfo.base;
-  st.base_seconds = gwlz_now() - t0;
+  st->num_unpredictable = binfo.unpredictable;
+  st->base = binfo.mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : binfo.base;
+  st->base_seconds = gwlz_now() - t0;
 
   gwlz_header h;
   gwlz_ctx_header(ctx, eb, &h);
 
   /* The base-only stream: what is kept when no enhancer helps. */
-  err = write_stream(&h, &spec, &base, NULL, NULL, &out);
+  err = write_stream(&h, pl->spec, &base, NULL, NULL, out);
   if (err != GWLZ_OK) goto done;
-  const size_t base_stream = out.size;
+  const size_t base_stream = out->size;
+  *base_only = base_stream;
 
   const void *final_out = recon;
-  st.enhancer = GWLZ_ENH_NONE;
+  st->enhancer = GWLZ_ENH_NONE;
   if (want_enh) {
     enh = malloc(n * ts);
     if (!enh) {
@@ -490,18 +486,18 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     if (models.size > 0 &&
         (double)(models.size + exc.size + 24) <= GWLZ_ENH_MAX_OVERHEAD * (double)base_stream) {
       final_out = enh;
-      st.enhancer = es.kind;
-      st.groups_kept = es.groups_kept;
-      st.exceptions = es.exceptions;
-      st.enhancer_bytes = models.size;
-      st.exception_bytes = exc.size;
+      st->enhancer = es.kind;
+      st->groups_kept = es.groups_kept;
+      st->exceptions = es.exceptions;
+      st->enhancer_bytes = models.size;
+      st->exception_bytes = exc.size;
     } else {
       models.size = 0;
       exc.size = 0;
     }
-    st.train_seconds = es.train_seconds;
-    st.enhance_seconds = es.enhance_seconds;
-    st.epochs_run = es.epochs_run;
+    st->train_seconds = es.train_seconds;
+    st->enhance_seconds = es.enhance_seconds;
+    st->epochs_run = es.epochs_run;
   }
 
   /* Statistics over regular cells, and a last check of the bound (the
@@ -510,8 +506,8 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     double sse, maxerr;
     size_t cnt;
     error_stats(t, x, recon, mask, n, &sse, &maxerr, &cnt);
-    st.base_psnr = psnr_of(sse, cnt, range);
-    st.base_max_err = maxerr;
+    st->base_psnr = psnr_of(sse, cnt, range);
+    st->base_max_err = maxerr;
     if (final_out != recon) {
       double base_sse = sse, base_max = maxerr;
       error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
@@ -520,52 +516,178 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
         final_out = recon;
         sse = base_sse;
         maxerr = base_max;
-        st.enhancer = GWLZ_ENH_NONE;
-        st.groups_kept = 0;
-        st.exceptions = 0;
-        st.enhancer_bytes = 0;
-        st.exception_bytes = 0;
+        st->enhancer = GWLZ_ENH_NONE;
+        st->groups_kept = 0;
+        st->exceptions = 0;
+        st->enhancer_bytes = 0;
+        st->exception_bytes = 0;
       }
-      st.enhanced_psnr = psnr_of(sse, cnt, range);
-      st.enhanced_max_err = maxerr;
+      st->enhanced_psnr = psnr_of(sse, cnt, range);
+      st->enhanced_max_err = maxerr;
     } else {
-      st.enhanced_psnr = st.base_psnr;
-      st.enhanced_max_err = st.base_max_err;
+      st->enhanced_psnr = st->base_psnr;
+      st->enhanced_max_err = st->base_max_err;
     }
     double limit = ctx->policy == GWLZ_BOUND_RELAXED && final_out != recon ? 2 * eb : eb;
-    if (st.base_max_err > eb || st.enhanced_max_err > limit) {
+    if (st->base_max_err > eb || st->enhanced_max_err > limit) {
       err = GWLZ_ERR_BOUND;
       goto done;
     }
   }
 
   if (final_out != recon) {
-    gwlz_wbuf_free(&out);
-    err = write_stream(&h, &spec, &base, &models, &exc, &out);
+    out->size = 0;
+    err = write_stream(&h, pl->spec, &base, &models, &exc, out);
     if (err != GWLZ_OK) goto done;
   }
+  st->base_bytes = base.size;
+  st->total_bytes = out->size;
+
+done:
+  gwlz_wbuf_free(&base);
+  gwlz_wbuf_free(&models);
+  gwlz_wbuf_free(&exc);
+  free(recon);
+  free(enh);
+  free(aux);
+  return err;
+}
+
+/* ---- PSNR mode: trial runs for the bound search (psnr.c) ----------------- */
+
+typedef struct {
+  const pipeline *pl;
+  int enhance;              /* the settings ask for the enhancer          */
+  gwlz_wbuf pending, best;  /* last run's stream, the kept stream         */
+  gwlz_stats common;        /* statistics that do not depend on the run   */
+  gwlz_stats pending_st, best_st;
+} psnr_runs;
+
+static gwlz_error psnr_run(void *user, double eb, int enhance, gwlz_psnr_trial *t) {
+  psnr_runs *r = (psnr_runs *)user;
+  gwlz_stats st = r->common;
+  size_t base_only = 0;
+  gwlz_error err = compress_run(r->pl, eb, enhance && r->enhance, &r->pending, &st, &base_only);
+  if (err != GWLZ_OK) return err;
+  r->pending_st = st;
+  t->psnr_base = st.base_psnr;
+  t->psnr_out = st.enhanced_psnr;
+  t->bytes = r->pending.size;
+  t->base_bytes = base_only;
+  return GWLZ_OK;
+}
+
+static gwlz_error psnr_keep(void *user) {
+  psnr_runs *r = (psnr_runs *)user;
+  gwlz_wbuf tmp = r->best;
+  r->best = r->pending;
+  r->pending = tmp;
+  r->best_st = r->pending_st;
+  return GWLZ_OK;
+}
+
+/* Compress at the bound the PSNR search finds; out receives the stream. */
+static gwlz_error compress_psnr(const pipeline *pl, gwlz_stats *st, gwlz_wbuf *out) {
+  const gwlz_ctx *ctx = pl->ctx;
+  psnr_runs r;
+  memset(&r, 0, sizeof(r));
+  r.pl = pl;
+  r.enhance = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && pl->finite > 0;
+  gwlz_wbuf_init(&r.pending);
+  gwlz_wbuf_init(&r.best);
+  r.common = *st;
+  gwlz_psnr_ops ops = {psnr_run, psnr_keep, &r};
+  gwlz_psnr_result res;
+  gwlz_error err = gwlz_psnr_search(ctx->eb_psnr, pl->range, r.enhance, &ops, &res);
+  if (err == GWLZ_OK) {
+    *st = r.best_st;
+    st->psnr_base_runs = res.base_runs;
+    st->psnr_enh_runs = res.enh_runs;
+    gwlz_wbuf_free(out);
+    *out = r.best;
+    gwlz_wbuf_init(&r.best);
+  }
+  gwlz_wbuf_free(&r.pending);
+  gwlz_wbuf_free(&r.best);
+  return err;
+}
+
+gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
+                         size_t *dst_size) {
+  if (!ctx || !src || !dst_size || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
+  if (ctx->ndims == 0) return GWLZ_ERR_PARAM;
+  ctx->have_stats = 0;
+  /* Chunked arrays (stream.c): base only with a bound from the range, all
+   * there; otherwise the pipeline below with a chunked base. */
+  gwlz_settings cs;
+  gwlz_ctx_settings(ctx, &cs);
+  const int chunked = gwlz_chunked_applies(&cs);
+  if (chunked && !cs.enhance && !cs.psnr)
+    return gwlz_chunked_compress(ctx, src, dst, dst_capacity, dst_size);
+  const gwlz_type t = ctx->type;
+  const size_t ts = gwlz_type_size(t);
+  const size_t n = num_values(ctx->dims, ctx->ndims);
+  gwlz_stats st;
+  memset(&st, 0, sizeof(st));
+  st.num_values = n;
+  st.groups_requested = ctx->groups;
+
+  gwlz_special_scan scan;
+  gwlz_special_scan_data(t, src, n, ctx->has_fill, ctx->fill_value, &scan);
+  double range = scan.finite ? scan.max - scan.min : 0;
+  double eb;
+  gwlz_error err = absolute_bound(ctx, range, &eb);
+  if (err != GWLZ_OK) return err;
+  st.value_min = scan.min;
+  st.value_max = scan.max;
+  st.num_special = scan.count;
+
+  gwlz_wbuf spec, out;
+  gwlz_wbuf_init(&spec);
+  gwlz_wbuf_init(&out);
+  void *work = NULL;
+  uint8_t *mask = NULL;
+  pipeline pl = {ctx, src, NULL, &spec, n, range, scan.finite, src, chunked ? &cs : NULL};
+
+  if (scan.count > 0) {
+    work = malloc(n * ts);
+    mask = (uint8_t *)calloc(n, 1);
+    if (!work || !mask) {
+      err = GWLZ_ERR_MEMORY;
+      goto done;
+    }
+    if (chunked) /* chunk-local working copies; the records hold the specials */
+      err = gwlz_chunked_specials(&cs, src, work, mask);
+    else
+      err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
+    if (err == GWLZ_OK) err = spec.err;
+    if (err != GWLZ_OK) goto done;
+    pl.x = work;
+    pl.mask = mask;
+  }
+
+  if (ctx->eb_mode == GWLZ_EB_PSNR && range > 0) {
+    err = compress_psnr(&pl, &st, &out);
+  } else {
+    size_t base_only;
+    err = compress_run(&pl, eb, 1, &out, &st, &base_only);
+  }
+  if (err == GWLZ_OK) err = out.err;
+  if (err != GWLZ_OK) goto done;
   if (out.size > dst_capacity) {
     err = GWLZ_ERR_DST_TOO_SMALL;
     goto done;
   }
   memcpy(dst, out.data, out.size);
   *dst_size = out.size;
-  st.base_bytes = base.size;
-  st.total_bytes = out.size;
   ctx->stats = st;
   ctx->have_stats = 1;
 
 done:
   gwlz_wbuf_free(&spec);
-  gwlz_wbuf_free(&base);
-  gwlz_wbuf_free(&models);
-  gwlz_wbuf_free(&exc);
   gwlz_wbuf_free(&out);
   free(work);
-  free(recon);
-  free(enh);
   free(mask);
-  free(aux);
   return err;
 }
 
@@ -648,6 +770,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   const gwlz_section *sm = find_section(secs, ns, GWLZ_SEC_MODELS);
   const gwlz_section *se = find_section(secs, ns, GWLZ_SEC_EXCEPT);
   if (!sb || (se && !sm)) return GWLZ_ERR_CORRUPT;
+  if (ctx->skip_enhancer) sm = se = NULL;
 
   gwlz_base_params bp;
   memset(&bp, 0, sizeof(bp));
@@ -742,6 +865,7 @@ void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
   s->chunk = ctx->chunk_size ? ctx->chunk_size : GWLZ_DEFAULT_CHUNK_SIZE;
   s->enhance = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE;
   s->range_needed = ctx->eb_mode != GWLZ_EB_ABS;
+  s->psnr = ctx->eb_mode == GWLZ_EB_PSNR;
   s->groups = ctx->groups;
 }
 

@@ -659,6 +659,51 @@ gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src,
   return e;
 }
 
+/* The working copies and masks of every chunk, for the pipeline of api.c
+ * (the enhancer and the PSNR search see the values the chunks' bases see). */
+gwlz_error gwlz_chunked_specials(const gwlz_settings *s, const void *src, void *work,
+                                 uint8_t *mask) {
+  gwlz_grid g;
+  gwlz_grid_plan(&g, s->ndims, s->dims, s->chunk);
+  const size_t ts = gwlz_type_size(s->type);
+  task_err te;
+  memset(&te, 0, sizeof te);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads) if (s->n >= PAR_MIN)
+  for (size_t k = 0; k < g.count; k++) {
+    size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
+    size_t m = gwlz_grid_box(&g, k, lo, hi);
+    for (int i = 0; i < g.nd; i++) ext[i] = hi[i] - lo[i];
+    uint8_t *box = (uint8_t *)malloc(m * ts), *wk = (uint8_t *)malloc(m * ts);
+    uint8_t *mk = (uint8_t *)malloc(m);
+    gwlz_error e = box && wk && mk ? GWLZ_OK : GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) {
+      copy_box(g.nd, ts, (const uint8_t *)src, g.dims, lo, box, ext, zero, ext);
+      gwlz_special_scan sc;
+      gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, &sc);
+      if (sc.count > 0) {
+        gwlz_wbuf spec;
+        gwlz_wbuf_init(&spec);
+        e = gwlz_special_encode(s->type, box, m, s->has_fill, s->fill, wk, mk, &spec);
+        if (e == GWLZ_OK) e = spec.err;
+        gwlz_wbuf_free(&spec);
+      } else {
+        memcpy(wk, box, m * ts);
+        memset(mk, 0, m);
+      }
+    }
+    if (e == GWLZ_OK) {
+      copy_box(g.nd, ts, wk, ext, zero, (uint8_t *)work, g.dims, lo, ext);
+      copy_box(g.nd, 1, mk, ext, zero, mask, g.dims, lo, ext);
+    } else {
+      task_fail(&te, k, e);
+    }
+    free(box);
+    free(wk);
+    free(mk);
+  }
+  return te.err;
+}
+
 /* ---- streaming compression ----------------------------------------------- */
 
 typedef struct {
@@ -819,8 +864,9 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
   sink out = {write, write_user, 0};
   gwlz_error e;
 
-  if (!gwlz_chunked_applies(&s) || s.enhance) {
-    /* one piece, or an enhancer that needs the whole field: in memory */
+  if (!gwlz_chunked_applies(&s) || s.enhance || s.psnr) {
+    /* one piece, an enhancer that needs the whole field, or the trial runs
+     * of the PSNR search: in memory */
     uint8_t *in = NULL, *dst = NULL;
     size_t cap = gwlz_compress_bound(ctx), got = 0;
     if ((e = slurp(&src, &in)) != GWLZ_OK) return e;

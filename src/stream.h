@@ -24,6 +24,8 @@ typedef struct {
   size_t chunk;      /* resolved chunk size in values                    */
   int enhance;       /* the settings ask for an enhancer                 */
   int range_needed;  /* the absolute bound depends on the value range    */
+  int psnr;          /* PSNR mode: the bound is searched with trial runs
+                        of the whole pipeline (api.c), not streamed     */
   int groups;        /* as set (for the statistics)                      */
 } gwlz_settings;
 
@@ -52,6 +54,10 @@ gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size
 gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src, size_t nspecial,
                              void *work, uint8_t *mask, void *recon, uint8_t *aux,
                              gwlz_wbuf *base, gwlz_base_info *info);
+/* The chunk-local working copies (work, n values) and special-cell mask
+ * (mask, n bytes) of src, as the chunks' compression makes them. */
+gwlz_error gwlz_chunked_specials(const gwlz_settings *s, const void *src, void *work,
+                                 uint8_t *mask);
 /* Extra bytes gwlz_compress_bound allows for the chunk index and records. */
 size_t gwlz_chunked_bound_extra(const gwlz_settings *s);
 

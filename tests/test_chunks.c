@@ -376,8 +376,61 @@ static void test_unchunked(void) {
   free(data);
 }
 
+/* Chunked arrays through the other paths: the PSNR search (whole-pipeline
+ * trial runs with a chunked base), the ZFP base per chunk, the enhancer. */
+static void test_modes(void) {
+  size_t dims[3] = {40, 50, 64}, n = prod(dims, 3);
+  void *data = make_field(GWLZ_TYPE_FLOAT, dims, 3, 1);
+  for (int c = 0; c < 3; c++) {
+    const char *name = c == 0 ? "psnr" : (c == 1 ? "zfp" : "psnr-enh");
+    if (c == 1 && !gwlz_base_available(GWLZ_BASE_ZFP)) continue;
+    uint8_t *s[2] = {NULL, NULL}, *d[2] = {NULL, NULL};
+    size_t sz[2] = {0, 0};
+    gwlz_info info;
+    for (int k = 0; k < 2; k++) {
+      gwlz_ctx *ctx = make_ctx(GWLZ_TYPE_FLOAT, dims, 3, 1e-3, 30000, k ? 2 : 1, c == 2 ? 3 : 0, 1);
+      if (c != 1) gwlz_set_error_bound(ctx, GWLZ_EB_PSNR, 0, 0, 60);
+      if (c == 1) gwlz_set_base(ctx, GWLZ_BASE_ZFP);
+      if (c == 2) gwlz_set_epochs(ctx, 2);
+      size_t cap = gwlz_compress_bound(ctx);
+      s[k] = malloc(cap);
+      d[k] = malloc(n * 4);
+      gwlz_error e = gwlz_compress(ctx, data, s[k], cap, &sz[k]);
+      CHECK(e == GWLZ_OK, "%s: compress: %s", name, gwlz_error_string(e));
+      if (k == 1) {
+        mem_src in = {data, n * 4, 0, 0};
+        mem_sink out = {NULL, 0, 0};
+        e = gwlz_compress_stream(ctx, mem_read, &in, mem_write, &out, NULL);
+        CHECK(e == GWLZ_OK && out.size == sz[k] && !memcmp(out.p, s[k], sz[k]),
+              "%s: compress_stream differs from compress", name);
+        free(out.p);
+      }
+      e = gwlz_decompress(ctx, s[k], sz[k], d[k], n * 4);
+      CHECK(e == GWLZ_OK, "%s: decompress: %s", name, gwlz_error_string(e));
+      size_t lo[3] = {5, 0, 13}, hi[3] = {40, 27, 64};
+      if (k == 1) check_region(name, ctx, s[k], sz[k], d[k], GWLZ_TYPE_FLOAT, dims, 3, lo, hi);
+      gwlz_free(ctx);
+    }
+    CHECK(sz[0] == sz[1] && !memcmp(s[0], s[1], sz[0]) && !memcmp(d[0], d[1], n * 4),
+          "%s: 1 and 2 threads differ", name);
+    CHECK(gwlz_get_info(s[0], sz[0], &info) == GWLZ_OK, "%s: info", name);
+    tu_metrics m;
+    tu_compare(data, d[0], n, GWLZ_TYPE_FLOAT, 1, -999.0, info.abs_bound, &m);
+    CHECK(m.over_bound == 0 && m.special_bad == 0, "%s: %zu over the bound, %zu specials wrong",
+          name, m.over_bound, m.special_bad);
+    if (c != 1) CHECK(m.psnr >= 60 - 0.05, "%s: PSNR %.2f below the target", name, m.psnr);
+    if (c == 1) CHECK(info.base == GWLZ_BASE_ZFP, "zfp: info reports base %d", (int)info.base);
+    for (int k = 0; k < 2; k++) {
+      free(s[k]);
+      free(d[k]);
+    }
+  }
+  free(data);
+}
+
 int main(void) {
   test_crc_combine();
+  test_modes();
   test_grid();
   static const tcase cases[] = {
       /* above 2^17 values the chunks are shared out among threads */

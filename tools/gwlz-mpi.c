@@ -375,6 +375,12 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
   my_chunks(K, &k0, &k1);
   int ok = 1;
   if (K == 1) return compress_whole(o, ctx, s.n * ts);
+  if (s.psnr) {
+    /* the PSNR search runs the whole pipeline at trial bounds (api.c) */
+    if (rank == 0)
+      errmsg("-M PSNR is not distributed yet: use ABS, REL, ABS_AND_REL or ABS_OR_REL");
+    return 0;
+  }
 
   /* read my boxes */
   MPI_File fin;

@@ -23,6 +23,10 @@
 #include <unistd.h>
 
 #include "gwlz.h"
+#include "gwlz_h5z.h"
+#ifdef GWLZ_HAVE_PNG
+#include "png.h"
+#endif
 
 /* Exit statuses: usage errors and runtime failures are told apart. */
 enum { EXIT_USAGE = 2, EXIT_FAIL = 1, EXIT_CHECK = 3 };
@@ -67,6 +71,11 @@ typedef struct {
   int fill_given; double fill;
   int threads; int threads_given;
   uint64_t seed; int seed_given;
+  const char *png;            /* --png FILE                                   */
+  int slice_axis;             /* --slice: C-order axis, -1 = default           */
+  size_t slice_index;
+  char slice_letter;
+  int png_log;                /* -1 auto, 0 --png-linear, 1 --png-log         */
   uint64_t chunk; int chunk_given;
   const char *region;         /* --region as given (fastest first)           */
 } options;
@@ -80,9 +89,10 @@ static void usage(FILE *f) {
 "\n"
 "data\n"
 "  -f | -d                 float32 (default) | float64\n"
-"  -i FILE                 raw input (little-endian, C order)\n"
-"  -z FILE                 compressed stream (written when -i is given, else read)\n"
-"  -o FILE                 decompressed output\n"
+"  -i FILE                 raw input (little-endian, C order); - = stdin\n"
+"  -z FILE                 compressed stream (written when -i is given, else read);\n"
+"                          - = stdout (or stdin when read)\n"
+"  -o FILE                 decompressed output; - = stdout\n"
 "  -1 nx | -2 nx ny | -3 nx ny nz | -4 nx ny nz nw\n"
 "                          dimensions, fastest first (-3 nx ny nz = data[nz][ny][nx])\n"
 "error bound\n"
@@ -106,9 +116,19 @@ static void usage(FILE *f) {
 "  --chunk N               chunk size in values (0 = default 2^21); larger arrays are\n"
 "                          cut into chunks, compressed independently (random access)\n"
 "  -a                      print ratio, PSNR, errors and speeds\n"
+"pictures\n"
+"  --png FILE              PNG of one 2-D slice: original (with -i), base\n"
+"                          reconstruction, enhanced output, |error|\n"
+"                          (decompressing, -i FILE names the original)\n"
+"  --slice AXIS=INDEX      the slice: fix AXIS (x fastest, y, z, w) at INDEX\n"
+"                          (default: the middle of the slowest axes)\n"
+"  --png-log | --png-linear  colour scale (default: log for positive fields\n"
+"                          spanning more than 3 decades)\n"
 "  -q                      quiet: no progress, no warnings\n"
 "  -h, --help              this help\n"
-"  -V, --version           library and stream format versions\n",
+"  -V, --version           library and stream format versions\n"
+"  --h5repack-arg          print the h5repack -f argument (UD=...) of the HDF5\n"
+"                          filter for the given bound and enhancer options\n",
           GWLZ_DEFAULT_GROUPS);
 }
 
@@ -189,6 +209,8 @@ static int keyword(const char *opt, const char *val, const char *const *names, i
 static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
   o->type = GWLZ_TYPE_FLOAT;
+  o->slice_axis = -1;
+  o->png_log = -1;
   argcur c = {argc, 0, argv, NULL};
   for (c.i = 1; c.i < argc; c.i++) {
     char *arg = argv[c.i];
@@ -325,6 +347,20 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
       o->threads_given = 1;
+    } else if (!strcmp(opt, "--png")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!*v) return bad_value(opt, v, "a file name");
+      o->png = v;
+    } else if (!strcmp(opt, "--slice")) {
+      uint64_t idx;
+      if (!(v = take(&c, opt))) return 0;
+      if (!strchr("xyzwXYZW", v[0]) || !v[0] || v[1] != '=' || !parse_u64(v + 2, &idx) ||
+          idx > SIZE_MAX)
+        return bad_value(opt, v, "AXIS=INDEX with AXIS x, y, z or w");
+      o->slice_letter = (char)(v[0] | 0x20);
+      o->slice_index = (size_t)idx;
+    } else if (!strcmp(opt, "--png-log") || !strcmp(opt, "--png-linear")) {
+      o->png_log = opt[6] == 'l' && opt[7] == 'o';
     } else if (!strcmp(opt, "--region")) {
       if (!(v = take(&c, opt))) return 0;
       if (!*v) return bad_value(opt, v, "ranges x0:x1,y0:y1,...");
@@ -397,10 +433,48 @@ static void dims_string(const size_t *dims_f, int nd, char *buf, size_t cap) {
   }
 }
 
-/* Reads a whole regular file into one allocation. */
+/* "-" names stdin (for -i, and -z when read) or stdout (-z when written, -o). */
+static int is_stdio(const char *path) { return path && strcmp(path, "-") == 0; }
+
+/* Reads standard input up to its end into one allocation. */
+static int read_stdin(void **data, size_t *size) {
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  if (!buf) {
+    errmsg("out of memory reading standard input");
+    return 0;
+  }
+  for (;;) {
+    if (n == cap) {
+      unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+      if (!grown) {
+        errmsg("out of memory reading standard input (%zu bytes so far)", n);
+        free(buf);
+        return 0;
+      }
+      buf = grown;
+      cap *= 2;
+    }
+    ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      errmsg("cannot read standard input: %s", strerror(errno));
+      free(buf);
+      return 0;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  *data = buf;
+  *size = n;
+  return 1;
+}
+
+/* Reads a whole regular file (or standard input for "-") into one allocation. */
 static int read_file(const char *path, void **data, size_t *size) {
   *data = NULL;
   *size = 0;
+  if (is_stdio(path)) return read_stdin(data, size);
   FILE *f = fopen(path, "rb");
   if (!f) {
     errmsg("cannot open '%s': %s", path, strerror(errno));
@@ -444,7 +518,7 @@ static int read_file(const char *path, void **data, size_t *size) {
 
 /* Atomic output: data goes to a temporary file beside the target and is
  * renamed over it once complete. A signal removes the pending temporaries. */
-#define MAX_PENDING 2
+#define MAX_PENDING 3
 static char *volatile pending[MAX_PENDING];
 
 static void on_signal(int sig) {
@@ -467,6 +541,9 @@ typedef struct {
   const char *target;
   char *tmp; /* NULL when nothing pending */
   int slot;
+  const void *data; /* for standard output: written by commit_output */
+  size_t size;
+  int to_stdout;
 } pending_out;
 
 static void discard(pending_out *p) {
@@ -539,12 +616,256 @@ static int stage_end(pending_out *p, int fd, int ok) {
   return 1;
 }
 
-/* Writes data to a new temporary file next to target. */
+/* Writes data to a new temporary file next to target ("-": standard output,
+ * written by commit_output). */
 static int stage_output(pending_out *p, int slot, const char *target, const void *data,
                         size_t size) {
+  if (is_stdio(target)) {
+    p->target = target;
+    p->slot = slot;
+    p->tmp = NULL;
+    p->to_stdout = 1;
+    p->data = data;
+    p->size = size;
+    return 1;
+  }
   int fd = stage_begin(p, slot, target);
   if (fd < 0) return 0;
   return stage_end(p, fd, write_all(fd, data, size));
+}
+
+/* Writes all of data to standard output. */
+static int write_stdout(const void *data, size_t size) {
+  const unsigned char *b = data;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t w = write(STDOUT_FILENO, b + done, size - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      errmsg("cannot write to standard output: %s", w < 0 ? strerror(errno) : "no progress");
+      return 0;
+    }
+    done += (size_t)w;
+  }
+  return 1;
+}
+
+static int commit_output(pending_out *p) {
+  if (p->to_stdout) {
+    p->to_stdout = 0;
+    return write_stdout(p->data, p->size);
+  }
+  if (rename(p->tmp, p->target) != 0) {
+    errmsg("cannot rename to '%s': %s", p->target, strerror(errno));
+    discard(p);
+    return 0;
+  }
+  pending[p->slot] = NULL;
+  free(p->tmp);
+  p->tmp = NULL;
+  return 1;
+}
+
+/* 1 if both paths name the same existing file ("-" is standard input or
+ * output, checked separately). */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (!a || !b || is_stdio(a) || is_stdio(b)) return 0;
+  if (strcmp(a, b) == 0) return 1;
+  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct {
+  double start, last;
+  int shown;
+} progress_state;
+
+static void on_progress(void *user, const char *stage, double fraction) {
+  progress_state *ps = user;
+  double t = now_seconds();
+  if (ps->start == 0) ps->start = t;
+  if (t - ps->start < 1.0) return;
+  if (fraction < 1.0 && t - ps->last < 0.1) return;
+  ps->last = t;
+  ps->shown = 1;
+  fprintf(stderr, "\r%s: %-12s %5.1f%%  %6.1f s", prog, stage ? stage : "", 100.0 * fraction,
+          t - ps->start);
+  fflush(stderr);
+}
+
+static void end_progress(progress_state *ps) {
+  if (ps->shown) fputc('\n', stderr);
+  ps->shown = 0;
+}
+
+/* ---- metrics ------------------------------------------------------------ */
+
+typedef struct {
+  size_t counted, special, special_bad;
+  double vmin, vmax, max_err, sq_sum;
+} metrics;
+
+static double value_at(const void *p, gwlz_type t, size_t i) {
+  return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
+}
+
+/* Compares the decoded values with the input: error statistics over finite
+ * non-fill values, and a bit-exact check of NaN, Inf and fill cells. */
+static void compare(const void *x, const void *y, size_t n, gwlz_type t, int has_fill,
+                    double fill, metrics *m) {
+  size_t es = type_size(t);
+  unsigned char fill_bits[8];
+  float ff = (float)fill;
+  if (t == GWLZ_TYPE_DOUBLE) memcpy(fill_bits, &fill, 8);
+  else memcpy(fill_bits, &ff, 4);
+  int fill_nan = has_fill && isnan(fill);
+  memset(m, 0, sizeof *m);
+  m->vmin = INFINITY;
+  m->vmax = -INFINITY;
+  const unsigned char *xb = x, *yb = y;
+  for (size_t i = 0; i < n; i++) {
+    double a = value_at(x, t, i);
+    int special = !isfinite(a) || (has_fill && !fill_nan && memcmp(xb + i * es, fill_bits, es) == 0);
+    if (special) {
+      m->special++;
+      if (memcmp(xb + i * es, yb + i * es, es) != 0) m->special_bad++;
+      continue;
+    }
+    double b = value_at(y, t, i);
+    double e = fabs(a - b);
+    if (!(e <= m->max_err)) m->max_err = e; /* NaN output counts as infinite */
+    if (isnan(e)) m->max_err = INFINITY;
+    m->sq_sum += (a - b) * (a - b);
+    if (a < m->vmin) m->vmin = a;
+    if (a > m->vmax) m->vmax = a;
+    m->counted++;
+  }
+}
+
+static void print_db(const char *key, double v) {
+  if (isinf(v) && v > 0) printf("%s = inf (lossless)\n", key);
+  else printf("%s = %.3f dB\n", key, v);
+}
+
+static void print_speed(const char *key, size_t bytes, double seconds) {
+  if (seconds > 0) printf("%s = %.2f MB/s\n", key, (double)bytes / 1e6 / seconds);
+  else printf("%s = n/a\n", key);
+}
+
+/* The -a report. input is NULL when only decompressing, output NULL when
+ * only compressing without -a; stats NULL when nothing was compressed.
+ * Returns the exit status: EXIT_CHECK when a check against the input failed. */
+static int print_report(const gwlz_info *info, const void *input, const void *output,
+                        size_t stream_size, double comp_s, double decomp_s,
+                        const gwlz_stats *stats) {
+  int status = 0;
+  size_t raw = info->decompressed_bytes;
+  double ratio = stream_size ? (double)raw / (double)stream_size : 0;
+  printf("compression ratio = %.4f\n", ratio);
+  printf("bits per value = %.4f\n",
+         info->num_values ? 8.0 * (double)stream_size / (double)info->num_values : 0.0);
+  printf("error bound = %.6g\n", info->abs_bound);
+  if (input) {
+    metrics m;
+    compare(input, output, info->num_values, info->type, info->has_fill, info->fill_value, &m);
+    double range = m.counted ? m.vmax - m.vmin : 0;
+    double mse = m.counted ? m.sq_sum / (double)m.counted : 0;
+    double psnr = mse == 0 ? INFINITY : 20 * log10(range) - 10 * log10(mse);
+    print_db("PSNR", psnr);
+    printf("NRMSE = %.6g\n", range > 0 ? sqrt(mse) / range : 0.0);
+    printf("max abs error = %.6g\n", m.max_err);
+    if (info->abs_bound > 0) printf("max error / bound = %.6f\n", m.max_err / info->abs_bound);
+    else printf("max error / bound = %s\n", m.max_err == 0 ? "0 (lossless)" : "inf");
+    printf("special values (NaN/Inf/fill) = %zu\n", m.special);
+    if (m.special_bad) {
+      errmsg("ERROR: %zu of %zu NaN/Inf/fill values did not come back bit-exact", m.special_bad,
+             m.special);
+      status = EXIT_CHECK;
+    }
+    double allowed = info->abs_bound * (info->bound_policy == GWLZ_BOUND_RELAXED ? 2 : 1);
+    if (!(m.max_err <= allowed)) {
+      errmsg("ERROR: max error %.6g exceeds the allowed %.6g", m.max_err, allowed);
+      status = EXIT_CHECK;
+    }
+  }
+  if (stats || info->base != GWLZ_BASE_AUTO) {
+    gwlz_base b = stats ? stats->base : info->base;
+    printf("base = %s\n", b == GWLZ_BASE_AUTO ? "none (stored losslessly)" : gwlz_base_name(b));
+  }
+  if (stats && (stats->psnr_base_runs || stats->psnr_enh_runs))
+    printf("PSNR search = %d base-only + %d enhanced runs\n", stats->psnr_base_runs,
+           stats->psnr_enh_runs);
+  if (stats) print_speed("compression speed", raw, comp_s);
+  if (output) print_speed("decompression speed", raw, decomp_s);
+  static const char *const enh[] = {"none", "linear", "cnn", "auto"};
+  const char *kind = (unsigned)info->enhancer < 4 ? enh[info->enhancer] : "?";
+  if (!stats && info->enhancer != GWLZ_ENH_NONE)
+    printf("enhancer = %s (%d groups)\n", kind, info->groups);
+  if (stats && stats->groups_requested > 0 && stats->groups_kept == 0)
+    printf("enhancer = none kept (%d groups tried)\n", stats->groups_requested);
+  if (stats && stats->enhancer != GWLZ_ENH_NONE && stats->groups_kept > 0) {
+    printf("enhancer = %s (%d of %d groups)\n", kind, stats->groups_kept,
+           stats->groups_requested);
+    print_db("base PSNR", stats->base_psnr);
+    print_db("enhanced PSNR", stats->enhanced_psnr);
+    printf("model bytes = %zu\n", stats->enhancer_bytes);
+    printf("exceptions = %zu (%zu bytes)\n", stats->exceptions, stats->exception_bytes);
+    printf("training time = %.3f s (%d epochs)\n", stats->train_seconds, stats->epochs_run);
+  }
+  fflush(stdout);
+  return status;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
+  gwlz_error e = gwlz_set_type(ctx, o->type);
+  if (!e) e = gwlz_set_dims(ctx, o->ndims, dims_c);
+  if (!e) e = gwlz_set_error_bound(ctx, o->mode, o->abs_eb, o->rel_eb, o->psnr);
+  if (!e && o->fill_given) e = gwlz_set_fill_value(ctx, o->fill);
+  if (!e && o->threads_given) e = gwlz_set_threads(ctx, o->threads);
+  if (!e && o->base_given) e = gwlz_set_base(ctx, o->base);
+  if (!e && o->groups_given) e = gwlz_set_groups(ctx, o->groups);
+  if (!e && o->enhancer_given) e = gwlz_set_enhancer(ctx, o->enhancer);
+  if (!e && o->arch_given) e = gwlz_set_arch(ctx, o->arch);
+  if (!e && o->epochs_given) e = gwlz_set_epochs(ctx, o->epochs);
+  if (!e && o->train_given) e = gwlz_set_train_seconds(ctx, o->train_seconds);
+  if (!e && o->policy_given) e = gwlz_set_bound_policy(ctx, o->policy);
+  if (!e && o->seed_given) e = gwlz_set_seed(ctx, o->seed);
+  if (!e && o->chunk_given) e = gwlz_set_chunk_size(ctx, (size_t)o->chunk);
+  if (e) {
+    errmsg("invalid settings: %s", gwlz_error_string(e));
+    return 0;
+  }
+  return 1;
+}
+
+/* Checks that -f/-d and -1..-4, when given, agree with the stream. */
+static int check_stream_matches(const options *o, const gwlz_info *info) {
+  if (o->type_given && o->type != info->type) {
+    errmsg("'%s' holds %s values but %s was given", o->cmp, type_name(info->type),
+           o->type == GWLZ_TYPE_DOUBLE ? "-d" : "-f");
+    return 0;
+  }
+  if (o->ndims) {
+    int same = o->ndims == info->ndims;
+    for (int k = 0; same && k < o->ndims; k++)
+      same = o->dims_f[k] == info->dims[info->ndims - 1 - k];
+    if (!same) {
+      char given[128], actual[128];
+      size_t actual_f[GWLZ_MAX_DIMS];
+      for (int k = 0; k < info->ndims; k++) actual_f[k] = info->dims[info->ndims - 1 - k];
+      dims_string(o->dims_f, o->ndims, given, sizeof given);
+      dims_string(actual_f, info->ndims, actual, sizeof actual);
+      errmsg("'%s' holds %d dims %s but -%d %s was given", o->cmp, info->ndims, actual,
+             o->ndims, given);
+      return 0;
+    }
+  }
+  return 1;
 }
 
 /* ---- streaming through the library's callbacks ---------------------------- */
@@ -676,11 +997,39 @@ static int parse_region(const char *spec, const gwlz_info *info, size_t *lo, siz
   return 1;
 }
 
-static int check_stream_matches(const options *o, const gwlz_info *info);
-static int commit_output(pending_out *p);
+/* --region from standard input: the stream is read whole. */
+static int run_region_stdin(const options *o, gwlz_ctx *ctx, pending_out *out) {
+  void *stream = NULL, *box = NULL;
+  size_t size = 0, lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], n = 1;
+  gwlz_info info;
+  gwlz_error e;
+  int ok = 0;
+  if (!read_file(o->cmp, &stream, &size)) return 0;
+  if ((e = gwlz_get_info(stream, size, &info)) != GWLZ_OK) {
+    errmsg("'%s': %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) goto out;
+  for (int k = 0; k < info.ndims; k++) n *= hi[k] - lo[k];
+  size_t bytes = n * type_size(info.type);
+  if (!(box = malloc(bytes ? bytes : 1))) {
+    errmsg("out of memory (%zu bytes)", bytes);
+    goto out;
+  }
+  if ((e = gwlz_decompress_region(ctx, stream, size, lo, hi, box, bytes)) != GWLZ_OK) {
+    errmsg("decompression of '%s' failed: %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  ok = stage_output(out, 1, o->out, box, bytes) && commit_output(out);
+out:
+  free(stream);
+  free(box);
+  return ok;
+}
 
 /* --region: reads the header, the index and the chunks the box meets. */
 static int run_region(const options *o, gwlz_ctx *ctx, pending_out *out) {
+  if (is_stdio(o->cmp)) return run_region_stdin(o, ctx, out);
   int fd = open(o->cmp, O_RDONLY);
   if (fd < 0) {
     errmsg("cannot open '%s': %s", o->cmp, strerror(errno));
@@ -729,234 +1078,147 @@ out:
   return ok;
 }
 
-static int commit_output(pending_out *p) {
-  if (rename(p->tmp, p->target) != 0) {
-    errmsg("cannot rename to '%s': %s", p->target, strerror(errno));
-    discard(p);
-    return 0;
-  }
-  pending[p->slot] = NULL;
-  free(p->tmp);
-  p->tmp = NULL;
-  return 1;
-}
-
-/* 1 if both paths name the same existing file. */
-static int same_file(const char *a, const char *b) {
-  struct stat sa, sb;
-  if (!a || !b) return 0;
-  if (strcmp(a, b) == 0) return 1;
-  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* ---- progress ----------------------------------------------------------- */
-
-typedef struct {
-  double start, last;
-  int shown;
-} progress_state;
-
-static void on_progress(void *user, const char *stage, double fraction) {
-  progress_state *ps = user;
-  double t = now_seconds();
-  if (ps->start == 0) ps->start = t;
-  if (t - ps->start < 1.0) return;
-  if (fraction < 1.0 && t - ps->last < 0.1) return;
-  ps->last = t;
-  ps->shown = 1;
-  fprintf(stderr, "\r%s: %-12s %5.1f%%  %6.1f s", prog, stage ? stage : "", 100.0 * fraction,
-          t - ps->start);
-  fflush(stderr);
-}
-
-static void end_progress(progress_state *ps) {
-  if (ps->shown) fputc('\n', stderr);
-  ps->shown = 0;
-}
-
-/* ---- metrics ------------------------------------------------------------ */
-
-typedef struct {
-  size_t counted, special, special_bad;
-  double vmin, vmax, max_err, sq_sum;
-} metrics;
-
-static double value_at(const void *p, gwlz_type t, size_t i) {
-  return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
-/* Compares the decoded values with the input: error statistics over finite
- * non-fill values, and a bit-exact check of NaN, Inf and fill cells. */
-static void compare(const void *x, const void *y, size_t n, gwlz_type t, int has_fill,
-                    double fill, metrics *m) {
-  size_t es = type_size(t);
-  unsigned char fill_bits[8];
-  float ff = (float)fill;
-  if (t == GWLZ_TYPE_DOUBLE) memcpy(fill_bits, &fill, 8);
-  else memcpy(fill_bits, &ff, 4);
-  int fill_nan = has_fill && isnan(fill);
-  memset(m, 0, sizeof *m);
-  m->vmin = INFINITY;
-  m->vmax = -INFINITY;
-  const unsigned char *xb = x, *yb = y;
-  for (size_t i = 0; i < n; i++) {
-    double a = value_at(x, t, i);
-    int special = !isfinite(a) || (has_fill && !fill_nan && memcmp(xb + i * es, fill_bits, es) == 0);
-    if (special) {
-      m->special++;
-      if (memcmp(xb + i * es, yb + i * es, es) != 0) m->special_bad++;
-      continue;
-    }
-    double b = value_at(y, t, i);
-    double e = fabs(a - b);
-    if (!(e <= m->max_err)) m->max_err = e; /* NaN output counts as infinite */
-    if (isnan(e)) m->max_err = INFINITY;
-    m->sq_sum += (a - b) * (a - b);
-    if (a < m->vmin) m->vmin = a;
-    if (a > m->vmax) m->vmax = a;
-    m->counted++;
-  }
-}
-
-static void print_db(const char *key, double v) {
-  if (isinf(v) && v > 0) printf("%s = inf (lossless)\n", key);
-  else printf("%s = %.3f dB\n", key, v);
-}
-
-static void print_speed(const char *key, size_t bytes, double seconds) {
-  if (seconds > 0) printf("%s = %.2f MB/s\n", key, (double)bytes / 1e6 / seconds);
-  else printf("%s = n/a\n", key);
-}
-
-/* The -a report. input is NULL when only decompressing, output NULL when
- * only compressing without -a; stats NULL when nothing was compressed.
- * Returns the exit status: EXIT_CHECK when a check against the input failed. */
-static int print_report(const gwlz_info *info, const void *input, const void *output,
-                        size_t stream_size, double comp_s, double decomp_s,
-                        const gwlz_stats *stats) {
-  int status = 0;
-  size_t raw = info->decompressed_bytes;
-  double ratio = stream_size ? (double)raw / (double)stream_size : 0;
-  printf("compression ratio = %.4f\n", ratio);
-  printf("bits per value = %.4f\n",
-         info->num_values ? 8.0 * (double)stream_size / (double)info->num_values : 0.0);
-  printf("error bound = %.6g\n", info->abs_bound);
-  if (input) {
-    metrics m;
-    compare(input, output, info->num_values, info->type, info->has_fill, info->fill_value, &m);
-    double range = m.counted ? m.vmax - m.vmin : 0;
-    double mse = m.counted ? m.sq_sum / (double)m.counted : 0;
-    double psnr = mse == 0 ? INFINITY : 20 * log10(range) - 10 * log10(mse);
-    print_db("PSNR", psnr);
-    printf("NRMSE = %.6g\n", range > 0 ? sqrt(mse) / range : 0.0);
-    printf("max abs error = %.6g\n", m.max_err);
-    if (info->abs_bound > 0) printf("max error / bound = %.6f\n", m.max_err / info->abs_bound);
-    else printf("max error / bound = %s\n", m.max_err == 0 ? "0 (lossless)" : "inf");
-    printf("special values (NaN/Inf/fill) = %zu\n", m.special);
-    if (m.special_bad) {
-      errmsg("ERROR: %zu of %zu NaN/Inf/fill values did not come back bit-exact", m.special_bad,
-             m.special);
-      status = EXIT_CHECK;
-    }
-    double allowed = info->abs_bound * (info->bound_policy == GWLZ_BOUND_RELAXED ? 2 : 1);
-    if (!(m.max_err <= allowed)) {
-      errmsg("ERROR: max error %.6g exceeds the allowed %.6g", m.max_err, allowed);
-      status = EXIT_CHECK;
-    }
-  }
-  if (stats || info->base != GWLZ_BASE_AUTO) {
-    gwlz_base b = stats ? stats->base : info->base;
-    printf("base = %s\n", b == GWLZ_BASE_AUTO ? "none (stored losslessly)" : gwlz_base_name(b));
-  }
-  if (input) print_speed("compression speed", raw, comp_s);
-  if (output) print_speed("decompression speed", raw, decomp_s);
-  static const char *const enh[] = {"none", "linear", "cnn", "auto"};
-  const char *kind = (unsigned)info->enhancer < 4 ? enh[info->enhancer] : "?";
-  if (!stats && info->enhancer != GWLZ_ENH_NONE)
-    printf("enhancer = %s (%d groups)\n", kind, info->groups);
-  if (stats && stats->groups_requested > 0 && stats->groups_kept == 0)
-    printf("enhancer = none kept (%d groups tried)\n", stats->groups_requested);
-  if (stats && stats->enhancer != GWLZ_ENH_NONE && stats->groups_kept > 0) {
-    printf("enhancer = %s (%d of %d groups)\n", kind, stats->groups_kept,
-           stats->groups_requested);
-    print_db("base PSNR", stats->base_psnr);
-    print_db("enhanced PSNR", stats->enhanced_psnr);
-    printf("model bytes = %zu\n", stats->enhancer_bytes);
-    printf("exceptions = %zu (%zu bytes)\n", stats->exceptions, stats->exception_bytes);
-    printf("training time = %.3f s (%d epochs)\n", stats->train_seconds, stats->epochs_run);
-  }
-  fflush(stdout);
-  return status;
-}
-
-/* ---- main --------------------------------------------------------------- */
-
-static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
-  gwlz_error e = gwlz_set_type(ctx, o->type);
-  if (!e) e = gwlz_set_dims(ctx, o->ndims, dims_c);
-  if (!e) e = gwlz_set_error_bound(ctx, o->mode, o->abs_eb, o->rel_eb, o->psnr);
-  if (!e && o->fill_given) e = gwlz_set_fill_value(ctx, o->fill);
-  if (!e && o->threads_given) e = gwlz_set_threads(ctx, o->threads);
-  if (!e && o->base_given) e = gwlz_set_base(ctx, o->base);
-  if (!e && o->groups_given) e = gwlz_set_groups(ctx, o->groups);
-  if (!e && o->enhancer_given) e = gwlz_set_enhancer(ctx, o->enhancer);
-  if (!e && o->arch_given) e = gwlz_set_arch(ctx, o->arch);
-  if (!e && o->epochs_given) e = gwlz_set_epochs(ctx, o->epochs);
-  if (!e && o->train_given) e = gwlz_set_train_seconds(ctx, o->train_seconds);
-  if (!e && o->policy_given) e = gwlz_set_bound_policy(ctx, o->policy);
-  if (!e && o->seed_given) e = gwlz_set_seed(ctx, o->seed);
-  if (!e && o->chunk_given) e = gwlz_set_chunk_size(ctx, (size_t)o->chunk);
-  if (e) {
-    errmsg("invalid settings: %s", gwlz_error_string(e));
-    return 0;
-  }
-  return 1;
-}
-
-/* Checks that -f/-d and -1..-4, when given, agree with the stream. */
-static int check_stream_matches(const options *o, const gwlz_info *info) {
-  if (o->type_given && o->type != info->type) {
-    errmsg("'%s' holds %s values but %s was given", o->cmp, type_name(info->type),
-           o->type == GWLZ_TYPE_DOUBLE ? "-d" : "-f");
-    return 0;
-  }
-  if (o->ndims) {
-    int same = o->ndims == info->ndims;
-    for (int k = 0; same && k < o->ndims; k++)
-      same = o->dims_f[k] == info->dims[info->ndims - 1 - k];
-    if (!same) {
-      char given[128], actual[128];
-      size_t actual_f[GWLZ_MAX_DIMS];
-      for (int k = 0; k < info->ndims; k++) actual_f[k] = info->dims[info->ndims - 1 - k];
-      dims_string(o->dims_f, o->ndims, given, sizeof given);
-      dims_string(actual_f, info->ndims, actual, sizeof actual);
-      errmsg("'%s' holds %d dims %s but -%d %s was given", o->cmp, info->ndims, actual,
-             o->ndims, given);
+#ifdef GWLZ_HAVE_PNG
+/* The --png picture: the base reconstruction comes from a second decoding
+ * with the enhancer skipped (when the stream has one). */
+static int make_picture(const options *o, gwlz_ctx *ctx, const gwlz_info *info,
+                        const void *stream, size_t stream_size, const void *input,
+                        const void *output, uint8_t **png, size_t *png_size) {
+  void *base = NULL;
+  const void *basep = output;
+  if (info->enhancer != GWLZ_ENH_NONE) {
+    gwlz_error e = GWLZ_ERR_MEMORY;
+    base = malloc(info->decompressed_bytes ? info->decompressed_bytes : 1);
+    if (base) e = gwlz_set_skip_enhancer(ctx, 1);
+    if (!e) e = gwlz_decompress(ctx, stream, stream_size, base, info->decompressed_bytes);
+    gwlz_set_skip_enhancer(ctx, 0);
+    if (e) {
+      errmsg("--png: base reconstruction: %s", gwlz_error_string(e));
+      free(base);
       return 0;
     }
+    basep = base;
   }
-  return 1;
+  png_view v;
+  memset(&v, 0, sizeof v);
+  v.type = info->type;
+  v.ndims = info->ndims;
+  memcpy(v.dims, info->dims, sizeof v.dims);
+  v.has_fill = info->has_fill;
+  v.fill = info->fill_value;
+  v.orig = input;
+  v.base = basep;
+  v.out = output;
+  v.enhanced = info->enhancer != GWLZ_ENH_NONE;
+  v.base_name = info->base == GWLZ_BASE_AUTO ? "lossless" : gwlz_base_name(info->base);
+  const char *name = o->in ? o->in : o->cmp;
+  const char *slash = strrchr(name, '/');
+  v.caption = slash ? slash + 1 : name;
+  v.slice_axis = -1;
+  if (o->slice_letter) {
+    int k = o->slice_letter == 'x' ? 0 : o->slice_letter == 'y' ? 1 : o->slice_letter == 'z' ? 2 : 3;
+    if (k >= info->ndims) {
+      errmsg("--slice %c=...: the field has %d dimensions", o->slice_letter, info->ndims);
+      free(base);
+      return 0;
+    }
+    v.slice_axis = info->ndims - 1 - k;
+    v.slice_index = o->slice_index;
+  }
+  v.log_scale = o->png_log;
+  char err[160];
+  int ok = png_render(&v, png, png_size, err, sizeof err);
+  if (!ok) errmsg("--png: %s", err);
+  free(base);
+  return ok;
+}
+#endif
+
+/* gwlz --h5repack-arg [bound and enhancer options]: prints the argument of
+ * "h5repack -f" that applies the gwlz HDF5 filter with those settings. */
+static int print_h5repack_arg(int argc, char **argv, int at) {
+  char **rest = malloc((size_t)argc * sizeof *rest);
+  if (!rest) {
+    errmsg("out of memory");
+    return EXIT_FAIL;
+  }
+  int n = 0;
+  for (int k = 0; k < argc; k++)
+    if (k != at) rest[n++] = argv[k];
+  options o;
+  int rc = parse_args(n, rest, &o);
+  free(rest);
+  if (rc < 0) return 0;
+  if (rc == 0) return EXIT_USAGE;
+  if (o.in || o.cmp || o.out || o.ndims || o.type_given) {
+    errmsg("--h5repack-arg takes no files, type or dimensions: the filter reads them from "
+           "each dataset");
+    return EXIT_USAGE;
+  }
+  if (o.arch_given || o.epochs_given || o.train_given || o.seed_given || o.analyse) {
+    errmsg("--h5repack-arg: the HDF5 filter takes the bound, -G, --enhancer, --base, "
+           "--bound, --fill and --threads only");
+    return EXIT_USAGE;
+  }
+  if (!resolve_bound(&o)) return EXIT_USAGE;
+  gwlz_h5z_settings s;
+  gwlz_h5z_settings_init(&s);
+  s.mode = o.mode;
+  s.abs_bound = o.abs_eb;
+  s.rel_bound = o.rel_eb;
+  s.psnr = o.psnr;
+  if (o.groups_given) s.groups = o.groups;
+  if (o.enhancer_given) s.enhancer = (int)o.enhancer;
+  if (o.base_given) s.base = (int)o.base;
+  if (o.threads_given) s.threads = o.threads;
+  if (o.policy_given) s.relaxed = o.policy == GWLZ_BOUND_RELAXED;
+  if (o.fill_given) {
+    s.has_fill = 1;
+    s.fill = o.fill;
+  }
+  unsigned cd[GWLZ_H5Z_CD_USER];
+  size_t count = gwlz_h5z_encode(&s, cd);
+  printf("UD=%u,0,%zu", (unsigned)GWLZ_H5Z_FILTER_ID, count);
+  for (size_t k = 0; k < count; k++) printf(",%u", cd[k]);
+  printf("\n");
+  return fflush(stdout) == 0 && !ferror(stdout) ? 0 : EXIT_FAIL;
 }
 
 int main(int argc, char **argv) {
+  for (int k = 1; k < argc; k++)
+    if (!strcmp(argv[k], "--h5repack-arg")) return print_h5repack_arg(argc, argv, k);
   options o;
   int rc = parse_args(argc, argv, &o);
   if (rc < 0) return 0;
   if (rc == 0) return EXIT_USAGE;
 
-  int compress = o.in != NULL;
+  /* -i with a stream to read (-z) and no error bound: decompression, with
+   * -i naming the original to compare with (-a, --png). */
+  int bound_given = o.mode_given || o.abs_given || o.rel_given || o.psnr_given;
+  int reference = o.in && o.cmp && !bound_given;
+  int compress = o.in != NULL && !reference;
   int decompress = o.out != NULL;
   if (argc == 1) {
     usage(stderr);
     return EXIT_USAGE;
   }
+#ifndef GWLZ_HAVE_PNG
+  if (o.png) {
+    errmsg("--png: this build of gwlz has no PNG support (libpng)");
+    return EXIT_USAGE;
+  }
+#endif
   if (compress && !o.out && !o.cmp) {
     errmsg("-i needs -z (compress) and/or -o (compress and decompress)");
     return EXIT_USAGE;
   }
-  if (!compress && !(o.cmp && o.out)) {
-    errmsg("nothing to do: give -i and -z to compress, -z and -o to decompress");
+  if (reference && !o.out && !o.png) {
+    errmsg("no error bound: give e.g. -M REL 1e-3 to compress (-i and -z without a bound "
+           "decompress -z and compare with -i: that needs -o or --png)");
+    return EXIT_USAGE;
+  }
+  if (!compress && !(o.cmp && (o.out || o.png))) {
+    errmsg("nothing to do: give -i and -z to compress, -z and -o (or --png) to decompress");
     return EXIT_USAGE;
   }
   if (compress) {
@@ -966,8 +1228,19 @@ int main(int argc, char **argv) {
     }
     if (!resolve_bound(&o)) return EXIT_USAGE;
   }
-  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out)) {
+  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
+      same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
     errmsg("input and output files must differ");
+    return EXIT_USAGE;
+  }
+  /* Standard output carries at most one output, and no binary to a terminal. */
+  int cmp_out = compress && is_stdio(o.cmp), out_out = decompress && is_stdio(o.out);
+  if (cmp_out && out_out) {
+    errmsg("-z - and -o - cannot both write to standard output");
+    return EXIT_USAGE;
+  }
+  if ((cmp_out || out_out) && isatty(STDOUT_FILENO)) {
+    errmsg("refusing to write binary data to a terminal (redirect standard output)");
     return EXIT_USAGE;
   }
   install_signal_handlers();
@@ -975,7 +1248,11 @@ int main(int argc, char **argv) {
   int status = EXIT_FAIL;
   void *input = NULL, *stream = NULL, *output = NULL;
   size_t input_size = 0, stream_size = 0;
-  pending_out outs[2] = {{0}, {0}};
+  pending_out outs[3] = {{0}, {0}, {0}};
+  uint8_t *picture = NULL;
+#ifdef GWLZ_HAVE_PNG
+  size_t picture_size = 0;
+#endif
   gwlz_ctx *ctx = gwlz_create();
   progress_state ps = {0, 0, 0};
   double comp_s = 0, decomp_s = 0;
@@ -991,8 +1268,8 @@ int main(int argc, char **argv) {
   if (o.threads_given && gwlz_set_threads(ctx, o.threads) != GWLZ_OK) goto done;
 
   if (o.region) {
-    if (compress || !o.cmp || !o.out || o.analyse) {
-      errmsg("--region decodes a box: give -z IN and -o OUT (no -i, no -a)");
+    if (o.in || !o.cmp || !o.out || o.analyse || o.png) {
+      errmsg("--region decodes a box: give -z IN and -o OUT (no -i, -a or --png)");
       status = EXIT_USAGE;
       goto done;
     }
@@ -1014,10 +1291,10 @@ int main(int argc, char **argv) {
       status = EXIT_USAGE;
       goto done;
     }
-    /* Without -a a regular input file is streamed: the library reads it a
-     * group of chunks at a time and keeps only the compressed stream. */
+    /* Without -a and --png a regular input file is streamed: the library
+     * reads it a group of chunks at a time and keeps only the stream. */
     struct stat ist;
-    int in_fd = o.analyse ? -1 : open(o.in, O_RDONLY);
+    int in_fd = o.analyse || o.png || is_stdio(o.in) ? -1 : open(o.in, O_RDONLY);
     if (in_fd >= 0 && (fstat(in_fd, &ist) != 0 || !S_ISREG(ist.st_mode))) {
       close(in_fd);
       in_fd = -1;
@@ -1038,10 +1315,11 @@ int main(int argc, char **argv) {
       goto done;
     }
     if (in_fd >= 0) {
-      /* the stream goes straight to its file, unless it is decoded next */
+      /* the stream goes straight to its file, unless it is decoded next or
+       * goes to standard output */
       fd_io in = {in_fd, 0}, zf = {-1, 0};
       mem_out so = {NULL, 0, 0};
-      if (!decompress && (zf.fd = stage_begin(&outs[0], 0, o.cmp)) < 0) {
+      if (!decompress && !is_stdio(o.cmp) && (zf.fd = stage_begin(&outs[0], 0, o.cmp)) < 0) {
         close(in_fd);
         goto done;
       }
@@ -1081,6 +1359,7 @@ int main(int argc, char **argv) {
     have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
   } else {
     if (!read_file(o.cmp, &stream, &stream_size)) goto done;
+    if (reference && !read_file(o.in, &input, &input_size)) goto done;
   }
 
 compressed:
@@ -1093,10 +1372,17 @@ compressed:
     status = EXIT_USAGE;
     goto done;
   }
+  if (reference && input_size != info.decompressed_bytes) {
+    errmsg("'%s' has %zu bytes but '%s' holds %zu", o.in, input_size, o.cmp,
+           info.decompressed_bytes);
+    status = EXIT_USAGE;
+    goto done;
+  }
 
-  /* With -a a compression is also decoded in memory, for the metrics;
-   * otherwise the output file is written a slab at a time. */
-  int decode = o.analyse && (decompress || compress);
+  /* With -a a compression is also decoded in memory, for the metrics (and
+   * for --png and standard output); otherwise the output file is written a
+   * slab at a time. */
+  int decode = (decompress && is_stdio(o.out)) || (o.analyse && (decompress || compress)) || o.png;
   if (decode) {
     if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
       errmsg("out of memory (%zu bytes)", info.decompressed_bytes);
@@ -1124,15 +1410,30 @@ compressed:
       goto done;
     decomp_s = now_seconds() - t0;
   }
-  for (int k = 0; k < 2; k++)
-    if (outs[k].tmp && !commit_output(&outs[k])) goto done;
+#ifdef GWLZ_HAVE_PNG
+  if (o.png && (!make_picture(&o, ctx, &info, stream, stream_size, input, output, &picture,
+                              &picture_size) ||
+                !stage_output(&outs[2], 2, o.png, picture, picture_size)))
+    goto done;
+#endif
+  for (int k = 0; k < 3; k++)
+    if ((outs[k].tmp || outs[k].to_stdout) && !commit_output(&outs[k])) goto done;
+  /* Data went to standard output: the -a report goes to standard error. */
+  if ((cmp_out || out_out) && o.analyse) {
+    fflush(stdout);
+    if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+      errmsg("cannot send the report to standard error: %s", strerror(errno));
+      goto done;
+    }
+  }
 
   status = o.analyse ? print_report(&info, input, output, stream_size, comp_s, decomp_s,
                                     have_stats ? &stats : NULL)
                      : 0;
 
 done:
-  for (int k = 0; k < 2; k++) discard(&outs[k]);
+  for (int k = 0; k < 3; k++) discard(&outs[k]);
+  free(picture);
   gwlz_free(ctx);
   free(input);
   free(stream);

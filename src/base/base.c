@@ -29,7 +29,11 @@ const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT] = {
     NULL, /* GWLZ_BASE_AUTO */
     &gwlz_base_interp,
     NULL, /* GWLZ_BASE_WAVELET: not built in yet */
-    NULL, /* GWLZ_BASE_ZFP: not built in yet */
+#ifdef GWLZ_HAVE_ZFP
+    &gwlz_base_zfp,
+#else
+    NULL, /* GWLZ_BASE_ZFP: built without libzfp (-DGWLZ_ZFP=OFF) */
+#endif
 };
 
 /* The base that owns each payload mode. */
@@ -107,6 +111,9 @@ static gwlz_base choose_base(const gwlz_base_params *p, const void *data, double
   gwlz_base best = GWLZ_BASE_INTERP;
   double best_score = INFINITY;
   *est_bits = 0;
+  /* Without an estimate of the interp base there is nothing to weigh the
+   * others against. */
+  if (!gwlz_base_impls[GWLZ_BASE_INTERP]->estimate) return best;
   for (int b = GWLZ_BASE_INTERP; b < GWLZ_BASE_COUNT; b++) {
     const gwlz_base_impl *im = gwlz_base_impls[b];
     double bits, mse;

@@ -68,7 +68,7 @@ typedef struct {
  *                      in bits 0..3 (capped at 15), the pass index within
  *                      the level (0..3, the order in which dimensions are
  *                      interpolated) in bits 4..5;
- *                      Lorenzo (mode 2): 1;  raw: 0;
+ *                      Lorenzo (mode 2): 1;  raw: 0;  zfp (mode 4): 0;
  *                      other bases: documented in their source. */
 #define GWLZ_AUX_EXACT 0x80
 #define GWLZ_AUX_CODED 0x40
@@ -101,6 +101,7 @@ typedef struct {
  * GWLZ_BASE_AUTO is NULL. */
 extern const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT];
 extern const gwlz_base_impl gwlz_base_interp; /* base/interp.c */
+extern const gwlz_base_impl gwlz_base_zfp;    /* base/zfp.c (GWLZ_HAVE_ZFP) */
 
 /* ---- dispatch ----------------------------------------------------------- */
 /* Compress with the given base (GWLZ_BASE_AUTO: the estimates choose among
