@@ -578,6 +578,9 @@ static void info_from_header(const gwlz_header *h, gwlz_info *info) {
   info->groups = 0;
   info->bound_policy = h->policy;
   info->base = GWLZ_BASE_AUTO;
+  info->eb_abs = h->eb_abs;
+  info->eb_rel = h->eb_rel;
+  info->eb_psnr = h->eb_psnr;
 }
 
 static const gwlz_section *find_section(const gwlz_section *secs, int ns, uint32_t tag) {
@@ -616,36 +619,133 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
   return GWLZ_OK;
 }
 
+/* A stream whose container is valid, with its known sections. */
+typedef struct {
+  gwlz_header h;
+  gwlz_section secs[GWLZ_MAX_SECTIONS];
+  int ns;
+  size_t bytes; /* decoded size */
+  const gwlz_section *base, *spec, *models, *exc;
+} parsed_stream;
+
+static gwlz_error parse_stream(const void *src, size_t src_size, parsed_stream *ps) {
+  gwlz_error err = gwlz_container_read((const uint8_t *)src, src_size, &ps->h, ps->secs,
+                                       GWLZ_MAX_SECTIONS, &ps->ns);
+  if (err != GWLZ_OK) return err;
+  if (!gwlz_mul_size(ps->h.n, gwlz_type_size(ps->h.type), &ps->bytes)) return GWLZ_ERR_TOO_LARGE;
+  ps->base = find_section(ps->secs, ps->ns, GWLZ_SEC_BASE);
+  ps->spec = find_section(ps->secs, ps->ns, GWLZ_SEC_SPECIAL);
+  ps->models = find_section(ps->secs, ps->ns, GWLZ_SEC_MODELS);
+  ps->exc = find_section(ps->secs, ps->ns, GWLZ_SEC_EXCEPT);
+  if (!ps->base || (ps->exc && !ps->models)) return GWLZ_ERR_CORRUPT;
+  if (ps->models && !(ps->h.abs_bound > 0)) return GWLZ_ERR_CORRUPT;
+  return GWLZ_OK;
+}
+
+static void base_params_of(const gwlz_header *h, int threads, gwlz_base_params *bp) {
+  memset(bp, 0, sizeof(*bp));
+  bp->type = h->type;
+  bp->ndims = h->ndims;
+  memcpy(bp->dims, h->dims, sizeof(bp->dims));
+  bp->n = h->n;
+  bp->abs_eb = h->abs_bound;
+  bp->threads = threads;
+}
+
+static void enh_params_of(const gwlz_header *h, int threads, uint64_t seed, gwlz_enh_params *ep) {
+  memset(ep, 0, sizeof(*ep));
+  ep->type = h->type;
+  ep->ndims = h->ndims;
+  memcpy(ep->dims, h->dims, sizeof(ep->dims));
+  ep->n = h->n;
+  ep->abs_eb = h->abs_bound;
+  ep->groups = 1; /* the stream says how many; the decoder reads them */
+  ep->kind = GWLZ_ENH_AUTO;
+  ep->threads = threads;
+  ep->seed = seed;
+  ep->policy = h->policy;
+}
+
+/* Every check that needs no decoded values, made before the BASE section
+ * (normally the largest) is decoded: the BASE prefix and raw block, the whole
+ * SPEC payload, the ENHM payload against the geometry, the EXCP list. Working
+ * memory: at most the SPEC description and the exception list, each bounded
+ * by its zstd frame (docs/format.md §11). */
+static gwlz_error validate_sections(const parsed_stream *ps) {
+  const gwlz_header *h = &ps->h;
+  gwlz_base_params bp;
+  base_params_of(h, 1, &bp);
+  gwlz_error err = gwlz_base_check(&bp, ps->base->data, ps->base->size);
+  if (err != GWLZ_OK) return err;
+  if (ps->spec) {
+    err = gwlz_special_decode(h->type, ps->spec->data, ps->spec->size, NULL, h->n, NULL);
+    if (err != GWLZ_OK) return err;
+  }
+  if (ps->models) {
+    gwlz_enh_params ep;
+    enh_params_of(h, 1, 0, &ep);
+    err = gwlz_enh_validate(&ep, ps->models->data, ps->models->size,
+                            ps->exc ? ps->exc->data : NULL, ps->exc ? ps->exc->size : 0);
+    if (err != GWLZ_OK) return err;
+  }
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_check_stream(const void *src, size_t src_size) {
+  if (!src) return GWLZ_ERR_PARAM;
+  parsed_stream ps;
+  gwlz_error err = parse_stream(src, src_size, &ps);
+  return err != GWLZ_OK ? err : validate_sections(&ps);
+}
+
+gwlz_error gwlz_get_sections(const void *src, size_t src_size, gwlz_section_info *secs, int max,
+                             int *count) {
+  if (!src || !count || max < 0 || (max > 0 && !secs)) return GWLZ_ERR_PARAM;
+  *count = 0;
+  gwlz_header h;
+  gwlz_section known[GWLZ_MAX_SECTIONS];
+  int nk = 0;
+  size_t hs;
+  const uint8_t *p = (const uint8_t *)src;
+  gwlz_error err = gwlz_container_read(p, src_size, &h, known, GWLZ_MAX_SECTIONS, &nk);
+  if (err == GWLZ_OK) err = gwlz_container_read_header(p, src_size, &h, &hs);
+  if (err != GWLZ_OK) return err;
+  /* the container is valid: every section frame lies inside the stream */
+  size_t pos = hs;
+  int k = 0;
+  while (pos + 12 <= src_size) {
+    uint32_t tag = gwlz_load_u32(p + pos);
+    uint64_t len = gwlz_load_u64(p + pos + 4);
+    if (k < max) {
+      for (int i = 0; i < 4; i++) secs[k].tag[i] = (char)(tag >> (8 * i));
+      secs[k].tag[4] = '\0';
+      secs[k].offset = pos + 12;
+      secs[k].size = (size_t)len;
+    }
+    k++;
+    pos += 12 + (size_t)len;
+    if (tag == GWLZ_SEC_END) break;
+  }
+  *count = k;
+  return GWLZ_OK;
+}
+
 gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void *dst,
                            size_t dst_capacity) {
   if (!ctx || !src || !dst) return GWLZ_ERR_PARAM;
-  gwlz_header h;
-  gwlz_section secs[GWLZ_MAX_SECTIONS];
-  int ns = 0;
-  gwlz_error err =
-      gwlz_container_read((const uint8_t *)src, src_size, &h, secs, GWLZ_MAX_SECTIONS, &ns);
+  parsed_stream ps;
+  gwlz_error err = parse_stream(src, src_size, &ps);
   if (err != GWLZ_OK) return err;
-  const size_t ts = gwlz_type_size(h.type);
-  size_t bytes;
-  if (!gwlz_mul_size(h.n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;
-  if (dst_capacity < bytes) return GWLZ_ERR_DST_TOO_SMALL;
-
-  const gwlz_section *sb = find_section(secs, ns, GWLZ_SEC_BASE);
-  const gwlz_section *ss = find_section(secs, ns, GWLZ_SEC_SPECIAL);
-  const gwlz_section *sm = find_section(secs, ns, GWLZ_SEC_MODELS);
-  const gwlz_section *se = find_section(secs, ns, GWLZ_SEC_EXCEPT);
-  if (!sb || (se && !sm)) return GWLZ_ERR_CORRUPT;
+  const gwlz_header *h = &ps.h;
+  if (dst_capacity < ps.bytes) return GWLZ_ERR_DST_TOO_SMALL;
+  if ((err = validate_sections(&ps)) != GWLZ_OK) return err;
+  const gwlz_section *sb = ps.base, *ss = ps.spec, *sm = ps.models, *se = ps.exc;
+  const int threads = resolve_threads(ctx->threads);
 
   gwlz_base_params bp;
-  memset(&bp, 0, sizeof(bp));
-  bp.type = h.type;
-  bp.ndims = h.ndims;
-  memcpy(bp.dims, h.dims, sizeof(bp.dims));
-  bp.n = h.n;
-  bp.abs_eb = h.abs_bound;
-  bp.threads = resolve_threads(ctx->threads);
+  base_params_of(h, threads, &bp);
   uint8_t *aux = NULL;
-  if (sm && !(aux = (uint8_t *)malloc(h.n ? h.n : 1))) return GWLZ_ERR_MEMORY;
+  if (sm && !(aux = (uint8_t *)malloc(h->n ? h->n : 1))) return GWLZ_ERR_MEMORY;
   err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
   if (err != GWLZ_OK) {
     free(aux);
@@ -654,17 +754,13 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
 
   uint8_t *mask = NULL;
   if (sm) {
-    if (!(h.abs_bound > 0)) {
-      free(aux);
-      return GWLZ_ERR_CORRUPT;
-    }
     if (ss) {
-      mask = (uint8_t *)calloc(h.n, 1);
+      mask = (uint8_t *)calloc(h->n, 1);
       if (!mask) {
         free(aux);
         return GWLZ_ERR_MEMORY;
       }
-      err = gwlz_special_decode(h.type, ss->data, ss->size, NULL, h.n, mask);
+      err = gwlz_special_decode(h->type, ss->data, ss->size, NULL, h->n, mask);
       if (err != GWLZ_OK) {
         free(mask);
         free(aux);
@@ -672,17 +768,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
       }
     }
     gwlz_enh_params ep;
-    memset(&ep, 0, sizeof(ep));
-    ep.type = h.type;
-    ep.ndims = h.ndims;
-    memcpy(ep.dims, h.dims, sizeof(ep.dims));
-    ep.n = h.n;
-    ep.abs_eb = h.abs_bound;
-    ep.groups = 1; /* the stream says how many; the decoder reads them */
-    ep.kind = GWLZ_ENH_AUTO;
-    ep.threads = resolve_threads(ctx->threads);
-    ep.seed = ctx->seed;
-    ep.policy = h.policy;
+    enh_params_of(h, threads, ctx->seed, &ep);
     ep.mask = mask;
     ep.aux = aux;
     err = gwlz_enh_decompress(&ep, sm->data, sm->size, se ? se->data : NULL, se ? se->size : 0,
@@ -692,7 +778,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
     if (err != GWLZ_OK) return err;
   }
   if (ss) {
-    err = gwlz_special_decode(h.type, ss->data, ss->size, dst, h.n, NULL);
+    err = gwlz_special_decode(h->type, ss->data, ss->size, dst, h->n, NULL);
     if (err != GWLZ_OK) return err;
   }
   return GWLZ_OK;
