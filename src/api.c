@@ -6,6 +6,7 @@
  *               -> container (header, SPEC, BASE, ENHM, EXCP, END)
  *   decompress: container -> base -> enhancer -> put specials back
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,18 +271,30 @@ static size_t zstd_bound(size_t n) {
   return n + (n >> 8) + (n < (128u << 10) ? (((128u << 10) - n) >> 11) : 0);
 }
 
-/* The absolute bound for the mode, from the range of the regular values. */
-static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double *eb) {
+/* factor * range for a range = max - min that may overflow (float64 data
+ * spanning more than DBL_MAX): then from half = max/2 - min/2, which cannot
+ * overflow, clamped to DBL_MAX (every error between finite values of a
+ * field is below that anyway). Finite ranges take the direct product. */
+static double times_range(double factor, double range, double half) {
+  if (isfinite(range)) return factor * range;
+  double e = factor * half;
+  return e >= DBL_MAX / 2 ? DBL_MAX : 2 * e;
+}
+
+/* The absolute bound for the mode, from the range of the regular values
+ * (range = max - min, possibly +inf; half = max/2 - min/2, finite). */
+static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double half, double *eb) {
   double e = 0;
   switch (ctx->eb_mode) {
     case GWLZ_EB_ABS: e = ctx->eb_abs; break;
-    case GWLZ_EB_REL: e = ctx->eb_rel * range; break;
-    case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, ctx->eb_rel * range); break;
-    case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, ctx->eb_rel * range); break;
+    case GWLZ_EB_REL: e = times_range(ctx->eb_rel, range, half); break;
+    case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, times_range(ctx->eb_rel, range, half)); break;
+    case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, times_range(ctx->eb_rel, range, half)); break;
     case GWLZ_EB_PSNR:
       /* Uniform quantization error in [-e, e] has MSE e^2/3, so
        * PSNR = 20 log10(range) - 10 log10(e^2 / 3). */
-      e = range * sqrt(3.0) * pow(10.0, -ctx->eb_psnr / 20.0);
+      if (isfinite(range)) e = range * sqrt(3.0) * pow(10.0, -ctx->eb_psnr / 20.0);
+      else e = times_range(sqrt(3.0) * pow(10.0, -ctx->eb_psnr / 20.0), range, half);
       break;
   }
   if (!(e >= 0) || !isfinite(e)) return GWLZ_ERR_PARAM;
@@ -293,15 +306,18 @@ static inline double value_at(gwlz_type t, const void *p, size_t i) {
   return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
-/* Squared error and max error of y against x over cells with mask 0. */
+/* Squared error (of the errors divided by scale: the half range for float64
+ * fields spanning more than DBL_MAX, which keeps the sum finite; 1 otherwise)
+ * and max error of y against x over cells with mask 0. */
 static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t *mask,
-                        size_t n, double *sse, double *maxerr, size_t *count) {
+                        size_t n, double scale, double *sse, double *maxerr, size_t *count) {
   double s = 0, m = 0;
   size_t c = 0;
   for (size_t i = 0; i < n; i++) {
     if (mask && mask[i]) continue;
     double d = value_at(t, x, i) - value_at(t, y, i);
-    s += d * d;
+    double q = scale == 1.0 ? d : d / scale;
+    s += q * q;
     if (fabs(d) > m) m = fabs(d);
     c++;
   }
@@ -310,11 +326,13 @@ static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t
   *count = c;
 }
 
-static double psnr_of(double sse, size_t count, double range) {
+/* PSNR from a squared error sum over count cells, both in units of scale
+ * (range / scale is the value range in those units). */
+static double psnr_of(double sse, size_t count, double range_units) {
   if (count == 0 || sse == 0) return INFINITY;
   double mse = sse / (double)count;
-  if (range <= 0) return -10.0 * log10(mse);
-  return 20.0 * log10(range) - 10.0 * log10(mse);
+  if (range_units <= 0) return -10.0 * log10(mse);
+  return 20.0 * log10(range_units) - 10.0 * log10(mse);
 }
 
 /* Container with the header and whichever payloads are present. */
@@ -366,8 +384,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   gwlz_special_scan scan;
   gwlz_special_scan_data(t, src, n, ctx->has_fill, ctx->fill_value, &scan);
   double range = scan.finite ? scan.max - scan.min : 0;
+  double half_range = scan.finite ? scan.max * 0.5 - scan.min * 0.5 : 0;
   double eb;
-  gwlz_error err = absolute_bound(ctx, range, &eb);
+  gwlz_error err = absolute_bound(ctx, range, half_range, &eb);
   if (err != GWLZ_OK) return err;
   st.abs_bound = eb;
   st.value_min = scan.min;
@@ -500,12 +519,15 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   {
     double sse, maxerr;
     size_t cnt;
-    error_stats(t, x, recon, mask, n, &sse, &maxerr, &cnt);
-    st.base_psnr = psnr_of(sse, cnt, range);
+    /* errors in units of the half range when the range overflows */
+    const double scale = isfinite(range) ? 1.0 : half_range;
+    const double range_units = isfinite(range) ? range : 2.0;
+    error_stats(t, x, recon, mask, n, scale, &sse, &maxerr, &cnt);
+    st.base_psnr = psnr_of(sse, cnt, range_units);
     st.base_max_err = maxerr;
     if (final_out != recon) {
       double base_sse = sse, base_max = maxerr;
-      error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
+      error_stats(t, x, final_out, mask, n, scale, &sse, &maxerr, &cnt);
       if (!(sse < base_sse)) {
         /* Never worse than the base: drop an enhancement that does not help. */
         final_out = recon;
@@ -517,7 +539,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
         st.enhancer_bytes = 0;
         st.exception_bytes = 0;
       }
-      st.enhanced_psnr = psnr_of(sse, cnt, range);
+      st.enhanced_psnr = psnr_of(sse, cnt, range_units);
       st.enhanced_max_err = maxerr;
     } else {
       st.enhanced_psnr = st.base_psnr;
