@@ -277,7 +277,8 @@ static void test_interp_claims(void) {
   const size_t n0 = 2000;
   float *v = malloc(n0 * sizeof *v);
   uint64_t st = 5;
-  for (size_t i = 0; i < n0; i++) v[i] = (float)(sin(0.01 * (double)i) + 0.3 * gwlz_rng_uniform(&st));
+  for (size_t i = 0; i < n0; i++)
+    v[i] = (float)(sin(0.01 * (double)i) + 0.3 * gwlz_rng_uniform(&st));
   size_t size, bsize;
   uint8_t *s = compress_field(GWLZ_TYPE_FLOAT, 1, &n0, v, 1e-3, 0, GWLZ_ENH_NONE, &size);
   uint8_t *b = s ? base_of(s, size, &bsize) : NULL;

@@ -99,7 +99,8 @@ static gwlz_error frame_walk(const uint8_t *p, size_t size, uint64_t *bound, uin
   uint64_t total = 0;
   for (;;) {
     if (size - pos < 3) return GWLZ_ERR_CORRUPT;
-    const uint32_t bh = (uint32_t)p[pos] | ((uint32_t)p[pos + 1] << 8) | ((uint32_t)p[pos + 2] << 16);
+    const uint32_t bh =
+        (uint32_t)p[pos] | ((uint32_t)p[pos + 1] << 8) | ((uint32_t)p[pos + 2] << 16);
     pos += 3;
     const unsigned last = bh & 1u, type = (bh >> 1) & 3u;
     const uint64_t bsize = bh >> 3;
