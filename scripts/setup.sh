@@ -2,7 +2,8 @@
 # Installs the build dependencies (Debian 12) and builds gwlz.
 #
 #   bash scripts/setup.sh               Release build in build/
-#   bash scripts/setup.sh --sanitize    also an ASan+UBSan build in build-asan/
+#   bash scripts/setup.sh --sanitize    also an ASan+UBSan build in build-asan/ (and clang
+#                                       with libFuzzer, which scripts/test.sh uses on it)
 #   bash scripts/setup.sh --deps-only   install packages, build nothing
 #
 # Environment: GWLZ_SHARED_DATA overrides the data directory (default ../shared/data),
@@ -24,6 +25,10 @@ for arg in "$@"; do
 done
 
 PACKAGES=(build-essential cmake pkg-config libzstd-dev)
+# the fuzz targets under libFuzzer (scripts/test.sh, sanitizer build)
+if [ "$sanitize" -eq 1 ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

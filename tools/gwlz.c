@@ -952,7 +952,7 @@ static int print_info(const char *name, const void *stream, size_t size, const g
   if (info->has_fill) printf("fill value = %.17g\n", info->fill_value);
   else printf("fill value = none\n");
   /* the BASE payload's mode byte (docs/format.md §9.2) names the method */
-  static const char *const base_modes[] = {"stored losslessly (zstd)", "interpolation",
+  static const char *const base_modes[] = {"stored losslessly, zstd", "interpolation",
                                            "Lorenzo", "wavelet", "ZFP"};
   const char *mode = "?";
   for (int k = 0; k < ns && k < 32; k++)
