@@ -203,11 +203,12 @@ typedef struct {
 GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info);
 /* Check a whole stream without decompressing it: container, checksums, every
  * section's structure and the sizes it declares against the field, i.e.
- * everything gwlz_decompress checks before it decodes the BASE section. Cheap
- * (no allocation beyond the small SPEC and EXCP payloads). GWLZ_OK does not
- * promise that decompression succeeds, but a caller that checks first
- * allocates the output only for a stream that passed; see docs/format.md
- * "Decoder memory" for what gwlz_decompress allocates. */
+ * everything gwlz_decompress checks before it decodes the BASE section. Cheap:
+ * it allocates at most the decoded SPEC description and EXCP list, each
+ * bounded by its section's size. GWLZ_OK does not promise that decompression
+ * succeeds (the BASE content is checked as it is decoded), but a caller that
+ * checks first allocates the output only for a stream that passed; see
+ * docs/format.md §11.1 for what gwlz_decompress allocates. */
 GWLZ_API gwlz_error gwlz_check_stream(const void *src, size_t src_size);
 
 /* One section of a stream, as gwlz_get_sections lists them. */
