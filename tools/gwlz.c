@@ -100,8 +100,8 @@ static void usage(FILE *f) {
 "enhancer\n"
 "  -G N                    enhancer groups 0..256 (0 = base compressor only; default %d)\n"
 "  --enhancer KIND         none | linear | cnn | auto (default auto)\n"
-"  --arch ARCH             default | paper\n"
-"  --epochs N              training epochs (0 = library default)\n"
+"  --arch ARCH             default | paper (the paper's 2-D model: --enhancer cnn)\n"
+"  --epochs N              CNN training epochs 0..%d (0 = library default)\n"
 "  --train-seconds S       training time budget (output then depends on speed)\n"
 "  --bound POLICY          strict (default) | relaxed (error <= 2x bound)\n"
 "  --seed N                training seed\n"
@@ -116,7 +116,7 @@ static void usage(FILE *f) {
 "  -q                      quiet: no progress, no warnings\n"
 "  -h, --help              this help\n"
 "  -V, --version           library and stream format versions\n",
-          GWLZ_DEFAULT_GROUPS, MAX_THREADS);
+          GWLZ_DEFAULT_GROUPS, MAX_EPOCHS, MAX_THREADS);
 }
 
 static int parse_double(const char *s, double *out) {
