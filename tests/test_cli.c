@@ -167,8 +167,10 @@ static void test_outputs(size_t nx, size_t ny, size_t nz) {
   CHECK(mkfifo(path, 0600) == 0, "mkfifo");
   rc = cli("-i in.f32 -z ref.gwlz -3 %zu %zu %zu -M REL 1e-3 -G 0", nx, ny, nz);
   CHECK(rc == 0, "reference stream: rc %d", rc);
-  rc = sh("cat fifo > fromfifo.bin & \"$G\" -i in.f32 -z fifo -3 %zu %zu %zu -M REL 1e-3 -G 0; "
-          "r=$?; wait; exit $r", nx, ny, nz);
+  /* (the reader gives up after 60 s, so that a failing writer cannot hang the test) */
+  rc = sh("timeout 60 cat fifo > fromfifo.bin & "
+          "\"$G\" -i in.f32 -z fifo -3 %zu %zu %zu -M REL 1e-3 -G 0; r=$?; wait; exit $r", nx, ny,
+          nz);
   CHECK(rc == 0, "output to a FIFO: rc %d", rc);
   CHECK(S_ISFIFO(mode_of("fifo")), "a FIFO given as -z was replaced");
   {
