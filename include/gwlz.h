@@ -206,10 +206,35 @@ typedef struct {
   int groups;                 /* groups that carry a model                   */
   gwlz_bound_policy bound_policy;
   gwlz_base base;             /* base that made X' (AUTO: stored losslessly) */
+  double eb_abs, eb_rel, eb_psnr; /* the bound values as given at compression
+                                 (those eb_mode does not use are 0)         */
 } gwlz_info;
 
 /* Read a stream's header without decompressing; checks the header only. */
 GWLZ_API gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info);
+/* Check a whole stream without decompressing it: container, checksums, every
+ * section's structure and the sizes it declares against the field, i.e.
+ * everything gwlz_decompress checks before it decodes the BASE section. Cheap:
+ * it allocates at most the decoded SPEC description and EXCP list, each
+ * bounded by its section's size. GWLZ_OK does not promise that decompression
+ * succeeds (the BASE content is checked as it is decoded), but a caller that
+ * checks first allocates the output only for a stream that passed; see
+ * docs/format.md §11.1 for what gwlz_decompress allocates. */
+GWLZ_API gwlz_error gwlz_check_stream(const void *src, size_t src_size);
+
+/* One section of a stream, as gwlz_get_sections lists them. */
+typedef struct {
+  char tag[5];      /* the 4-character tag ("SPEC", "BASE", "ENHM", "EXCP",
+                       "END!", or an optional section's), NUL-terminated   */
+  size_t offset;    /* of the payload, from the start of the stream        */
+  size_t size;      /* payload bytes                                        */
+} gwlz_section_info;
+
+/* List the sections of a whole stream in stream order (END! last) after
+ * checking its container and checksums: writes at most max entries to secs;
+ * *count receives the number of sections. */
+GWLZ_API gwlz_error gwlz_get_sections(const void *src, size_t src_size, gwlz_section_info *secs,
+                                      int max, int *count);
 /* Decompress a whole stream into dst (info.decompressed_bytes bytes).
  * Every length is checked; a damaged stream gives an error, never a crash. */
 GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size,

@@ -2,7 +2,8 @@
 # Installs the build dependencies (Debian 12) and builds gwlz.
 #
 #   bash scripts/setup.sh               Release build in build/
-#   bash scripts/setup.sh --sanitize    also an ASan+UBSan build in build-asan/
+#   bash scripts/setup.sh --sanitize    also an ASan+UBSan build in build-asan/ (and clang
+#                                       with libFuzzer, which scripts/test.sh uses on it)
 #   bash scripts/setup.sh --deps-only   install packages, build nothing
 #
 # Environment: GWLZ_SHARED_DATA overrides the data directory (default ../shared/data),
@@ -29,6 +30,10 @@ PACKAGES=(build-essential cmake pkg-config libzstd-dev libzfp-dev libpng-dev
   # HDF5 filter plugin, netCDF-4, Python package and their tests
   libhdf5-dev hdf5-tools libnetcdf-dev netcdf-bin
   python3 python3-numpy python3-h5py python3-h5py-serial python3-zarr python3-numcodecs)
+# the fuzz targets under libFuzzer (scripts/test.sh, sanitizer build)
+if [ "$sanitize" -eq 1 ]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

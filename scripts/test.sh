@@ -43,6 +43,20 @@ if [ "$release_only" -eq 0 ]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:strict_string_checks=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   run_tests build-asan
+  # Every fuzz target under libFuzzer for a fixed number of executions (about
+  # three minutes on two cores), when clang with libFuzzer is there.
+  if command -v clang >/dev/null 2>&1 &&
+     echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { (void)d; (void)n; return 0; }' |
+       clang -x c -fsanitize=fuzzer - -o build-asan/.libfuzzer-probe >/dev/null 2>&1; then
+    start=$(date +%s)
+    if ! ASAN_OPTIONS=detect_leaks=1 bash tests/fuzz/run_libfuzzer.sh . build-asan/tests \
+         build-asan/libfuzzer; then
+      failed+=("libfuzzer")
+    fi
+    echo "== libFuzzer: $(( $(date +%s) - start )) s"
+  else
+    echo "== libFuzzer: skipped (no clang with libFuzzer; bash scripts/setup.sh --sanitize installs it)"
+  fi
 fi
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "== FAILED in: ${failed[*]}" >&2

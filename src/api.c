@@ -6,6 +6,7 @@
  *               -> container (header, SPEC, BASE, ENHM, EXCP, END)
  *   decompress: container -> base -> enhancer -> put specials back
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,18 +289,29 @@ static size_t zstd_bound(size_t n) {
   return n + (n >> 8) + (n < (128u << 10) ? (((128u << 10) - n) >> 11) : 0);
 }
 
-/* The absolute bound for the mode, from the range of the regular values. */
-static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double *eb) {
+/* factor * range for a range = max - min that may overflow (float64 data
+ * spanning more than DBL_MAX): then from half = max/2 - min/2, which cannot
+ * overflow, clamped to DBL_MAX (every error between finite values of a
+ * field is below that anyway). Finite ranges take the direct product. */
+static double times_range(double factor, double range, double half) {
+  if (isfinite(range)) return factor * range;
+  double e = factor * half;
+  return e >= DBL_MAX / 2 ? DBL_MAX : 2 * e;
+}
+
+/* The absolute bound for the mode, from the range of the regular values
+ * (range = max - min, possibly +inf; half = max/2 - min/2, finite). */
+static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double half, double *eb) {
   double e = 0;
   switch (ctx->eb_mode) {
     case GWLZ_EB_ABS: e = ctx->eb_abs; break;
-    case GWLZ_EB_REL: e = ctx->eb_rel * range; break;
-    case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, ctx->eb_rel * range); break;
-    case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, ctx->eb_rel * range); break;
+    case GWLZ_EB_REL: e = times_range(ctx->eb_rel, range, half); break;
+    case GWLZ_EB_ABS_AND_REL: e = fmin(ctx->eb_abs, times_range(ctx->eb_rel, range, half)); break;
+    case GWLZ_EB_ABS_OR_REL: e = fmax(ctx->eb_abs, times_range(ctx->eb_rel, range, half)); break;
     case GWLZ_EB_PSNR:
       /* The bound is searched (psnr.c) for a field with a range; a constant
        * field is stored losslessly. */
-      e = range > 0 ? range * pow(10.0, -ctx->eb_psnr / 20.0) : 0;
+      e = range > 0 ? times_range(pow(10.0, -ctx->eb_psnr / 20.0), range, half) : 0;
       break;
   }
   if (!(e >= 0) || !isfinite(e)) return GWLZ_ERR_PARAM;
@@ -311,15 +323,18 @@ static inline double value_at(gwlz_type t, const void *p, size_t i) {
   return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
 }
 
-/* Squared error and max error of y against x over cells with mask 0. */
+/* Squared error (of the errors divided by scale, a power of two, which keeps
+ * the sum finite for fields of huge magnitude) and max error of y against x
+ * over cells with mask 0. */
 static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t *mask,
-                        size_t n, double *sse, double *maxerr, size_t *count) {
+                        size_t n, double scale, double *sse, double *maxerr, size_t *count) {
   double s = 0, m = 0;
   size_t c = 0;
   for (size_t i = 0; i < n; i++) {
     if (mask && mask[i]) continue;
     double d = value_at(t, x, i) - value_at(t, y, i);
-    s += d * d;
+    double q = d / scale;
+    s += q * q;
     if (fabs(d) > m) m = fabs(d);
     c++;
   }
@@ -328,11 +343,13 @@ static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t
   *count = c;
 }
 
-static double psnr_of(double sse, size_t count, double range) {
+/* PSNR from a squared error sum over count cells, both in units of scale
+ * (range / scale is the value range in those units). */
+static double psnr_of(double sse, size_t count, double range_units) {
   if (count == 0 || sse == 0) return INFINITY;
   double mse = sse / (double)count;
-  if (range <= 0) return -10.0 * log10(mse);
-  return 20.0 * log10(range) - 10.0 * log10(mse);
+  if (range_units <= 0) return -10.0 * log10(mse);
+  return 20.0 * log10(range_units) - 10.0 * log10(mse);
 }
 
 /* Container with the header and whichever payloads are present. */
@@ -377,7 +394,9 @@ typedef struct {
   const uint8_t *mask;      /* NULL or n bytes: 1 = special cell          */
   const gwlz_wbuf *spec;    /* SPEC payload (empty without specials)      */
   size_t n;
-  double range;             /* of the regular values                      */
+  double range;             /* of the regular values (+inf when max - min
+                               overflows a double)                         */
+  double half_range;        /* max/2 - min/2, always finite               */
   size_t finite;            /* number of regular values                   */
   const void *src;          /* the values as given                        */
   const gwlz_settings *chunks; /* chunked (stream.c) when not NULL: the
@@ -402,6 +421,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   st->abs_bound = eb;
   st->groups_requested = ctx->groups;
 
+  const double half_range = pl->half_range;
   gwlz_wbuf base, models, exc;
   gwlz_wbuf_init(&base);
   gwlz_wbuf_init(&models);
@@ -505,12 +525,17 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   {
     double sse, maxerr;
     size_t cnt;
-    error_stats(t, x, recon, mask, n, &sse, &maxerr, &cnt);
-    st->base_psnr = psnr_of(sse, cnt, range);
+    /* errors in units of a power of two near the half range: an exact
+     * scaling that keeps the squares of huge errors finite (and those of
+     * tiny ones normal) */
+    const double scale = half_range > 0 ? ldexp(1.0, ilogb(half_range)) : 1.0;
+    const double range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
+    error_stats(t, x, recon, mask, n, scale, &sse, &maxerr, &cnt);
+    st->base_psnr = psnr_of(sse, cnt, range_units);
     st->base_max_err = maxerr;
     if (final_out != recon) {
       double base_sse = sse, base_max = maxerr;
-      error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
+      error_stats(t, x, final_out, mask, n, scale, &sse, &maxerr, &cnt);
       if (!(sse < base_sse)) {
         /* Never worse than the base: drop an enhancement that does not help. */
         final_out = recon;
@@ -522,7 +547,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
         st->enhancer_bytes = 0;
         st->exception_bytes = 0;
       }
-      st->enhanced_psnr = psnr_of(sse, cnt, range);
+      st->enhanced_psnr = psnr_of(sse, cnt, range_units);
       st->enhanced_max_err = maxerr;
     } else {
       st->enhanced_psnr = st->base_psnr;
@@ -635,8 +660,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   gwlz_special_scan scan;
   gwlz_special_scan_data(t, src, n, ctx->has_fill, ctx->fill_value, &scan);
   double range = scan.finite ? scan.max - scan.min : 0;
+  double half_range = scan.finite ? scan.max * 0.5 - scan.min * 0.5 : 0;
   double eb;
-  gwlz_error err = absolute_bound(ctx, range, &eb);
+  gwlz_error err = absolute_bound(ctx, range, half_range, &eb);
   if (err != GWLZ_OK) return err;
   st.value_min = scan.min;
   st.value_max = scan.max;
@@ -647,7 +673,8 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   gwlz_wbuf_init(&out);
   void *work = NULL;
   uint8_t *mask = NULL;
-  pipeline pl = {ctx, src, NULL, &spec, n, range, scan.finite, src, chunked ? &cs : NULL};
+  pipeline pl = {ctx,         src,         NULL, &spec, n, range, half_range, scan.finite,
+                 src,         chunked ? &cs : NULL};
 
   if (scan.count > 0) {
     work = malloc(n * ts);
@@ -666,7 +693,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     pl.mask = mask;
   }
 
-  if (ctx->eb_mode == GWLZ_EB_PSNR && range > 0) {
+  /* (a range beyond DBL_MAX takes the bound range * 10^(-X/20), which
+   * cannot miss the target) */
+  if (ctx->eb_mode == GWLZ_EB_PSNR && range > 0 && isfinite(range)) {
     err = compress_psnr(&pl, &st, &out);
   } else {
     size_t base_only;
@@ -709,6 +738,9 @@ static void info_from_header(const gwlz_header *h, gwlz_info *info) {
   info->groups = 0;
   info->bound_policy = h->policy;
   info->base = GWLZ_BASE_AUTO;
+  info->eb_abs = h->eb_abs;
+  info->eb_rel = h->eb_rel;
+  info->eb_psnr = h->eb_psnr;
 }
 
 static const gwlz_section *find_section(const gwlz_section *secs, int ns, uint32_t tag) {
@@ -751,51 +783,155 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
   return GWLZ_OK;
 }
 
+/* A stream whose container is valid, with its known sections. */
+typedef struct {
+  gwlz_header h;
+  gwlz_section secs[GWLZ_MAX_SECTIONS];
+  int ns;
+  size_t bytes; /* decoded size */
+  const gwlz_section *base, *spec, *models, *exc;
+} parsed_stream;
+
+static gwlz_error parse_stream(const void *src, size_t src_size, parsed_stream *ps) {
+  gwlz_error err = gwlz_container_read((const uint8_t *)src, src_size, &ps->h, ps->secs,
+                                       GWLZ_MAX_SECTIONS, &ps->ns);
+  if (err != GWLZ_OK) return err;
+  if (!gwlz_mul_size(ps->h.n, gwlz_type_size(ps->h.type), &ps->bytes)) return GWLZ_ERR_TOO_LARGE;
+  ps->base = find_section(ps->secs, ps->ns, GWLZ_SEC_BASE);
+  ps->spec = find_section(ps->secs, ps->ns, GWLZ_SEC_SPECIAL);
+  ps->models = find_section(ps->secs, ps->ns, GWLZ_SEC_MODELS);
+  ps->exc = find_section(ps->secs, ps->ns, GWLZ_SEC_EXCEPT);
+  if (!ps->base || (ps->exc && !ps->models)) return GWLZ_ERR_CORRUPT;
+  if (ps->models && !(ps->h.abs_bound > 0)) return GWLZ_ERR_CORRUPT;
+  return GWLZ_OK;
+}
+
+static void base_params_of(const gwlz_header *h, int threads, gwlz_base_params *bp) {
+  memset(bp, 0, sizeof(*bp));
+  bp->type = h->type;
+  bp->ndims = h->ndims;
+  memcpy(bp->dims, h->dims, sizeof(bp->dims));
+  bp->n = h->n;
+  bp->abs_eb = h->abs_bound;
+  bp->threads = threads;
+}
+
+static void enh_params_of(const gwlz_header *h, int threads, uint64_t seed, gwlz_enh_params *ep) {
+  memset(ep, 0, sizeof(*ep));
+  ep->type = h->type;
+  ep->ndims = h->ndims;
+  memcpy(ep->dims, h->dims, sizeof(ep->dims));
+  ep->n = h->n;
+  ep->abs_eb = h->abs_bound;
+  ep->groups = 1; /* the stream says how many; the decoder reads them */
+  ep->kind = GWLZ_ENH_AUTO;
+  ep->threads = threads;
+  ep->seed = seed;
+  ep->policy = h->policy;
+}
+
+/* Every check that needs no decoded values, made before the BASE section
+ * (normally the largest) is decoded: the BASE prefix and raw block, the whole
+ * SPEC payload, the ENHM payload against the geometry, the EXCP list. Working
+ * memory: at most the SPEC description and the exception list, each bounded
+ * by its zstd frame (docs/format.md §11). */
+static gwlz_error validate_sections(const parsed_stream *ps) {
+  const gwlz_header *h = &ps->h;
+  gwlz_base_params bp;
+  base_params_of(h, 1, &bp);
+  gwlz_error err = gwlz_base_check(&bp, ps->base->data, ps->base->size);
+  if (err != GWLZ_OK) return err;
+  if (ps->base->size >= 2 && ps->base->data[1] == GWLZ_BASE_MODE_CHUNKED) {
+    /* the chunks carry their own special cells: no SPEC section (§9.11) */
+    if (ps->spec) return GWLZ_ERR_CORRUPT;
+    err = gwlz_chunked_check(h, ps->base->data, ps->base->size);
+    if (err != GWLZ_OK) return err;
+  }
+  if (ps->spec) {
+    err = gwlz_special_decode(h->type, ps->spec->data, ps->spec->size, NULL, h->n, NULL);
+    if (err != GWLZ_OK) return err;
+  }
+  if (ps->models) {
+    gwlz_enh_params ep;
+    enh_params_of(h, 1, 0, &ep);
+    err = gwlz_enh_validate(&ep, ps->models->data, ps->models->size,
+                            ps->exc ? ps->exc->data : NULL, ps->exc ? ps->exc->size : 0);
+    if (err != GWLZ_OK) return err;
+  }
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_check_stream(const void *src, size_t src_size) {
+  if (!src) return GWLZ_ERR_PARAM;
+  parsed_stream ps;
+  gwlz_error err = parse_stream(src, src_size, &ps);
+  return err != GWLZ_OK ? err : validate_sections(&ps);
+}
+
+gwlz_error gwlz_get_sections(const void *src, size_t src_size, gwlz_section_info *secs, int max,
+                             int *count) {
+  if (!src || !count || max < 0 || (max > 0 && !secs)) return GWLZ_ERR_PARAM;
+  *count = 0;
+  gwlz_header h;
+  gwlz_section known[GWLZ_MAX_SECTIONS];
+  int nk = 0;
+  size_t hs;
+  const uint8_t *p = (const uint8_t *)src;
+  gwlz_error err = gwlz_container_read(p, src_size, &h, known, GWLZ_MAX_SECTIONS, &nk);
+  if (err == GWLZ_OK) err = gwlz_container_read_header(p, src_size, &h, &hs);
+  if (err != GWLZ_OK) return err;
+  /* the container is valid: every section frame lies inside the stream */
+  size_t pos = hs;
+  int k = 0;
+  while (pos + 12 <= src_size) {
+    uint32_t tag = gwlz_load_u32(p + pos);
+    uint64_t len = gwlz_load_u64(p + pos + 4);
+    if (k < max) {
+      for (int i = 0; i < 4; i++) secs[k].tag[i] = (char)(tag >> (8 * i));
+      secs[k].tag[4] = '\0';
+      secs[k].offset = pos + 12;
+      secs[k].size = (size_t)len;
+    }
+    k++;
+    pos += 12 + (size_t)len;
+    if (tag == GWLZ_SEC_END) break;
+  }
+  *count = k;
+  return GWLZ_OK;
+}
+
 gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void *dst,
                            size_t dst_capacity) {
   if (!ctx || !src || !dst) return GWLZ_ERR_PARAM;
-  gwlz_header h;
-  gwlz_section secs[GWLZ_MAX_SECTIONS];
-  int ns = 0;
-  gwlz_error err =
-      gwlz_container_read((const uint8_t *)src, src_size, &h, secs, GWLZ_MAX_SECTIONS, &ns);
+  parsed_stream ps;
+  gwlz_error err = parse_stream(src, src_size, &ps);
   if (err != GWLZ_OK) return err;
-  const size_t ts = gwlz_type_size(h.type);
-  size_t bytes;
-  if (!gwlz_mul_size(h.n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;
-  if (dst_capacity < bytes) return GWLZ_ERR_DST_TOO_SMALL;
-
-  const gwlz_section *sb = find_section(secs, ns, GWLZ_SEC_BASE);
-  const gwlz_section *ss = find_section(secs, ns, GWLZ_SEC_SPECIAL);
-  const gwlz_section *sm = find_section(secs, ns, GWLZ_SEC_MODELS);
-  const gwlz_section *se = find_section(secs, ns, GWLZ_SEC_EXCEPT);
-  if (!sb || (se && !sm)) return GWLZ_ERR_CORRUPT;
+  const gwlz_header *h = &ps.h;
+  if (dst_capacity < ps.bytes) return GWLZ_ERR_DST_TOO_SMALL;
+  if ((err = validate_sections(&ps)) != GWLZ_OK) return err;
+  const gwlz_section *sb = ps.base, *ss = ps.spec, *sm = ps.models, *se = ps.exc;
+  const int threads = resolve_threads(ctx->threads);
   if (ctx->skip_enhancer) sm = se = NULL;
 
   gwlz_base_params bp;
-  memset(&bp, 0, sizeof(bp));
-  bp.type = h.type;
-  bp.ndims = h.ndims;
-  memcpy(bp.dims, h.dims, sizeof(bp.dims));
-  bp.n = h.n;
-  bp.abs_eb = h.abs_bound;
-  bp.threads = resolve_threads(ctx->threads);
+  base_params_of(h, threads, &bp);
   uint8_t *aux = NULL;
-  if (sm && !(aux = (uint8_t *)malloc(h.n ? h.n : 1))) return GWLZ_ERR_MEMORY;
+  if (sm && !(aux = (uint8_t *)malloc(h->n ? h->n : 1))) return GWLZ_ERR_MEMORY;
   /* chunked: the chunks carry their own special cells (stream.c) */
   const int chunked = sb->size >= 2 && sb->data[1] == GWLZ_BASE_MODE_CHUNKED;
   uint8_t *mask = NULL;
-  if (chunked && ss) err = GWLZ_ERR_CORRUPT;
-  else if (chunked && sm && !(mask = (uint8_t *)calloc(h.n ? h.n : 1, 1))) err = GWLZ_ERR_MEMORY;
-  else if (chunked) {
+  if (chunked && sm && !(mask = (uint8_t *)calloc(h->n ? h->n : 1, 1))) {
+    err = GWLZ_ERR_MEMORY;
+  } else if (chunked) {
     size_t nspecial = 0;
-    err = gwlz_chunked_decode(&h, sb->data, sb->size, bp.threads, dst, aux, mask, !sm, &nspecial);
+    err = gwlz_chunked_decode(h, sb->data, sb->size, threads, dst, aux, mask, !sm, &nspecial);
     if (nspecial == 0) {
       free(mask);
       mask = NULL;
     }
-  } else
+  } else {
     err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
+  }
   if (err != GWLZ_OK) {
     free(aux);
     free(mask);
@@ -803,18 +939,13 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   }
 
   if (sm) {
-    if (!(h.abs_bound > 0)) {
-      free(aux);
-      free(mask);
-      return GWLZ_ERR_CORRUPT;
-    }
     if (ss) {
-      mask = (uint8_t *)calloc(h.n, 1);
+      mask = (uint8_t *)calloc(h->n, 1);
       if (!mask) {
         free(aux);
         return GWLZ_ERR_MEMORY;
       }
-      err = gwlz_special_decode(h.type, ss->data, ss->size, NULL, h.n, mask);
+      err = gwlz_special_decode(h->type, ss->data, ss->size, NULL, h->n, mask);
       if (err != GWLZ_OK) {
         free(mask);
         free(aux);
@@ -822,17 +953,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
       }
     }
     gwlz_enh_params ep;
-    memset(&ep, 0, sizeof(ep));
-    ep.type = h.type;
-    ep.ndims = h.ndims;
-    memcpy(ep.dims, h.dims, sizeof(ep.dims));
-    ep.n = h.n;
-    ep.abs_eb = h.abs_bound;
-    ep.groups = 1; /* the stream says how many; the decoder reads them */
-    ep.kind = GWLZ_ENH_AUTO;
-    ep.threads = resolve_threads(ctx->threads);
-    ep.seed = ctx->seed;
-    ep.policy = h.policy;
+    enh_params_of(h, threads, ctx->seed, &ep);
     ep.mask = mask;
     ep.aux = aux;
     err = gwlz_enh_decompress(&ep, sm->data, sm->size, se ? se->data : NULL, se ? se->size : 0,
@@ -840,11 +961,11 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
     free(mask);
     free(aux);
     if (err == GWLZ_OK && chunked)
-      err = gwlz_chunked_put_specials(&h, sb->data, sb->size, bp.threads, dst);
+      err = gwlz_chunked_put_specials(h, sb->data, sb->size, threads, dst);
     if (err != GWLZ_OK) return err;
   }
   if (ss) {
-    err = gwlz_special_decode(h.type, ss->data, ss->size, dst, h.n, NULL);
+    err = gwlz_special_decode(h->type, ss->data, ss->size, dst, h->n, NULL);
     if (err != GWLZ_OK) return err;
   }
   return GWLZ_OK;
@@ -869,8 +990,12 @@ void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
   s->groups = ctx->groups;
 }
 
-gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, double range, double *eb) {
-  return absolute_bound(ctx, range, eb);
+gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double max,
+                          double *eb) {
+  /* as gwlz_compress derives range and half range from its scan */
+  double range = finite ? max - min : 0;
+  double half_range = finite ? max * 0.5 - min * 0.5 : 0;
+  return absolute_bound(ctx, range, half_range, eb);
 }
 
 void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h) {

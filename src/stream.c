@@ -585,7 +585,7 @@ gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size
 #pragma omp single
       scan_tasks(&s, (const uint8_t *)src, s.n, &acc);
     }
-    e = gwlz_ctx_bound(ctx, acc.finite ? acc.max - acc.min : 0, &j.eb);
+    e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb);
     if (e != GWLZ_OK) goto out;
   }
 #pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
@@ -894,7 +894,7 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
   {
     range_acc acc = {0, 0, 0, 0};
     if (s.range_needed && (e = stream_range(&s, &sl, &acc)) != GWLZ_OK) goto done;
-    if ((e = gwlz_ctx_bound(ctx, acc.finite ? acc.max - acc.min : 0, &j.eb)) != GWLZ_OK)
+    if ((e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb)) != GWLZ_OK)
       goto done;
   }
   memset(&sl.te, 0, sizeof sl.te);
@@ -1388,6 +1388,33 @@ gwlz_error gwlz_chunked_put_specials(const gwlz_header *h, const uint8_t *payloa
   box_tasks(&bj, count);
   e = bj.te.err;
   gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_chunked_check(const gwlz_header *h, const uint8_t *payload, size_t size) {
+  gwlz_reader *rd = NULL;
+  gwlz_error e = reader_from_payload(h, payload, size, &rd);
+  for (size_t k = 0; e == GWLZ_OK && k < rd->g.count; k++) {
+    const uint8_t *rec = payload + rd->off[k], *spec, *bp;
+    size_t rs = (size_t)rd->ent[k].size, ss, bs, lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS];
+    if (gwlz_crc32c(0, rec, rs) != rd->ent[k].crc) {
+      e = GWLZ_ERR_CHECKSUM;
+      break;
+    }
+    if ((e = gwlz_chunk_record_split(rec, rs, &spec, &ss, &bp, &bs)) != GWLZ_OK) break;
+    size_t m = gwlz_grid_box(&rd->g, k, lo, hi);
+    if (ss && (e = gwlz_special_decode(h->type, spec, ss, NULL, m, NULL)) != GWLZ_OK) break;
+    gwlz_base_params p;
+    memset(&p, 0, sizeof p);
+    p.type = h->type;
+    p.ndims = rd->g.nd;
+    for (int i = 0; i < rd->g.nd; i++) p.dims[i] = hi[i] - lo[i];
+    p.n = m;
+    p.abs_eb = h->abs_bound;
+    p.threads = 1;
+    e = gwlz_base_check(&p, bp, bs);
+  }
+  if (rd) gwlz_reader_close(rd);
   return e;
 }
 

@@ -31,8 +31,10 @@ typedef struct {
 
 /* ---- provided by api.c ---------------------------------------------------- */
 void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s);
-/* The absolute bound for a value range (max - min of the regular values). */
-gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, double range, double *eb);
+/* The absolute bound for the regular values' range: finite of them, from min
+ * to max (as gwlz_compress computes it, huge float64 ranges included). */
+gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double max,
+                          double *eb);
 /* The stream header gwlz_compress writes for bound eb. */
 void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h);
 /* The statistics of the last compression (NULL: none). */
@@ -72,6 +74,10 @@ gwlz_error gwlz_chunked_decode(const gwlz_header *h, const uint8_t *payload, siz
                                int put_specials, size_t *nspecial);
 gwlz_error gwlz_chunked_put_specials(const gwlz_header *h, const uint8_t *payload, size_t size,
                                      int threads, void *dst);
+/* Every check of a chunked BASE payload that needs no decoded values: grid,
+ * index and its CRC, every record's CRC, SPEC payload and BASE prefix (and
+ * raw block). */
+gwlz_error gwlz_chunked_check(const gwlz_header *h, const uint8_t *payload, size_t size);
 /* The base of the first chunk of a chunked payload (for gwlz_get_info). */
 gwlz_error gwlz_chunked_peek_base(const gwlz_header *h, const uint8_t *payload, size_t size,
                                   gwlz_base *base);

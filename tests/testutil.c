@@ -243,3 +243,65 @@ gwlz_error tu_decompress(const void *stream, size_t size, void **out, gwlz_info 
   *out = buf;
   return GWLZ_OK;
 }
+
+/* ---- MD5 (RFC 1321) ----------------------------------------------------------- */
+
+static uint32_t md5_rotl(uint32_t x, unsigned c) { return (x << c) | (x >> (32 - c)); }
+
+static void md5_block(uint32_t h[4], const unsigned char *p, const uint32_t k[64]) {
+  static const unsigned r[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
+                                 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
+                                 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
+                                 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
+  uint32_t w[16];
+  for (int i = 0; i < 16; i++)
+    w[i] = (uint32_t)p[4 * i] | ((uint32_t)p[4 * i + 1] << 8) | ((uint32_t)p[4 * i + 2] << 16) |
+           ((uint32_t)p[4 * i + 3] << 24);
+  uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+  for (int i = 0; i < 64; i++) {
+    uint32_t f;
+    int g;
+    if (i < 16) {
+      f = (b & c) | (~b & d);
+      g = i;
+    } else if (i < 32) {
+      f = (d & b) | (~d & c);
+      g = (5 * i + 1) % 16;
+    } else if (i < 48) {
+      f = b ^ c ^ d;
+      g = (3 * i + 5) % 16;
+    } else {
+      f = c ^ (b | ~d);
+      g = (7 * i) % 16;
+    }
+    uint32_t t = d;
+    d = c;
+    c = b;
+    b = b + md5_rotl(a + f + k[i] + w[g], r[i]);
+    a = t;
+  }
+  h[0] += a;
+  h[1] += b;
+  h[2] += c;
+  h[3] += d;
+}
+
+void tu_md5(const void *data, size_t size, char hex[33]) {
+  uint32_t k[64];
+  for (int i = 0; i < 64; i++) k[i] = (uint32_t)floor(fabs(sin((double)(i + 1))) * 4294967296.0);
+  uint32_t h[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
+  const unsigned char *p = (const unsigned char *)data;
+  size_t full = size / 64;
+  for (size_t b = 0; b < full; b++) md5_block(h, p + 64 * b, k);
+  unsigned char tail[128];
+  size_t rest = size - 64 * full;
+  memset(tail, 0, sizeof tail);
+  if (rest) memcpy(tail, p + 64 * full, rest);
+  tail[rest] = 0x80;
+  size_t tl = rest < 56 ? 64 : 128;
+  uint64_t bits = (uint64_t)size * 8;
+  for (int i = 0; i < 8; i++) tail[tl - 8 + i] = (unsigned char)(bits >> (8 * i));
+  md5_block(h, tail, k);
+  if (tl == 128) md5_block(h, tail + 64, k);
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xFFu);
+}

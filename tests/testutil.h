@@ -36,6 +36,9 @@ double tu_now(void);
 /* CPU time of the calling thread in seconds (benchmarks on shared machines). */
 double tu_cpu_now(void);
 
+/* MD5 (RFC 1321) of data as 32 lowercase hex digits and a NUL. */
+void tu_md5(const void *data, size_t size, char hex[33]);
+
 /* Whole file into a new allocation (free()); NULL on failure. */
 void *tu_read_file(const char *path, size_t *size);
 /* Writes size bytes to path; 1 on success. */

@@ -443,7 +443,7 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
     MPI_Allreduce(&lmin, &gmin, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
     MPI_Allreduce(&lmax, &gmax, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     MPI_Allreduce(&lfin, &gfin, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-    gwlz_error e = gwlz_ctx_bound(ctx, gfin ? gmax - gmin : 0, &eb);
+    gwlz_error e = gwlz_ctx_bound(ctx, (size_t)gfin, gmin, gmax, &eb);
     if (e) {
       if (rank == 0) errmsg("error bound: %s", gwlz_error_string(e));
       free(boxes);

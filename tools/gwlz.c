@@ -8,7 +8,9 @@
  * Dimensions are given fastest first (as SZ3 does) and reversed into the
  * C order of the library. Uses only the public interface include/gwlz.h.
  */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -17,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,9 +77,17 @@ typedef struct {
   size_t slice_index;
   char slice_letter;
   int png_log;                /* -1 auto, 0 --png-linear, 1 --png-log         */
+  int force, info;
+  int mode_count;             /* -M given this many times                      */
+  int abs_count, rel_count, psnr_count; /* each bound value given this often */
+  const char *mode_value;     /* the value given right after -M, if any        */
   uint64_t chunk; int chunk_given;
   const char *region;         /* --region as given (fastest first)           */
 } options;
+
+/* Limits of the integer options, shared by the parser and its messages. */
+#define MAX_THREADS 4096
+#define MAX_EPOCHS 1000000
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -97,25 +106,29 @@ static void usage(FILE *f) {
 "                          dimensions, fastest first (-3 nx ny nz = data[nz][ny][nx])\n"
 "error bound\n"
 "  -M MODE [VALUE]         ABS | REL | ABS_AND_REL | ABS_OR_REL | PSNR\n"
-"  -A ABS  -R REL  -S PSNR bound values (-M ABS 1e-3 = -M ABS -A 1e-3)\n"
+"  -A ABS  -R REL  -S PSNR bound values >= 0 (-M ABS 1e-3 = -M ABS -A 1e-3)\n"
 "base compressor\n"
 "  --base BASE             auto (default) | interp | wavelet | zfp\n"
 "enhancer\n"
-"  -G N                    enhancer groups (0 = base compressor only; default %d)\n"
+"  -G N                    enhancer groups 0..256 (0 = base compressor only; default %d)\n"
 "  --enhancer KIND         none | linear | cnn | auto (default auto)\n"
-"  --arch ARCH             default | paper\n"
-"  --epochs N              training epochs (0 = library default)\n"
+"  --arch ARCH             default | paper (the paper's 2-D model: --enhancer cnn)\n"
+"  --epochs N              CNN training epochs 0..%d (0 = library default)\n"
 "  --train-seconds S       training time budget (output then depends on speed)\n"
 "  --bound POLICY          strict (default) | relaxed (error <= 2x bound)\n"
 "  --seed N                training seed\n"
 "other\n"
 "  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
-"  --threads N | -T N      threads (0 = all; output does not depend on it)\n"
+"  --threads N | -T N      threads 0..%d (0 = all; output does not depend on it)\n"
 "  --region x0:x1,y0:y1,.. with -z IN -o OUT: decode only this box (half-open ranges,\n"
 "                          fastest first as -1..-4; 'a:' to the end, ':' all)\n"
 "  --chunk N               chunk size in values (0 = default 2^21); larger arrays are\n"
 "                          cut into chunks, compressed independently (random access)\n"
-"  -a                      print ratio, PSNR, errors and speeds\n"
+"  -a                      print ratio, PSNR, errors, speeds and times (with -z\n"
+"                          alone: the stream's header, as --info)\n"
+"  --info                  print a stream's header and sections (type, dims,\n"
+"                          bound, base, enhancer, section sizes)\n"
+"  --force                 replace a read-only output file\n"
 "pictures\n"
 "  --png FILE              PNG of one 2-D slice: original (with -i), base\n"
 "                          reconstruction, enhanced output, |error|\n"
@@ -129,7 +142,7 @@ static void usage(FILE *f) {
 "  -V, --version           library and stream format versions\n"
 "  --h5repack-arg          print the h5repack -f argument (UD=...) of the HDF5\n"
 "                          filter for the given bound and enhancer options\n",
-          GWLZ_DEFAULT_GROUPS);
+          GWLZ_DEFAULT_GROUPS, MAX_EPOCHS, MAX_THREADS);
 }
 
 static int parse_double(const char *s, double *out) {
@@ -161,10 +174,23 @@ static int parse_int(const char *s, int lo, int hi, int *out) {
   return 1;
 }
 
-/* A non-negative finite bound value. */
-static int parse_bound(const char *s, double *out) {
+/* A number (strtod syntax, the whole string). */
+static int is_number(const char *s) {
   double v;
-  if (!parse_double(s, &v) || !isfinite(v) || v < 0) return 0;
+  return parse_double(s, &v);
+}
+
+/* A bound value for opt: a finite number >= 0. Prints why not and returns 0. */
+static int parse_bound(const char *opt, const char *s, double *out) {
+  double v;
+  if (!parse_double(s, &v) || !isfinite(v)) {
+    fprintf(stderr, "%s: bad value '%s' for %s: expected a number >= 0\n", prog, s, opt);
+    return 0;
+  }
+  if (v < 0) {
+    fprintf(stderr, "%s: bad value '%s' for %s: a bound cannot be negative\n", prog, s, opt);
+    return 0;
+  }
   *out = v;
   return 1;
 }
@@ -270,15 +296,22 @@ static int parse_args(int argc, char **argv, options *o) {
       if (!keyword(opt, v, modes, 5, &m)) return 0;
       o->mode = (gwlz_eb_mode)m;
       o->mode_given = 1;
-      /* Optional value right after the mode, as SZ3 accepts it (the tool takes
-       * no positional arguments, so anything not starting with '-' is that value). */
+      o->mode_count++;
+      o->mode_value = NULL;
+      /* Optional value right after the mode, as SZ3 accepts it: the next
+       * argument when it is a number (negative ones included, to reject them
+       * clearly), except -1..-4 while the dimensions are still to come. */
       double val;
-      if (c.i + 1 < argc && argv[c.i + 1][0] != '-') {
+      const char *nx = c.i + 1 < argc ? argv[c.i + 1] : NULL;
+      int dims_flag = nx && nx[0] == '-' && nx[1] >= '1' && nx[1] <= '4' && nx[2] == '\0';
+      if (nx && is_number(nx) && !(dims_flag && !o->ndims)) {
         const char *s = argv[++c.i];
-        if (!parse_bound(s, &val)) return bad_value("-M", s, "a bound >= 0");
-        if (o->mode == GWLZ_EB_ABS) { o->abs_eb = val; o->abs_given = 1; }
-        else if (o->mode == GWLZ_EB_REL) { o->rel_eb = val; o->rel_given = 1; }
-        else if (o->mode == GWLZ_EB_PSNR) { o->psnr = val; o->psnr_given = 1; }
+        if (!parse_bound("-M", s, &val)) return 0;
+        o->mode_value = s;
+        if (o->mode == GWLZ_EB_PSNR && val <= 0) return bad_value("-M PSNR", s, "a PSNR > 0");
+        if (o->mode == GWLZ_EB_ABS) { o->abs_eb = val; o->abs_given = 1; o->abs_count++; }
+        else if (o->mode == GWLZ_EB_REL) { o->rel_eb = val; o->rel_given = 1; o->rel_count++; }
+        else if (o->mode == GWLZ_EB_PSNR) { o->psnr = val; o->psnr_given = 1; o->psnr_count++; }
         else {
           errmsg("-M %s takes its bounds from -A and -R", modes[m]);
           return 0;
@@ -287,21 +320,27 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (!strcmp(opt, "-A") || !strcmp(opt, "-R") || !strcmp(opt, "-S")) {
       double val;
       if (!(v = take(&c, opt))) return 0;
-      if (!parse_bound(v, &val)) return bad_value(opt, v, "a bound >= 0");
-      if (opt[1] == 'A') { o->abs_eb = val; o->abs_given = 1; }
-      else if (opt[1] == 'R') { o->rel_eb = val; o->rel_given = 1; }
+      if (!parse_bound(opt, v, &val)) return 0;
+      if (opt[1] == 'A') { o->abs_eb = val; o->abs_given = 1; o->abs_count++; }
+      else if (opt[1] == 'R') { o->rel_eb = val; o->rel_given = 1; o->rel_count++; }
       else {
         if (val <= 0) return bad_value(opt, v, "a PSNR > 0");
-        o->psnr = val; o->psnr_given = 1;
+        o->psnr = val; o->psnr_given = 1; o->psnr_count++;
       }
     } else if (!strcmp(opt, "-a")) {
       o->analyse = 1;
     } else if (!strcmp(opt, "-q")) {
       o->quiet = 1;
+    } else if (!strcmp(opt, "--force")) {
+      o->force = 1;
+    } else if (!strcmp(opt, "--info")) {
+      o->info = 1;
     } else if (!strcmp(opt, "-G")) {
       if (!(v = take(&c, opt))) return 0;
-      if (!parse_int(v, 0, GWLZ_MAX_GROUPS, &o->groups))
-        return bad_value(opt, v, "an integer 0.." "256");
+      if (!parse_int(v, 0, GWLZ_MAX_GROUPS, &o->groups)) {
+        errmsg("bad value '%s' for %s: expected an integer 0..%d", v, opt, GWLZ_MAX_GROUPS);
+        return 0;
+      }
       o->groups_given = 1;
     } else if (!strcmp(opt, "--base")) {
       static const char *const names[] = {"auto", "interp", "wavelet", "zfp"};
@@ -333,11 +372,16 @@ static int parse_args(int argc, char **argv, options *o) {
       o->policy_given = 1;
     } else if (!strcmp(opt, "--epochs")) {
       if (!(v = take(&c, opt))) return 0;
-      if (!parse_int(v, 0, INT_MAX, &o->epochs)) return bad_value(opt, v, "an integer >= 0");
+      if (!parse_int(v, 0, MAX_EPOCHS, &o->epochs)) {
+        errmsg("bad value '%s' for %s: expected an integer 0..%d", v, opt, MAX_EPOCHS);
+        return 0;
+      }
       o->epochs_given = 1;
     } else if (!strcmp(opt, "--train-seconds")) {
       if (!(v = take(&c, opt))) return 0;
-      if (!parse_bound(v, &o->train_seconds)) return bad_value(opt, v, "seconds >= 0");
+      if (!parse_double(v, &o->train_seconds) || !isfinite(o->train_seconds) ||
+          o->train_seconds < 0)
+        return bad_value(opt, v, "seconds >= 0");
       o->train_given = 1;
     } else if (!strcmp(opt, "--fill")) {
       if (!(v = take(&c, opt))) return 0;
@@ -345,7 +389,10 @@ static int parse_args(int argc, char **argv, options *o) {
       o->fill_given = 1;
     } else if (!strcmp(opt, "--threads") || !strcmp(opt, "-T")) {
       if (!(v = take(&c, opt))) return 0;
-      if (!parse_int(v, 0, 4096, &o->threads)) return bad_value(opt, v, "an integer >= 0");
+      if (!parse_int(v, 0, MAX_THREADS, &o->threads)) {
+        errmsg("bad value '%s' for %s: expected an integer 0..%d", v, opt, MAX_THREADS);
+        return 0;
+      }
       o->threads_given = 1;
     } else if (!strcmp(opt, "--png")) {
       if (!(v = take(&c, opt))) return 0;
@@ -413,6 +460,93 @@ static int resolve_bound(options *o) {
   if (o->mode == GWLZ_EB_PSNR && (!o->psnr_given || !(o->psnr > 0))) {
     errmsg("PSNR mode needs a target in dB > 0 (-M PSNR 80 or -S 80)");
     return 0;
+  }
+  return 1;
+}
+
+static const char *const mode_names[] = {"ABS", "REL", "ABS_AND_REL", "ABS_OR_REL", "PSNR"};
+
+static void warnmsg(const options *o, const char *fmt, ...) {
+  if (o->quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "%s: warning: ", prog);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* Checks that need the whole command line, made before any file is touched:
+ * returns 0 after a message for a usage error; warns about flags that would
+ * be ignored. */
+static int check_settings(const options *o, int compress) {
+  if (!compress) {
+    const char *names[16];
+    int k = 0;
+    if (o->mode_given) names[k++] = "-M";
+    if (o->abs_given) names[k++] = "-A";
+    if (o->rel_given) names[k++] = "-R";
+    if (o->psnr_given) names[k++] = "-S";
+    if (o->groups_given) names[k++] = "-G";
+    if (o->base_given) names[k++] = "--base";
+    if (o->enhancer_given) names[k++] = "--enhancer";
+    if (o->arch_given) names[k++] = "--arch";
+    if (o->epochs_given) names[k++] = "--epochs";
+    if (o->train_given) names[k++] = "--train-seconds";
+    if (o->policy_given) names[k++] = "--bound";
+    if (o->seed_given) names[k++] = "--seed";
+    if (o->chunk_given) names[k++] = "--chunk";
+    if (o->fill_given) names[k++] = "--fill";
+    for (int i = 0; i < k; i++)
+      warnmsg(o, "%s is ignored when decompressing (the stream records its settings)", names[i]);
+    return 1;
+  }
+  if (o->mode_count > 1)
+    warnmsg(o, "-M given %d times: the last one (-M %s) is used", o->mode_count,
+            mode_names[o->mode]);
+  if (o->abs_count > 1)
+    warnmsg(o, "absolute bound given %d times: %g is used", o->abs_count, o->abs_eb);
+  if (o->rel_count > 1)
+    warnmsg(o, "relative bound given %d times: %g is used", o->rel_count, o->rel_eb);
+  if (o->psnr_count > 1)
+    warnmsg(o, "PSNR target given %d times: %g is used", o->psnr_count, o->psnr);
+  int need_abs = o->mode == GWLZ_EB_ABS || o->mode == GWLZ_EB_ABS_AND_REL ||
+                 o->mode == GWLZ_EB_ABS_OR_REL;
+  int need_rel = o->mode == GWLZ_EB_REL || o->mode == GWLZ_EB_ABS_AND_REL ||
+                 o->mode == GWLZ_EB_ABS_OR_REL;
+  if (o->abs_given && !need_abs)
+    warnmsg(o, "the absolute bound %g is ignored in %s mode", o->abs_eb, mode_names[o->mode]);
+  if (o->rel_given && !need_rel)
+    warnmsg(o, "the relative bound %g is ignored in %s mode", o->rel_eb, mode_names[o->mode]);
+  if (o->psnr_given && o->mode != GWLZ_EB_PSNR)
+    warnmsg(o, "the PSNR target %g is ignored in %s mode", o->psnr, mode_names[o->mode]);
+  /* the enhancer */
+  int off = (o->groups_given && o->groups == 0) ||
+            (o->enhancer_given && o->enhancer == GWLZ_ENH_NONE);
+  gwlz_enhancer kind = o->enhancer_given ? o->enhancer : GWLZ_ENH_AUTO;
+  if (!off && o->arch_given && o->arch == GWLZ_ARCH_PAPER2D && kind != GWLZ_ENH_CNN) {
+    errmsg("--arch paper is a CNN architecture: it needs --enhancer cnn");
+    return 0;
+  }
+  if (off) {
+    const char *why = o->groups_given && o->groups == 0 ? "-G 0" : "--enhancer none";
+    if (o->arch_given) warnmsg(o, "--arch is ignored: the enhancer is off (%s)", why);
+    if (o->epochs_given) warnmsg(o, "--epochs is ignored: the enhancer is off (%s)", why);
+    if (o->train_given) warnmsg(o, "--train-seconds is ignored: the enhancer is off (%s)", why);
+    if (o->seed_given) warnmsg(o, "--seed is ignored: the enhancer is off (%s)", why);
+    if (o->policy_given) warnmsg(o, "--bound is ignored: the enhancer is off (%s)", why);
+  } else if (kind == GWLZ_ENH_LINEAR) {
+    if (o->epochs_given) warnmsg(o, "--epochs is ignored by the linear enhancer (least squares)");
+    if (o->train_given) warnmsg(o, "--train-seconds is ignored by the linear enhancer");
+  }
+  /* a fill value must be a value of the data type */
+  if (o->fill_given && o->type == GWLZ_TYPE_FLOAT && isfinite(o->fill)) {
+    float f = (float)o->fill;
+    if (isinf(f) || (f == 0.0f && o->fill != 0.0)) {
+      errmsg("--fill %g is not a float32 value (it would become %s); use -d for float64 data",
+             o->fill, isinf(f) ? (f > 0 ? "inf" : "-inf") : "0");
+      return 0;
+    }
   }
   return 1;
 }
@@ -516,8 +650,21 @@ static int read_file(const char *path, void **data, size_t *size) {
   return 1;
 }
 
-/* Atomic output: data goes to a temporary file beside the target and is
- * renamed over it once complete. A signal removes the pending temporaries. */
+/* ---- outputs -------------------------------------------------------------
+ * A named output is checked before any work (out_prepare) and written in one
+ * of two ways:
+ *  - a regular file, or a name that does not exist yet: the data goes to a
+ *    temporary file beside it, which is renamed over it once complete, so a
+ *    failed run leaves the old file (or none) and never a partial one. An
+ *    existing file keeps its permission bits (and owner and group where the
+ *    caller may set them); one that is read-only (no write permission bit, or
+ *    not writable by the caller) is refused unless --force;
+ *  - any other existing file (character or block device, FIFO): opened and
+ *    written through, never replaced, removed or truncated by a rename
+ *    (so "-o /dev/null" run as root leaves /dev/null a device).
+ * A symbolic link is followed (its target is written); a dangling link,
+ * a directory and a socket are refused. A signal removes pending temporaries.
+ * "-" is standard output: written by out_commit, nothing is checked. */
 #define MAX_PENDING 3
 static char *volatile pending[MAX_PENDING];
 
@@ -538,27 +685,96 @@ static void install_signal_handlers(void) {
 }
 
 typedef struct {
-  const char *target;
-  char *tmp; /* NULL when nothing pending */
+  const char *path;  /* as given (for messages)                           */
+  char *target;      /* what is written: path, or a link's target          */
+  int through;       /* 1: write through (not a regular file)              */
+  int exists;        /* a regular file is there now                        */
+  struct stat st;    /* of the existing target                             */
+  char *tmp;         /* pending temporary (regular targets)                */
   int slot;
-  const void *data; /* for standard output: written by commit_output */
-  size_t size;
-  int to_stdout;
-} pending_out;
+  int to_stdout;     /* "-": standard output                               */
+} out_file;
 
-static void discard(pending_out *p) {
-  if (!p->tmp) return;
-  pending[p->slot] = NULL;
-  unlink(p->tmp);
-  free(p->tmp);
-  p->tmp = NULL;
+static void out_discard(out_file *f) {
+  if (f->tmp) {
+    pending[f->slot] = NULL;
+    unlink(f->tmp);
+    free(f->tmp);
+    f->tmp = NULL;
+  }
 }
 
-/* Creates a new temporary file next to target; returns its descriptor or -1. */
-static int stage_begin(pending_out *p, int slot, const char *target) {
-  p->target = target;
-  p->slot = slot;
-  p->tmp = NULL;
+static void out_free(out_file *f) {
+  out_discard(f);
+  free(f->target);
+  f->target = NULL;
+}
+
+static int writable_mode(const struct stat *st, const char *path) {
+  if ((st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0) return 0;
+  return access(path, W_OK) == 0;
+}
+
+/* Decides how path will be written; refuses what must not be (message on
+ * stderr, returns 0). Touches nothing. */
+static int out_prepare(out_file *f, int slot, const char *path, int force) {
+  memset(f, 0, sizeof *f);
+  f->path = path;
+  f->slot = slot;
+  if (is_stdio(path)) {
+    f->to_stdout = 1;
+    return 1;
+  }
+  struct stat lst;
+  if (lstat(path, &lst) != 0) {
+    if (errno != ENOENT) {
+      errmsg("cannot use '%s' as output: %s", path, strerror(errno));
+      return 0;
+    }
+    f->target = strdup(path); /* a new file */
+  } else {
+    if (S_ISLNK(lst.st_mode)) {
+      f->target = realpath(path, NULL);
+      if (!f->target) {
+        errmsg("'%s' is a symbolic link to nothing usable (%s)", path, strerror(errno));
+        return 0;
+      }
+    } else {
+      f->target = strdup(path);
+    }
+    if (f->target && stat(f->target, &f->st) != 0) {
+      errmsg("cannot use '%s' as output: %s", path, strerror(errno));
+      return 0;
+    }
+    if (S_ISDIR(f->st.st_mode)) {
+      errmsg("'%s' is a directory", path);
+      return 0;
+    }
+    if (S_ISSOCK(f->st.st_mode)) {
+      errmsg("'%s' is a socket: cannot write to it", path);
+      return 0;
+    }
+    if (S_ISREG(f->st.st_mode)) {
+      f->exists = 1;
+      if (!force && !writable_mode(&f->st, f->target)) {
+        errmsg("'%s' is read-only: not replaced (--force replaces it)", path);
+        return 0;
+      }
+    } else {
+      f->through = 1; /* device, FIFO, ...: written in place */
+    }
+  }
+  if (!f->target) {
+    errmsg("out of memory");
+    return 0;
+  }
+  return 1;
+}
+
+/* Regular targets: a new temporary file beside the target (descriptor, or
+ * -1 after a message); *mode receives the permissions it gets at the end. */
+static int out_open_tmp(out_file *f, mode_t *mode) {
+  const char *target = f->target;
   const char *slash = strrchr(target, '/');
   size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
   const char *base = target + dirlen;
@@ -571,21 +787,44 @@ static int stage_begin(pending_out *p, int slot, const char *target) {
   snprintf(tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, target, base);
   int fd = mkstemp(tmp);
   if (fd < 0) {
-    errmsg("cannot create a file beside '%s': %s", target, strerror(errno));
+    errmsg("cannot create a file beside '%s': %s", f->path, strerror(errno));
     free(tmp);
     return -1;
   }
-  p->tmp = tmp;
-  pending[slot] = tmp;
-  mode_t mask = umask(0);
-  umask(mask);
-  if (fchmod(fd, 0666 & ~mask) != 0) {
-    errmsg("cannot write '%s': %s", target, strerror(errno));
-    close(fd);
-    discard(p);
-    return -1;
+  f->tmp = tmp;
+  pending[f->slot] = tmp;
+  if (f->exists) {
+    /* keep owner, group (where allowed) and permission bits, not set-id bits */
+    if (fchown(fd, f->st.st_uid, f->st.st_gid) != 0 && fchown(fd, (uid_t)-1, f->st.st_gid) != 0) {
+      /* not permitted: the new file keeps the caller's owner and group */
+    }
+    *mode = f->st.st_mode & 01777;
+  } else {
+    mode_t mask = umask(0);
+    umask(mask);
+    *mode = 0666 & ~mask;
   }
   return fd;
+}
+
+/* Finishes a temporary: ok says whether the writes succeeded (if not, errno
+ * holds why); the temporary is removed on failure. */
+static int out_close_tmp(out_file *f, int fd, mode_t mode, int ok) {
+  int saved = errno;
+  if (ok && fchmod(fd, mode) != 0) {
+    ok = 0;
+    saved = errno;
+  }
+  if (close(fd) != 0 && ok) {
+    ok = 0;
+    saved = errno;
+  }
+  if (!ok) {
+    errmsg("cannot write '%s': %s", f->path, strerror(saved));
+    out_discard(f);
+    return 0;
+  }
+  return 1;
 }
 
 /* All of size bytes to fd; 1 on success (errno tells otherwise). */
@@ -595,43 +834,54 @@ static int write_all(int fd, const void *data, size_t size) {
   while (done < size) {
     ssize_t w = write(fd, b + done, size - done);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return 0;
+    if (w <= 0) {
+      if (w == 0) errno = EIO;
+      return 0;
+    }
     done += (size_t)w;
   }
   return 1;
 }
 
-/* Closes a staged file; ok = what happened so far (0: report errno's error). */
-static int stage_end(pending_out *p, int fd, int ok) {
+/* Regular targets: writes data to a new temporary file beside the target,
+ * with the existing file's permissions. Write-through targets: nothing yet. */
+static int out_stage(out_file *f, const void *data, size_t size) {
+  if (f->through || f->to_stdout) return 1;
+  mode_t mode;
+  int fd = out_open_tmp(f, &mode);
+  if (fd < 0) return 0;
+  return out_close_tmp(f, fd, mode, write_all(fd, data, size));
+}
+
+/* Writes data through an open descriptor of a non-regular file. */
+static int write_through(const out_file *f, const void *data, size_t size) {
+  int fd = open(f->target, O_WRONLY | O_NOCTTY);
+  if (fd < 0) {
+    errmsg("cannot open '%s': %s", f->path, strerror(errno));
+    return 0;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) {
+    errmsg("'%s' changed while gwlz ran: not written", f->path);
+    close(fd);
+    return 0;
+  }
+  const unsigned char *b = data;
+  size_t done = 0;
+  int ok = 1;
+  while (ok && done < size) {
+    ssize_t w = write(fd, b + done, size - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) ok = 0;
+    else done += (size_t)w;
+  }
   int saved = errno;
   if (close(fd) != 0 && ok) {
     ok = 0;
     saved = errno;
   }
-  if (!ok) {
-    errmsg("cannot write '%s': %s", p->target, strerror(saved));
-    discard(p);
-    return 0;
-  }
-  return 1;
-}
-
-/* Writes data to a new temporary file next to target ("-": standard output,
- * written by commit_output). */
-static int stage_output(pending_out *p, int slot, const char *target, const void *data,
-                        size_t size) {
-  if (is_stdio(target)) {
-    p->target = target;
-    p->slot = slot;
-    p->tmp = NULL;
-    p->to_stdout = 1;
-    p->data = data;
-    p->size = size;
-    return 1;
-  }
-  int fd = stage_begin(p, slot, target);
-  if (fd < 0) return 0;
-  return stage_end(p, fd, write_all(fd, data, size));
+  if (!ok) errmsg("cannot write '%s': %s", f->path, strerror(saved));
+  return ok;
 }
 
 /* Writes all of data to standard output. */
@@ -650,30 +900,39 @@ static int write_stdout(const void *data, size_t size) {
   return 1;
 }
 
-static int commit_output(pending_out *p) {
-  if (p->to_stdout) {
-    p->to_stdout = 0;
-    return write_stdout(p->data, p->size);
-  }
-  if (rename(p->tmp, p->target) != 0) {
-    errmsg("cannot rename to '%s': %s", p->target, strerror(errno));
-    discard(p);
+/* Puts the data in place: renames the temporary over a regular target (after
+ * checking that the target did not become something else meanwhile), or
+ * writes through. */
+static int out_commit(out_file *f, const void *data, size_t size) {
+  if (f->to_stdout) return write_stdout(data, size);
+  if (f->through) return write_through(f, data, size);
+  struct stat now;
+  if (lstat(f->target, &now) == 0 && !S_ISREG(now.st_mode)) {
+    errmsg("'%s' is no longer a regular file: not replaced", f->path);
+    out_discard(f);
     return 0;
   }
-  pending[p->slot] = NULL;
-  free(p->tmp);
-  p->tmp = NULL;
+  if (rename(f->tmp, f->target) != 0) {
+    errmsg("cannot rename to '%s': %s", f->path, strerror(errno));
+    out_discard(f);
+    return 0;
+  }
+  pending[f->slot] = NULL;
+  free(f->tmp);
+  f->tmp = NULL;
   return 1;
 }
 
-/* 1 if both paths name the same existing file ("-" is standard input or
- * output, checked separately). */
+/* 1 if both paths name the same regular file (or the same name that is not
+ * a device or FIFO: those may take several outputs); "-" (standard input or
+ * output) is checked separately. */
 static int same_file(const char *a, const char *b) {
   struct stat sa, sb;
   if (!a || !b || is_stdio(a) || is_stdio(b)) return 0;
+  int ha = stat(a, &sa) == 0, hb = stat(b, &sb) == 0;
+  if (ha && !S_ISREG(sa.st_mode)) return 0;
   if (strcmp(a, b) == 0) return 1;
-  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return 0;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return ha && hb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 /* ---- progress ----------------------------------------------------------- */
@@ -705,7 +964,9 @@ static void end_progress(progress_state *ps) {
 
 typedef struct {
   size_t counted, special, special_bad;
-  double vmin, vmax, max_err, sq_sum;
+  double vmin, vmax, max_err;
+  double sq_sum;      /* of the errors in units of scale                   */
+  double range_units; /* vmax - vmin in units of scale                     */
 } metrics;
 
 static double value_at(const void *p, gwlz_type t, size_t i) {
@@ -713,7 +974,10 @@ static double value_at(const void *p, gwlz_type t, size_t i) {
 }
 
 /* Compares the decoded values with the input: error statistics over finite
- * non-fill values, and a bit-exact check of NaN, Inf and fill cells. */
+ * non-fill values, and a bit-exact check of NaN, Inf and fill cells. Squared
+ * errors are summed in units of a power of two near the half range (an exact
+ * scaling), so that fields of huge magnitude, even spanning more than
+ * DBL_MAX, give finite sums. */
 static void compare(const void *x, const void *y, size_t n, gwlz_type t, int has_fill,
                     double fill, metrics *m) {
   size_t es = type_size(t);
@@ -726,22 +990,34 @@ static void compare(const void *x, const void *y, size_t n, gwlz_type t, int has
   m->vmin = INFINITY;
   m->vmax = -INFINITY;
   const unsigned char *xb = x, *yb = y;
-  for (size_t i = 0; i < n; i++) {
-    double a = value_at(x, t, i);
-    int special = !isfinite(a) || (has_fill && !fill_nan && memcmp(xb + i * es, fill_bits, es) == 0);
-    if (special) {
-      m->special++;
-      if (memcmp(xb + i * es, yb + i * es, es) != 0) m->special_bad++;
-      continue;
+  for (int pass = 0; pass < 2; pass++) {
+    double range = m->vmax - m->vmin, half = m->vmax * 0.5 - m->vmin * 0.5, scale = 1.0;
+    if (pass == 1 && m->counted) {
+      if (half > 0) scale = ldexp(1.0, ilogb(half));
+      m->range_units = isfinite(range) ? range / scale : 2.0 * (half / scale);
     }
-    double b = value_at(y, t, i);
-    double e = fabs(a - b);
-    if (!(e <= m->max_err)) m->max_err = e; /* NaN output counts as infinite */
-    if (isnan(e)) m->max_err = INFINITY;
-    m->sq_sum += (a - b) * (a - b);
-    if (a < m->vmin) m->vmin = a;
-    if (a > m->vmax) m->vmax = a;
-    m->counted++;
+    for (size_t i = 0; i < n; i++) {
+      double a = value_at(x, t, i);
+      int special = !isfinite(a) || (has_fill && !fill_nan && memcmp(xb + i * es, fill_bits, es) == 0);
+      if (pass == 0) {
+        if (special) {
+          m->special++;
+          if (memcmp(xb + i * es, yb + i * es, es) != 0) m->special_bad++;
+          continue;
+        }
+        if (a < m->vmin) m->vmin = a;
+        if (a > m->vmax) m->vmax = a;
+        m->counted++;
+        continue;
+      }
+      if (special) continue;
+      double b = value_at(y, t, i);
+      double e = fabs(a - b);
+      if (!(e <= m->max_err)) m->max_err = e; /* NaN output counts as infinite */
+      if (isnan(e)) m->max_err = INFINITY;
+      double q = (a - b) / scale;
+      m->sq_sum += q * q;
+    }
   }
 }
 
@@ -755,11 +1031,126 @@ static void print_speed(const char *key, size_t bytes, double seconds) {
   else printf("%s = n/a\n", key);
 }
 
+static const char *const enh_names[] = {"none", "linear", "cnn", "auto"};
+static const char *enh_name(gwlz_enhancer e) {
+  return (unsigned)e < 4 ? enh_names[e] : "?";
+}
+
+/* "float32 128x128x41 (fastest first; C order 41x128x128)" */
+static void print_shape(const gwlz_info *info) {
+  size_t f[GWLZ_MAX_DIMS];
+  char fast[128], c[128];
+  for (int k = 0; k < info->ndims; k++) f[k] = info->dims[info->ndims - 1 - k];
+  dims_string(f, info->ndims, fast, sizeof fast);
+  dims_string(info->dims, info->ndims, c, sizeof c);
+  printf("type = %s\n", type_name(info->type));
+  printf("dimensions = %s (fastest first; C order %s)\n", fast, c);
+  printf("values = %zu\n", info->num_values);
+}
+
+/* The bound as the stream records it: "REL 0.001 -> absolute 0.0123". */
+static void print_bound(const gwlz_info *info) {
+  const char *m = (unsigned)info->eb_mode < 5 ? mode_names[info->eb_mode] : "?";
+  printf("error bound = %.6g (%s", info->abs_bound, m);
+  switch (info->eb_mode) {
+    case GWLZ_EB_ABS: printf(" %g", info->eb_abs); break;
+    case GWLZ_EB_REL: printf(" %g of the range", info->eb_rel); break;
+    case GWLZ_EB_ABS_AND_REL:
+    case GWLZ_EB_ABS_OR_REL: printf(" -A %g -R %g", info->eb_abs, info->eb_rel); break;
+    case GWLZ_EB_PSNR: printf(" %g dB", info->eb_psnr); break;
+  }
+  printf("; %s)\n", info->bound_policy == GWLZ_BOUND_RELAXED ? "relaxed: error <= 2x bound"
+                                                              : "strict");
+}
+
+/* --info: the header fields and the sections of a stream. */
+static int print_info(const char *name, const void *stream, size_t size, const gwlz_info *info) {
+  gwlz_section_info secs[32];
+  int ns = 0;
+  gwlz_error e = gwlz_get_sections(stream, size, secs, 32, &ns);
+  if (e) {
+    errmsg("'%s': %s", name, gwlz_error_string(e));
+    return EXIT_FAIL;
+  }
+  printf("stream = %s\n", name);
+  printf("format version = %u\n", info->format_version);
+  printf("stream bytes = %zu\n", size);
+  print_shape(info);
+  printf("decompressed bytes = %zu\n", info->decompressed_bytes);
+  printf("compression ratio = %.4f\n", size ? (double)info->decompressed_bytes / (double)size : 0);
+  printf("bits per value = %.4f\n",
+         info->num_values ? 8.0 * (double)size / (double)info->num_values : 0.0);
+  print_bound(info);
+  if (info->has_fill) printf("fill value = %.17g\n", info->fill_value);
+  else printf("fill value = none\n");
+  /* the BASE payload's mode byte (docs/format.md §9.2) names the method */
+  static const char *const base_modes[] = {"stored losslessly, zstd", "interpolation",
+                                           "Lorenzo", "wavelet", "ZFP"};
+  const char *mode = "?";
+  for (int k = 0; k < ns && k < 32; k++)
+    if (!strcmp(secs[k].tag, "BASE") && secs[k].size >= 2) {
+      unsigned m = ((const unsigned char *)stream)[secs[k].offset + 1];
+      mode = m < 5 ? base_modes[m] : "unknown mode";
+    }
+  printf("base = %s (%s)\n", info->base == GWLZ_BASE_AUTO ? "raw" : gwlz_base_name(info->base),
+         mode);
+  if (info->enhancer == GWLZ_ENH_NONE) printf("enhancer = none stored\n");
+  else printf("enhancer = %s (%d group%s with a model)\n", enh_name(info->enhancer), info->groups,
+              info->groups == 1 ? "" : "s");
+  for (int k = 0; k < ns && k < 32; k++)
+    printf("section %s = %zu bytes at offset %zu\n", secs[k].tag, secs[k].size, secs[k].offset);
+  e = gwlz_check_stream(stream, size);
+  printf("check = %s\n", e ? gwlz_error_string(e) : "ok (structure and checksums)");
+  fflush(stdout);
+  return e ? EXIT_FAIL : 0;
+}
+
+/* The enhancer lines of a compression report, honest about what happened. */
+static void print_enhancer(const options *o, const gwlz_stats *st) {
+  gwlz_enhancer asked = o->enhancer_given ? o->enhancer : GWLZ_ENH_AUTO;
+  if (st->groups_requested == 0 || asked == GWLZ_ENH_NONE) {
+    printf("enhancer = off (%s)\n", st->groups_requested == 0 ? "-G 0" : "--enhancer none");
+    return;
+  }
+  if (st->abs_bound == 0) {
+    printf("enhancer = not used (bound 0: lossless)\n");
+    return;
+  }
+  if (st->num_special >= st->num_values) {
+    printf("enhancer = not used (no finite values)\n");
+    return;
+  }
+  if (st->enhancer == GWLZ_ENH_NONE || st->groups_kept == 0) {
+    if (st->epochs_run == 0 && st->train_seconds == 0)
+      printf("enhancer = none (no model was trained: too few values)\n");
+    else
+      printf("enhancer = none kept (models were trained; none lowered the error enough to pay "
+             "for its bytes)\n");
+  } else {
+    printf("enhancer = %s (%d group%s with a model; %d requested)\n", enh_name(st->enhancer),
+           st->groups_kept, st->groups_kept == 1 ? "" : "s", st->groups_requested);
+    print_db("base PSNR", st->base_psnr);
+    print_db("enhanced PSNR", st->enhanced_psnr);
+    printf("model bytes = %zu\n", st->enhancer_bytes);
+    printf("exceptions = %zu (%zu bytes)\n", st->exceptions, st->exception_bytes);
+  }
+  if (st->epochs_run > 0 || st->train_seconds > 0) {
+    gwlz_enhancer k = st->enhancer != GWLZ_ENH_NONE ? st->enhancer : asked;
+    if (k == GWLZ_ENH_CNN)
+      printf("training time = %.3f s (%d epoch%s)\n", st->train_seconds, st->epochs_run,
+             st->epochs_run == 1 ? "" : "s");
+    else if (k == GWLZ_ENH_LINEAR)
+      printf("training time = %.3f s (least squares)\n", st->train_seconds);
+    else
+      printf("training time = %.3f s\n", st->train_seconds);
+  }
+}
+
 /* The -a report. input is NULL when only decompressing, output NULL when
  * only compressing without -a; stats NULL when nothing was compressed.
  * Returns the exit status: EXIT_CHECK when a check against the input failed. */
-static int print_report(const gwlz_info *info, const void *input, const void *output,
-                        size_t stream_size, double comp_s, double decomp_s,
+static int print_report(const options *o, const gwlz_info *info, const void *input,
+                        const void *output, size_t stream_size, double comp_s, double decomp_s,
                         const gwlz_stats *stats) {
   int status = 0;
   size_t raw = info->decompressed_bytes;
@@ -767,15 +1158,14 @@ static int print_report(const gwlz_info *info, const void *input, const void *ou
   printf("compression ratio = %.4f\n", ratio);
   printf("bits per value = %.4f\n",
          info->num_values ? 8.0 * (double)stream_size / (double)info->num_values : 0.0);
-  printf("error bound = %.6g\n", info->abs_bound);
+  print_bound(info);
   if (input) {
     metrics m;
     compare(input, output, info->num_values, info->type, info->has_fill, info->fill_value, &m);
-    double range = m.counted ? m.vmax - m.vmin : 0;
     double mse = m.counted ? m.sq_sum / (double)m.counted : 0;
-    double psnr = mse == 0 ? INFINITY : 20 * log10(range) - 10 * log10(mse);
+    double psnr = mse == 0 ? INFINITY : 20 * log10(m.range_units) - 10 * log10(mse);
     print_db("PSNR", psnr);
-    printf("NRMSE = %.6g\n", range > 0 ? sqrt(mse) / range : 0.0);
+    printf("NRMSE = %.6g\n", m.range_units > 0 ? sqrt(mse) / m.range_units : 0.0);
     printf("max abs error = %.6g\n", m.max_err);
     if (info->abs_bound > 0) printf("max error / bound = %.6f\n", m.max_err / info->abs_bound);
     else printf("max error / bound = %s\n", m.max_err == 0 ? "0 (lossless)" : "inf");
@@ -800,21 +1190,18 @@ static int print_report(const gwlz_info *info, const void *input, const void *ou
            stats->psnr_enh_runs);
   if (stats) print_speed("compression speed", raw, comp_s);
   if (output) print_speed("decompression speed", raw, decomp_s);
-  static const char *const enh[] = {"none", "linear", "cnn", "auto"};
-  const char *kind = (unsigned)info->enhancer < 4 ? enh[info->enhancer] : "?";
-  if (!stats && info->enhancer != GWLZ_ENH_NONE)
-    printf("enhancer = %s (%d groups)\n", kind, info->groups);
-  if (stats && stats->groups_requested > 0 && stats->groups_kept == 0)
-    printf("enhancer = none kept (%d groups tried)\n", stats->groups_requested);
-  if (stats && stats->enhancer != GWLZ_ENH_NONE && stats->groups_kept > 0) {
-    printf("enhancer = %s (%d of %d groups)\n", kind, stats->groups_kept,
-           stats->groups_requested);
-    print_db("base PSNR", stats->base_psnr);
-    print_db("enhanced PSNR", stats->enhanced_psnr);
-    printf("model bytes = %zu\n", stats->enhancer_bytes);
-    printf("exceptions = %zu (%zu bytes)\n", stats->exceptions, stats->exception_bytes);
-    printf("training time = %.3f s (%d epochs)\n", stats->train_seconds, stats->epochs_run);
+  if (stats) {
+    printf("compression time = %.3f s (base %.3f s, enhancer training %.3f s, enhancement "
+           "%.3f s)\n", comp_s, stats->base_seconds, stats->train_seconds,
+           stats->enhance_seconds);
   }
+  if (output) printf("decompression time = %.3f s\n", decomp_s);
+  if (stats) print_enhancer(o, stats);
+  else if (info->enhancer != GWLZ_ENH_NONE)
+    printf("enhancer = %s (%d group%s with a model)\n", enh_name(info->enhancer), info->groups,
+           info->groups == 1 ? "" : "s");
+  else
+    printf("enhancer = none stored\n");
   fflush(stdout);
   return status;
 }
@@ -933,25 +1320,27 @@ static int mem_write_cb(void *user, const void *buf, size_t size) {
   return 0;
 }
 
-/* Decodes a stream in memory into a staged file, a slab at a time. */
-static int stage_decoded(pending_out *p, int slot, const char *target, gwlz_ctx *ctx,
-                         const void *stream, size_t size, const char *what) {
-  int fd = stage_begin(p, slot, target);
+/* A regular target: decodes the stream into its temporary a slab at a time
+ * (out_commit then puts it in place). */
+static int out_stage_decoded(out_file *f, gwlz_ctx *ctx, const void *stream, size_t size,
+                             const char *sname) {
+  mode_t mode;
+  int fd = out_open_tmp(f, &mode);
   if (fd < 0) return 0;
   mem_in in = {stream, size};
   fd_io out = {fd, 0};
   gwlz_error e = gwlz_decompress_stream(ctx, mem_read_cb, &in, size, fd_write_cb, &out);
   if (e == GWLZ_ERR_IO && out.err) {
     errno = out.err;
-    return stage_end(p, fd, 0);
+    return out_close_tmp(f, fd, mode, 0);
   }
   if (e) {
-    errmsg("decompression of '%s' failed: %s", what, gwlz_error_string(e));
+    errmsg("decompression of '%s' failed: %s", sname, gwlz_error_string(e));
     close(fd);
-    discard(p);
+    out_discard(f);
     return 0;
   }
-  return stage_end(p, fd, 1);
+  return out_close_tmp(f, fd, mode, 1);
 }
 
 /* Parses --region "a:b,c:d,..." (fastest first; "a:" to the end, ":" all)
@@ -997,85 +1386,67 @@ static int parse_region(const char *spec, const gwlz_info *info, size_t *lo, siz
   return 1;
 }
 
-/* --region from standard input: the stream is read whole. */
-static int run_region_stdin(const options *o, gwlz_ctx *ctx, pending_out *out) {
+/* --region: reads the header, the index and the chunks the box meets (a
+ * stream on standard input is read whole). Exit status. */
+static int run_region(const options *o, gwlz_ctx *ctx, out_file *out) {
+  int fd = -1, status = EXIT_FAIL;
   void *stream = NULL, *box = NULL;
-  size_t size = 0, lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], n = 1;
-  gwlz_info info;
-  gwlz_error e;
-  int ok = 0;
-  if (!read_file(o->cmp, &stream, &size)) return 0;
-  if ((e = gwlz_get_info(stream, size, &info)) != GWLZ_OK) {
-    errmsg("'%s': %s", o->cmp, gwlz_error_string(e));
-    goto out;
-  }
-  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) goto out;
-  for (int k = 0; k < info.ndims; k++) n *= hi[k] - lo[k];
-  size_t bytes = n * type_size(info.type);
-  if (!(box = malloc(bytes ? bytes : 1))) {
-    errmsg("out of memory (%zu bytes)", bytes);
-    goto out;
-  }
-  if ((e = gwlz_decompress_region(ctx, stream, size, lo, hi, box, bytes)) != GWLZ_OK) {
-    errmsg("decompression of '%s' failed: %s", o->cmp, gwlz_error_string(e));
-    goto out;
-  }
-  ok = stage_output(out, 1, o->out, box, bytes) && commit_output(out);
-out:
-  free(stream);
-  free(box);
-  return ok;
-}
-
-/* --region: reads the header, the index and the chunks the box meets. */
-static int run_region(const options *o, gwlz_ctx *ctx, pending_out *out) {
-  if (is_stdio(o->cmp)) return run_region_stdin(o, ctx, out);
-  int fd = open(o->cmp, O_RDONLY);
-  if (fd < 0) {
-    errmsg("cannot open '%s': %s", o->cmp, strerror(errno));
-    return 0;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    errmsg("'%s' is not a regular file", o->cmp);
-    close(fd);
-    return 0;
-  }
-  int ok = 0;
+  size_t ssize = 0;
   unsigned char head[65536];
-  size_t hn = (uintmax_t)st.st_size < sizeof head ? (size_t)st.st_size : sizeof head;
-  fd_io in = {fd, 0};
+  fd_io in = {-1, 0};
   gwlz_info info;
   size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], n = 1;
-  void *box = NULL;
   gwlz_error e;
-  if (fd_read_cb(&in, 0, head, hn) != 0) {
-    errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
-    goto out;
+  if (is_stdio(o->cmp)) {
+    if (!read_file(o->cmp, &stream, &ssize)) return EXIT_FAIL;
+    e = gwlz_get_info(stream, ssize, &info);
+  } else {
+    struct stat st;
+    if ((fd = open(o->cmp, O_RDONLY)) < 0) {
+      errmsg("cannot open '%s': %s", o->cmp, strerror(errno));
+      return EXIT_FAIL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      errmsg("'%s' is not a regular file", o->cmp);
+      goto out;
+    }
+    ssize = (uintmax_t)st.st_size <= SIZE_MAX ? (size_t)st.st_size : SIZE_MAX;
+    size_t hn = ssize < sizeof head ? ssize : sizeof head;
+    in.fd = fd;
+    if (fd_read_cb(&in, 0, head, hn) != 0) {
+      errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+      goto out;
+    }
+    e = gwlz_get_info(head, hn, &info);
   }
-  if ((e = gwlz_get_info(head, hn, &info)) != GWLZ_OK) {
+  if (e) {
     errmsg("'%s': %s", o->cmp, gwlz_error_string(e));
     goto out;
   }
-  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) goto out;
+  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) {
+    status = EXIT_USAGE;
+    goto out;
+  }
   for (int k = 0; k < info.ndims; k++) n *= hi[k] - lo[k];
   size_t bytes = n * type_size(info.type);
   if (!(box = malloc(bytes ? bytes : 1))) {
     errmsg("out of memory (%zu bytes)", bytes);
     goto out;
   }
-  e = gwlz_decompress_region_stream(ctx, fd_read_cb, &in, (uint64_t)st.st_size, lo, hi, box,
-                                    bytes);
+  e = stream ? gwlz_decompress_region(ctx, stream, ssize, lo, hi, box, bytes)
+             : gwlz_decompress_region_stream(ctx, fd_read_cb, &in, (uint64_t)ssize, lo, hi, box,
+                                             bytes);
   if (e) {
-    if (e == GWLZ_ERR_IO) errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+    if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
     else errmsg("decompression of '%s' failed: %s", o->cmp, gwlz_error_string(e));
     goto out;
   }
-  ok = stage_output(out, 1, o->out, box, bytes) && commit_output(out);
+  if (out_stage(out, box, bytes) && out_commit(out, box, bytes)) status = 0;
 out:
+  free(stream);
   free(box);
-  close(fd);
-  return ok;
+  if (fd >= 0) close(fd);
+  return status;
 }
 
 #ifdef GWLZ_HAVE_PNG
@@ -1192,12 +1563,15 @@ int main(int argc, char **argv) {
   if (rc < 0) return 0;
   if (rc == 0) return EXIT_USAGE;
 
+  /* ---- usage checks: all of them before any file is touched ---- */
   /* -i with a stream to read (-z) and no error bound: decompression, with
    * -i naming the original to compare with (-a, --png). */
   int bound_given = o.mode_given || o.abs_given || o.rel_given || o.psnr_given;
   int reference = o.in && o.cmp && !bound_given;
   int compress = o.in != NULL && !reference;
   int decompress = o.out != NULL;
+  /* --info, or -a with only a stream: show the stream's header */
+  int show_info = o.info || (o.analyse && !compress && !decompress && o.cmp);
   if (argc == 1) {
     usage(stderr);
     return EXIT_USAGE;
@@ -1217,80 +1591,99 @@ int main(int argc, char **argv) {
            "decompress -z and compare with -i: that needs -o or --png)");
     return EXIT_USAGE;
   }
-  if (!compress && !(o.cmp && (o.out || o.png))) {
-    errmsg("nothing to do: give -i and -z to compress, -z and -o (or --png) to decompress");
+  if (o.region && (o.in || !o.cmp || !o.out || o.analyse || o.png || show_info)) {
+    errmsg("--region decodes a box: give -z IN and -o OUT (no -i, -a, --png or --info)");
     return EXIT_USAGE;
+  }
+  if (!compress && !(o.cmp && (o.out || o.png || show_info))) {
+    errmsg("nothing to do: give -i and -z to compress, -z and -o (or --png) to decompress, "
+           "-z and --info to describe a stream");
+    return EXIT_USAGE;
+  }
+  size_t dims_c[GWLZ_MAX_DIMS], n = 1;
+  gwlz_ctx *ctx = gwlz_create();
+  if (!ctx) {
+    errmsg("out of memory");
+    return EXIT_FAIL;
   }
   if (compress) {
     if (!o.ndims) {
       errmsg("compression needs dimensions (-1, -2, -3 or -4)");
+      gwlz_free(ctx);
       return EXIT_USAGE;
     }
-    if (!resolve_bound(&o)) return EXIT_USAGE;
-  }
-  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
-      same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
-    errmsg("input and output files must differ");
-    return EXIT_USAGE;
-  }
-  /* Standard output carries at most one output, and no binary to a terminal. */
-  int cmp_out = compress && is_stdio(o.cmp), out_out = decompress && is_stdio(o.out);
-  if (cmp_out && out_out) {
-    errmsg("-z - and -o - cannot both write to standard output");
-    return EXIT_USAGE;
-  }
-  if ((cmp_out || out_out) && isatty(STDOUT_FILENO)) {
-    errmsg("refusing to write binary data to a terminal (redirect standard output)");
-    return EXIT_USAGE;
-  }
-  install_signal_handlers();
-
-  int status = EXIT_FAIL;
-  void *input = NULL, *stream = NULL, *output = NULL;
-  size_t input_size = 0, stream_size = 0;
-  pending_out outs[3] = {{0}, {0}, {0}};
-  uint8_t *picture = NULL;
-#ifdef GWLZ_HAVE_PNG
-  size_t picture_size = 0;
-#endif
-  gwlz_ctx *ctx = gwlz_create();
-  progress_state ps = {0, 0, 0};
-  double comp_s = 0, decomp_s = 0;
-  gwlz_stats stats;
-  int have_stats = 0;
-  gwlz_info info;
-  gwlz_error e;
-  if (!ctx) {
-    errmsg("out of memory");
-    goto done;
-  }
-  if (!o.quiet && isatty(STDERR_FILENO)) gwlz_set_progress(ctx, on_progress, &ps);
-  if (o.threads_given && gwlz_set_threads(ctx, o.threads) != GWLZ_OK) goto done;
-
-  if (o.region) {
-    if (o.in || !o.cmp || !o.out || o.analyse || o.png) {
-      errmsg("--region decodes a box: give -z IN and -o OUT (no -i, -a or --png)");
-      status = EXIT_USAGE;
-      goto done;
-    }
-    status = run_region(&o, ctx, &outs[1]) ? 0 : EXIT_FAIL;
-    goto done;
-  }
-
-  if (compress) {
-    size_t dims_c[GWLZ_MAX_DIMS], n = 1;
     int overflow = 0;
     for (int k = 0; k < o.ndims; k++) {
       dims_c[k] = o.dims_f[o.ndims - 1 - k];
       if (n > SIZE_MAX / dims_c[k]) overflow = 1;
       else n *= dims_c[k];
     }
-    size_t es = type_size(o.type);
-    if (overflow || n > SIZE_MAX / es) {
+    if (overflow || n > SIZE_MAX / type_size(o.type)) {
       errmsg("dimensions too large");
-      status = EXIT_USAGE;
-      goto done;
+      gwlz_free(ctx);
+      return EXIT_USAGE;
     }
+    /* the library checks the settings now, not after the input is read */
+    if (!resolve_bound(&o) || !check_settings(&o, 1) || !set_params(ctx, &o, dims_c)) {
+      gwlz_free(ctx);
+      return EXIT_USAGE;
+    }
+  } else {
+    check_settings(&o, 0);
+    /* threads also decode (the output does not depend on them) */
+    if (o.threads_given && gwlz_set_threads(ctx, o.threads) != GWLZ_OK) {
+      gwlz_free(ctx);
+      return EXIT_USAGE;
+    }
+  }
+  if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
+      same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
+    errmsg("input and output files must differ");
+    gwlz_free(ctx);
+    return EXIT_USAGE;
+  }
+  /* Standard output carries at most one output, and no binary to a terminal. */
+  int cmp_out = compress && is_stdio(o.cmp), out_out = decompress && is_stdio(o.out);
+  if ((cmp_out && out_out) || is_stdio(o.png)) {
+    errmsg("standard output (-) takes one output: -z or -o");
+    gwlz_free(ctx);
+    return EXIT_USAGE;
+  }
+  if ((cmp_out || out_out) && isatty(STDOUT_FILENO)) {
+    errmsg("refusing to write binary data to a terminal (redirect standard output)");
+    gwlz_free(ctx);
+    return EXIT_USAGE;
+  }
+
+  int status = EXIT_FAIL;
+  void *input = NULL, *stream = NULL, *output = NULL;
+  size_t input_size = 0, stream_size = 0;
+  out_file outs[3];
+  memset(outs, 0, sizeof outs);
+  uint8_t *picture = NULL;
+#ifdef GWLZ_HAVE_PNG
+  size_t picture_size = 0;
+#endif
+  progress_state ps = {0, 0, 0};
+  double comp_s = 0, decomp_s = 0;
+  gwlz_stats stats;
+  int have_stats = 0;
+  gwlz_info info;
+  gwlz_error e;
+  if (!o.quiet && isatty(STDERR_FILENO)) gwlz_set_progress(ctx, on_progress, &ps);
+
+  /* ---- outputs: refused ones fail before any work ---- */
+  install_signal_handlers();
+  if (compress && o.cmp && !out_prepare(&outs[0], 0, o.cmp, o.force)) goto done;
+  if (decompress && !out_prepare(&outs[1], 1, o.out, o.force)) goto done;
+  if (o.png && !out_prepare(&outs[2], 2, o.png, o.force)) goto done;
+  if (o.region) {
+    status = run_region(&o, ctx, &outs[1]);
+    goto done;
+  }
+
+  if (compress) {
+    size_t es = type_size(o.type);
     /* Without -a and --png a regular input file is streamed: the library
      * reads it a group of chunks at a time and keeps only the stream. */
     struct stat ist;
@@ -1309,38 +1702,22 @@ int main(int argc, char **argv) {
       if (in_fd >= 0) close(in_fd);
       goto done;
     }
-    if (!set_params(ctx, &o, dims_c)) {
-      status = EXIT_USAGE;
-      if (in_fd >= 0) close(in_fd);
-      goto done;
-    }
     if (in_fd >= 0) {
-      /* the stream goes straight to its file, unless it is decoded next or
-       * goes to standard output */
-      fd_io in = {in_fd, 0}, zf = {-1, 0};
+      fd_io in = {in_fd, 0};
       mem_out so = {NULL, 0, 0};
-      if (!decompress && !is_stdio(o.cmp) && (zf.fd = stage_begin(&outs[0], 0, o.cmp)) < 0) {
-        close(in_fd);
-        goto done;
-      }
       double t0 = now_seconds();
-      e = zf.fd >= 0 ? gwlz_compress_stream(ctx, fd_read_cb, &in, fd_write_cb, &zf, NULL)
-                     : gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
+      e = gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
       comp_s = now_seconds() - t0;
       end_progress(&ps);
       close(in_fd);
       stream = so.p;
       stream_size = so.size;
-      if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o.in, strerror(in.err));
-      else if (e == GWLZ_ERR_IO && zf.err) errno = zf.err;
-      else if (e) errmsg("compression failed: %s", gwlz_error_string(e));
-      if (zf.fd >= 0 && !stage_end(&outs[0], zf.fd, !(e == GWLZ_ERR_IO && zf.err))) goto done;
-      if (e) goto done;
-      have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
-      if (zf.fd >= 0) {
-        status = commit_output(&outs[0]) ? 0 : EXIT_FAIL;
+      if (e) {
+        if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o.in, strerror(in.err));
+        else errmsg("compression failed: %s", gwlz_error_string(e));
         goto done;
       }
+      have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
       goto compressed;
     }
     size_t cap = gwlz_compress_bound(ctx);
@@ -1362,10 +1739,11 @@ int main(int argc, char **argv) {
     if (reference && !read_file(o.in, &input, &input_size)) goto done;
   }
 
-compressed:
+compressed:;
+  const char *sname = compress ? "(new stream)" : o.cmp;
   e = gwlz_get_info(stream, stream_size, &info);
   if (e) {
-    errmsg("'%s': %s", compress ? "(new stream)" : o.cmp, gwlz_error_string(e));
+    errmsg("'%s': %s", sname, gwlz_error_string(e));
     goto done;
   }
   if (!compress && !check_stream_matches(&o, &info)) {
@@ -1378,48 +1756,60 @@ compressed:
     status = EXIT_USAGE;
     goto done;
   }
+  if (show_info && !compress && !decompress && !o.png) {
+    status = print_info(o.cmp, stream, stream_size, &info);
+    goto done;
+  }
 
-  /* With -a a compression is also decoded in memory, for the metrics (and
-   * for --png and standard output); otherwise the output file is written a
-   * slab at a time. */
-  int decode = (decompress && is_stdio(o.out)) || (o.analyse && (decompress || compress)) || o.png;
+  /* With -a a compression is also decoded in memory, for the metrics (so
+   * are --png and outputs that are not regular files); a regular output file
+   * is written a slab at a time. */
+  int streamed = decompress && !o.analyse && !o.png && !outs[1].through && !outs[1].to_stdout;
+  int decode = (decompress && !streamed) || (compress && o.analyse) || o.png;
+  if (decode || streamed) {
+    /* the whole stream is checked before its output is allocated */
+    e = gwlz_check_stream(stream, stream_size);
+    if (e) {
+      errmsg("'%s': %s", sname, gwlz_error_string(e));
+      goto done;
+    }
+  }
   if (decode) {
     if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
-      errmsg("out of memory (%zu bytes)", info.decompressed_bytes);
+      errmsg("'%s': out of memory for its %zu decompressed bytes", sname,
+             info.decompressed_bytes);
       goto done;
     }
     double t0 = now_seconds();
     e = gwlz_decompress(ctx, stream, stream_size, output, info.decompressed_bytes);
     decomp_s = now_seconds() - t0;
     if (e) {
-      errmsg("decompression of '%s' failed: %s", compress ? "(new stream)" : o.cmp,
-             gwlz_error_string(e));
+      errmsg("decompression of '%s' failed: %s", sname, gwlz_error_string(e));
       goto done;
     }
   }
 
-  /* Write every output to a temporary first, then rename them all. */
-  if (compress && o.cmp && !outs[0].tmp && !stage_output(&outs[0], 0, o.cmp, stream, stream_size))
-    goto done;
-  if (decompress && output && !stage_output(&outs[1], 1, o.out, output, info.decompressed_bytes))
-    goto done;
-  if (decompress && !output) {
+  /* Write every output to a temporary first, then put them all in place. */
+  if (compress && o.cmp && !out_stage(&outs[0], stream, stream_size)) goto done;
+  if (decompress && !streamed && !out_stage(&outs[1], output, info.decompressed_bytes)) goto done;
+  if (streamed) {
     double t0 = now_seconds();
-    if (!stage_decoded(&outs[1], 1, o.out, ctx, stream, stream_size,
-                       compress ? "(new stream)" : o.cmp))
-      goto done;
+    if (!out_stage_decoded(&outs[1], ctx, stream, stream_size, sname)) goto done;
     decomp_s = now_seconds() - t0;
   }
 #ifdef GWLZ_HAVE_PNG
   if (o.png && (!make_picture(&o, ctx, &info, stream, stream_size, input, output, &picture,
                               &picture_size) ||
-                !stage_output(&outs[2], 2, o.png, picture, picture_size)))
+                !out_stage(&outs[2], picture, picture_size)))
     goto done;
 #endif
-  for (int k = 0; k < 3; k++)
-    if ((outs[k].tmp || outs[k].to_stdout) && !commit_output(&outs[k])) goto done;
+  if (compress && o.cmp && !out_commit(&outs[0], stream, stream_size)) goto done;
+  if (decompress && !out_commit(&outs[1], output, info.decompressed_bytes)) goto done;
+#ifdef GWLZ_HAVE_PNG
+  if (o.png && !out_commit(&outs[2], picture, picture_size)) goto done;
+#endif
   /* Data went to standard output: the -a report goes to standard error. */
-  if ((cmp_out || out_out) && o.analyse) {
+  if ((cmp_out || out_out) && (o.analyse || show_info)) {
     fflush(stdout);
     if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
       errmsg("cannot send the report to standard error: %s", strerror(errno));
@@ -1427,12 +1817,14 @@ compressed:
     }
   }
 
-  status = o.analyse ? print_report(&info, input, output, stream_size, comp_s, decomp_s,
-                                    have_stats ? &stats : NULL)
-                     : 0;
+  status = 0;
+  if (show_info) status = print_info(o.cmp ? o.cmp : sname, stream, stream_size, &info);
+  if (o.analyse && status == 0)
+    status = print_report(&o, &info, input, output, stream_size, comp_s, decomp_s,
+                          have_stats ? &stats : NULL);
 
 done:
-  for (int k = 0; k < 3; k++) discard(&outs[k]);
+  for (int k = 0; k < 3; k++) out_free(&outs[k]);
   free(picture);
   gwlz_free(ctx);
   free(input);

@@ -226,3 +226,21 @@ gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payloa
   if (!im) return GWLZ_ERR_UNSUPPORTED;
   return im->decompress(p, payload, size, out, aux);
 }
+
+gwlz_error gwlz_base_check(const gwlz_base_params *p, const uint8_t *payload, size_t size) {
+  gwlz_shape s;
+  size_t bytes, raw;
+  gwlz_base b;
+  int mode;
+  gwlz_error e;
+  if (!p || (!payload && size)) return GWLZ_ERR_PARAM;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
+  if (!gwlz_mul_size(s.total, gwlz_type_size(p->type), &bytes)) return GWLZ_ERR_TOO_LARGE;
+  if ((e = gwlz_base_peek(payload, size, &b, &mode)) != GWLZ_OK) return e;
+  if (mode == GWLZ_BASE_MODE_CHUNKED) return GWLZ_OK; /* checked by stream.c */
+  if (mode != GWLZ_BASE_MODE_RAW) return gwlz_base_impls[b] ? GWLZ_OK : GWLZ_ERR_UNSUPPORTED;
+  gwlz_rbuf r;
+  gwlz_rbuf_init(&r, payload + 2, size - 2);
+  if ((e = gwlz_lossless_check(&r, bytes, &raw)) != GWLZ_OK) return e;
+  return raw == bytes && r.pos == r.size ? GWLZ_OK : GWLZ_ERR_CORRUPT;
+}

@@ -113,6 +113,11 @@ gwlz_error gwlz_base_compress(const gwlz_base_params *p, gwlz_base which, const 
  * or n bytes. */
 gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payload,
                                 size_t size, void *out, uint8_t *aux);
+/* What can be checked of a BASE payload without decoding it (the decoder
+ * does this before any other section is decoded): the prefix, a mode this
+ * library decodes (GWLZ_ERR_UNSUPPORTED otherwise) and, for the raw mode, the
+ * lossless block's sizes against the field. Allocates nothing. */
+gwlz_error gwlz_base_check(const gwlz_base_params *p, const uint8_t *payload, size_t size);
 /* The base that wrote a payload (from its mode byte), without decoding;
  * GWLZ_ERR_CORRUPT / GWLZ_ERR_VERSION / GWLZ_ERR_TRUNCATED on a bad prefix. */
 gwlz_error gwlz_base_peek(const uint8_t *payload, size_t size, gwlz_base *base, int *mode);

@@ -510,13 +510,18 @@ static gwlz_error read_codes(gwlz_rbuf *r, size_t n, size_t nunp, size_t tsize, 
       !gwlz_add_size(max_raw, (size_t)nsym * 8 + 4096, &max_raw))
     return GWLZ_ERR_TOO_LARGE;
   if ((e = gwlz_lossless_unpack(r, max_raw, &body, &blen)) != GWLZ_OK) return e;
+  gwlz_rbuf br;
+  gwlz_rbuf_init(&br, body, blen);
+  /* n symbols must fit the bit stream before n codes are allocated */
+  if ((e = gwlz_huff_check(&br, n, nsym)) != GWLZ_OK) {
+    free(body);
+    return e;
+  }
   uint32_t *codes = (uint32_t *)malloc((n ? n : 1) * sizeof(uint32_t));
   if (!codes) {
     free(body);
     return GWLZ_ERR_MEMORY;
   }
-  gwlz_rbuf br;
-  gwlz_rbuf_init(&br, body, blen);
   e = gwlz_huff_decode(&br, codes, n, nsym);
   if (e == GWLZ_OK && gwlz_rbuf_left(&br) != t)
     e = gwlz_rbuf_left(&br) < t ? GWLZ_ERR_TRUNCATED : GWLZ_ERR_CORRUPT;

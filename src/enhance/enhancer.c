@@ -781,6 +781,73 @@ done:
   return e;
 }
 
+/* Everything gwlz_enh_decompress checks that does not need X' (the decoder
+ * calls this before the BASE section is decoded): the model payload, its
+ * kind, architecture and parameter count for this geometry, finite
+ * parameters, and the exception list (positions below n, ascending). */
+gwlz_error gwlz_enh_validate(const gwlz_enh_params *p, const uint8_t *models, size_t models_size,
+                             const uint8_t *exc, size_t exc_size) {
+  gwlz_error e;
+  enh_hdr h;
+  if ((e = enh_check_params(p)) != GWLZ_OK) return e;
+  if (models_size == 0) return exc_size ? GWLZ_ERR_CORRUPT : GWLZ_OK;
+  if ((e = enh_parse(models, models_size, &h)) != GWLZ_OK) return e;
+  if (p->policy == GWLZ_BOUND_RELAXED && exc_size) return GWLZ_ERR_CORRUPT;
+  const gwlz_enh_kind *kind = enh_kind_for(h.kind);
+  if (!kind) return GWLZ_ERR_UNSUPPORTED;
+  gwlz_enh_data d;
+  memset(&d, 0, sizeof(d));
+  d.type = p->type;
+  enh_squeeze(p, &d);
+  d.n = p->n;
+  d.eb = p->abs_eb;
+  d.threads = 1;
+  if (kind->nparams(&d, h.arch) != h.P) return GWLZ_ERR_CORRUPT;
+  const size_t ps = h.prec == ENH_PREC_F32 ? 4 : 2;
+  for (size_t j = 0; j < (size_t)h.K * h.P; j++) {
+    const uint8_t *q = h.params_raw + j * ps;
+    float f;
+    if (ps == 4) {
+      uint32_t u = gwlz_load_u32(q);
+      memcpy(&f, &u, 4);
+    } else {
+      f = enh_f16_to_f32((uint16_t)(q[0] | (q[1] << 8)));
+    }
+    if (!isfinite(f)) return GWLZ_ERR_CORRUPT;
+  }
+  if (exc_size == 0) return GWLZ_OK;
+  gwlz_rbuf r;
+  uint8_t v;
+  uint64_t cnt;
+  gwlz_rbuf_init(&r, exc, exc_size);
+  if ((e = gwlz_rbuf_u8(&r, &v)) != GWLZ_OK) return e;
+  if (v != EXC_PAYLOAD_VERSION) return GWLZ_ERR_VERSION;
+  if ((e = gwlz_rbuf_varint(&r, &cnt)) != GWLZ_OK) return e;
+  if (cnt < 1 || cnt > p->n) return GWLZ_ERR_CORRUPT;
+  size_t vl = 1;
+  for (uint64_t v2 = (uint64_t)p->n; v2 >= 0x80; v2 >>= 7) vl++;
+  uint8_t *raw = NULL;
+  size_t rawn = 0;
+  if ((e = gwlz_lossless_unpack(&r, (size_t)cnt * vl, &raw, &rawn)) != GWLZ_OK) return e;
+  if (gwlz_rbuf_left(&r) != 0) e = GWLZ_ERR_CORRUPT;
+  gwlz_rbuf q;
+  gwlz_rbuf_init(&q, raw, rawn);
+  uint64_t prev = 0;
+  for (uint64_t k = 0; e == GWLZ_OK && k < cnt; k++) {
+    uint64_t dlt, pos;
+    if (gwlz_rbuf_varint(&q, &dlt) != GWLZ_OK || (k > 0 && dlt >= (uint64_t)p->n)) {
+      e = GWLZ_ERR_CORRUPT;
+      break;
+    }
+    pos = k == 0 ? dlt : prev + 1 + dlt;
+    if (pos >= (uint64_t)p->n) e = GWLZ_ERR_CORRUPT;
+    prev = pos;
+  }
+  if (e == GWLZ_OK && gwlz_rbuf_left(&q) != 0) e = GWLZ_ERR_CORRUPT;
+  free(raw);
+  return e;
+}
+
 /* ---- encoder ------------------------------------------------------------ */
 /* Estimated bytes of the exception list per listed cell (delta varint + zstd). */
 static double enh_exc_cost(size_t cnt, size_t n) {

@@ -59,6 +59,10 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
 gwlz_error gwlz_enh_decompress(const gwlz_enh_params *p, const uint8_t *models,
                                size_t models_size, const uint8_t *exc, size_t exc_size,
                                void *data);
+/* Check the model and exception payloads against the geometry of p without
+ * X' (everything the decoder can check before the base is decoded). */
+gwlz_error gwlz_enh_validate(const gwlz_enh_params *p, const uint8_t *models, size_t models_size,
+                             const uint8_t *exc, size_t exc_size);
 /* Fill in the fields of p the stream records (kind, arch, groups, policy) from
  * a model payload, for gwlz_get_info. */
 gwlz_error gwlz_enh_peek(const uint8_t *models, size_t models_size, gwlz_enhancer *kind,

@@ -221,6 +221,82 @@ static gwlz_error histogram(const uint32_t *sym, size_t n, uint32_t base, uint32
   return GWLZ_OK;
 }
 
+static int u32_cmp(const void *a, const void *b) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  return x < y ? -1 : (x > y);
+}
+
+/* The distinct symbols (relative to base, ascending) and their counts. A dense
+ * count table when the alphabet is small next to n; otherwise a sorted copy,
+ * so that the cost stays bounded by the symbol count (O(n log n) time, O(n)
+ * memory) whatever the symbols' spread. *m_out receives the number used. */
+static gwlz_error count_used(const uint32_t *sym, size_t n, uint32_t base, uint32_t alpha,
+                             int dense, uint32_t **used_out, uint64_t **cnt_out, size_t *m_out) {
+  uint32_t *used = NULL;
+  uint64_t *ucnt = NULL;
+  size_t m = 0;
+  if (dense) {
+    uint64_t *cnt = (uint64_t *)calloc(alpha, sizeof(uint64_t));
+    if (!cnt) return GWLZ_ERR_MEMORY;
+    gwlz_error err = histogram(sym, n, base, alpha, cnt);
+    if (err != GWLZ_OK) {
+      free(cnt);
+      return err;
+    }
+    for (uint32_t s = 0; s < alpha; s++) m += cnt[s] != 0;
+    used = (uint32_t *)malloc(m * sizeof(uint32_t));
+    ucnt = (uint64_t *)malloc(m * sizeof(uint64_t));
+    if (used && ucnt) {
+      size_t k = 0;
+      for (uint32_t s = 0; s < alpha; s++)
+        if (cnt[s]) {
+          used[k] = s;
+          ucnt[k++] = cnt[s];
+        }
+    }
+    free(cnt);
+  } else {
+    uint32_t *srt = (uint32_t *)malloc(n * sizeof(uint32_t));
+    if (!srt) return GWLZ_ERR_MEMORY;
+    for (size_t i = 0; i < n; i++) srt[i] = sym[i] - base;
+    qsort(srt, n, sizeof(uint32_t), u32_cmp);
+    for (size_t i = 0; i < n; i++) m += i == 0 || srt[i] != srt[i - 1];
+    used = (uint32_t *)malloc(m * sizeof(uint32_t));
+    ucnt = (uint64_t *)malloc(m * sizeof(uint64_t));
+    if (used && ucnt) {
+      size_t k = 0;
+      for (size_t i = 0; i < n; i++) {
+        if (i == 0 || srt[i] != srt[i - 1]) {
+          used[k] = srt[i];
+          ucnt[k++] = 0;
+        }
+        ucnt[k - 1]++;
+      }
+    }
+    free(srt);
+  }
+  if (!used || !ucnt) {
+    free(used);
+    free(ucnt);
+    return GWLZ_ERR_MEMORY;
+  }
+  *used_out = used;
+  *cnt_out = ucnt;
+  *m_out = m;
+  return GWLZ_OK;
+}
+
+/* Rank of v in the ascending list used[0..m) (v is known to be there). */
+static uint32_t rank_of(const uint32_t *used, size_t m, uint32_t v) {
+  size_t lo = 0, hi = m;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (used[mid] <= v) lo = mid;
+    else hi = mid;
+  }
+  return (uint32_t)lo;
+}
+
 gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_wbuf *out) {
   if (!out || (n && !sym)) return GWLZ_ERR_PARAM;
   if (out->err != GWLZ_OK) return out->err;
@@ -239,17 +315,16 @@ gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_w
   }
   if (top - base >= HUFF_ALPHA_MAX) return GWLZ_ERR_TOO_LARGE;
   const uint32_t alpha = top - base + 1;
-  const uint32_t maxsym = alpha - 1; /* symbols below are relative to base */
-  uint64_t *cnt = (uint64_t *)calloc(alpha, sizeof(uint64_t));
-  if (!cnt) return GWLZ_ERR_MEMORY;
-  gwlz_error err = histogram(sym, n, base, alpha, cnt);
-  if (err != GWLZ_OK) {
-    free(cnt);
-    return err;
-  }
+  /* dense tables (alphabet-sized) only when the alphabet is not much larger
+   * than the input: the quantization codes always are */
+  const int dense = (size_t)alpha <= 2 * n + 65536;
+  uint32_t *used = NULL; /* ascending symbols, relative to base */
+  uint64_t *cnt = NULL;  /* their counts */
   size_t m = 0;
-  for (uint32_t s = 0; s <= maxsym; s++) m += cnt[s] != 0;
+  gwlz_error err = count_used(sym, n, base, alpha, dense, &used, &cnt, &m);
+  if (err != GWLZ_OK) return err;
   if (m > ((size_t)1 << HUFF_MAXLEN_HARD)) {
+    free(used);
     free(cnt);
     return GWLZ_ERR_TOO_LARGE;
   }
@@ -257,34 +332,27 @@ gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_w
   while (((size_t)1 << maxlen) < m) maxlen++;
 
   huff_item *items = (huff_item *)malloc(m * sizeof(huff_item));
-  uint32_t *used = (uint32_t *)malloc(m * sizeof(uint32_t));    /* ascending symbols */
   uint8_t *lens_f = (uint8_t *)malloc(m);                       /* by freq order     */
   uint8_t *lens = (uint8_t *)malloc(m);                         /* by symbol order   */
   uint32_t *codes = (uint32_t *)malloc(m * sizeof(uint32_t));
-  uint32_t *enc = (uint32_t *)malloc(((size_t)maxsym + 1) * sizeof(uint32_t));
-  if (!items || !used || !lens_f || !lens || !codes || !enc) {
+  /* code | length << ..., indexed by symbol - base (dense) or by rank */
+  uint32_t *enc = (uint32_t *)malloc((dense ? (size_t)alpha : m) * sizeof(uint32_t));
+  uint32_t *rk = dense ? NULL : (uint32_t *)malloc(n * sizeof(uint32_t));
+  if (!items || !lens_f || !lens || !codes || !enc || (!dense && !rk)) {
     err = GWLZ_ERR_MEMORY;
     goto done;
   }
-  {
-    size_t k = 0;
-    for (uint32_t s = 0; s <= maxsym; s++) {
-      if (cnt[s]) {
-        items[k].freq = cnt[s];
-        items[k].sym = s;
-        used[k] = s; /* relative to base until the table is written */
-        k++;
-      }
-    }
+  /* items carry the rank, which orders like the symbol */
+  for (size_t k = 0; k < m; k++) {
+    items[k].freq = cnt[k];
+    items[k].sym = (uint32_t)k;
   }
   qsort(items, m, sizeof(huff_item), item_cmp);
   if (limited_lengths(items, m, maxlen, lens_f) != 0) {
     err = GWLZ_ERR_INTERNAL;
     goto done;
   }
-  /* lengths by symbol: use enc[] temporarily as symbol -> rank map */
-  for (size_t k = 0; k < m; k++) enc[used[k]] = (uint32_t)k;
-  for (size_t k = 0; k < m; k++) lens[enc[items[k].sym]] = lens_f[k];
+  for (size_t k = 0; k < m; k++) lens[items[k].sym] = lens_f[k];
   unsigned actual_max = 0;
   for (size_t k = 0; k < m; k++) {
     if (lens[k] > actual_max) actual_max = lens[k];
@@ -296,13 +364,21 @@ gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_w
   maxlen = actual_max;
   /* total bits */
   uint64_t total_bits = 0;
-  for (size_t k = 0; k < m; k++) total_bits += cnt[used[k]] * lens[k];
+  for (size_t k = 0; k < m; k++) total_bits += cnt[k] * lens[k];
   uint64_t nbytes = (total_bits + 7) / 8;
   if (nbytes > (uint64_t)(SIZE_MAX - 64)) {
     err = GWLZ_ERR_TOO_LARGE;
     goto done;
   }
-  for (size_t k = 0; k < m; k++) enc[used[k]] = (codes[k] << 5) | lens[k];
+  for (size_t k = 0; k < m; k++) enc[dense ? used[k] : k] = (codes[k] << 5) | lens[k];
+  /* the symbols to emit and what to subtract before the table lookup */
+  const uint32_t *src = sym;
+  uint32_t sub = base;
+  if (!dense) {
+    for (size_t i = 0; i < n; i++) rk[i] = rank_of(used, m, sym[i] - base);
+    src = rk;
+    sub = 0;
+  }
 
   /* ---- table ---- */
   gwlz_wbuf_varint(out, m);
@@ -346,7 +422,7 @@ gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_w
     size_t i = 0;
 #define HUFF_PUT(s)                          \
   do {                                       \
-    uint32_t e_ = enc[(s) - base];           \
+    uint32_t e_ = enc[(s) - sub];            \
     buf |= (uint64_t)(e_ >> 5) << c;         \
     c += e_ & 31u;                           \
   } while (0)
@@ -359,20 +435,20 @@ gwlz_error gwlz_huff_encode(const uint32_t *sym, size_t n, uint32_t nsym, gwlz_w
   } while (0)
     if (maxlen <= 16) {
       for (; i + 3 <= n; i += 3) {
-        HUFF_PUT(sym[i]);
-        HUFF_PUT(sym[i + 1]);
-        HUFF_PUT(sym[i + 2]);
+        HUFF_PUT(src[i]);
+        HUFF_PUT(src[i + 1]);
+        HUFF_PUT(src[i + 2]);
         HUFF_FLUSH();
       }
     } else {
       for (; i + 2 <= n; i += 2) {
-        HUFF_PUT(sym[i]);
-        HUFF_PUT(sym[i + 1]);
+        HUFF_PUT(src[i]);
+        HUFF_PUT(src[i + 1]);
         HUFF_FLUSH();
       }
     }
     for (; i < n; i++) {
-      HUFF_PUT(sym[i]);
+      HUFF_PUT(src[i]);
       HUFF_FLUSH();
     }
     put64(p, buf);
@@ -394,6 +470,7 @@ done:
   free(lens);
   free(codes);
   free(enc);
+  free(rk);
   return err;
 }
 
@@ -700,4 +777,39 @@ done:
   free(pidx);
   free(multi);
   return err;
+}
+
+/* ---- size check ------------------------------------------------------------ */
+
+gwlz_error gwlz_huff_check(const gwlz_rbuf *in, size_t n, uint32_t nsym_max) {
+  if (!in) return GWLZ_ERR_PARAM;
+  gwlz_rbuf r = *in;
+  gwlz_error err;
+  uint64_t m, v;
+  if ((err = gwlz_rbuf_varint(&r, &m)) != GWLZ_OK) return err;
+  if (m == 0) return n == 0 ? GWLZ_OK : GWLZ_ERR_CORRUPT;
+  if (m == 1) {
+    if ((err = gwlz_rbuf_varint(&r, &v)) != GWLZ_OK) return err;
+    return v < nsym_max ? GWLZ_OK : GWLZ_ERR_CORRUPT;
+  }
+  if (m > ((uint64_t)1 << HUFF_MAXLEN_HARD) || m > nsym_max) return GWLZ_ERR_CORRUPT;
+  uint8_t maxlen;
+  if ((err = gwlz_rbuf_u8(&r, &maxlen)) != GWLZ_OK) return err;
+  if (maxlen < 1 || maxlen > HUFF_MAXLEN_HARD) return GWLZ_ERR_CORRUPT;
+  uint64_t nranges;
+  if ((err = gwlz_rbuf_varint(&r, &nranges)) != GWLZ_OK) return err;
+  if (nranges < 1 || nranges > m) return GWLZ_ERR_CORRUPT;
+  for (uint64_t q = 0; q < 2 * nranges; q++)
+    if ((err = gwlz_rbuf_varint(&r, &v)) != GWLZ_OK) return err;
+  const uint8_t *lb;
+  size_t lbytes = maxlen <= 16 ? (size_t)(m + 1) / 2 : (size_t)m;
+  if ((err = gwlz_rbuf_bytes(&r, lbytes, &lb)) != GWLZ_OK) return err;
+  uint64_t nbytes;
+  if ((err = gwlz_rbuf_varint(&r, &nbytes)) != GWLZ_OK) return err;
+  if (nbytes > gwlz_rbuf_left(&r)) return GWLZ_ERR_TRUNCATED;
+  /* every symbol takes at least one bit and at most maxlen bits */
+  if ((uint64_t)n > nbytes * 8) return GWLZ_ERR_CORRUPT;
+  if ((uint64_t)n <= UINT64_MAX / 32 && nbytes > ((uint64_t)n * maxlen + 7) / 8)
+    return GWLZ_ERR_CORRUPT;
+  return GWLZ_OK;
 }

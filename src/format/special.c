@@ -292,7 +292,7 @@ gwlz_error gwlz_special_encode(gwlz_type t, const void *data, size_t n, int has_
 
 gwlz_error gwlz_special_decode(gwlz_type t, const uint8_t *payload, size_t size, void *data,
                                size_t n, uint8_t *mask) {
-  if ((size && !payload) || (n && !data && !mask)) return GWLZ_ERR_PARAM;
+  if (size && !payload) return GWLZ_ERR_PARAM;
   if (t != GWLZ_TYPE_FLOAT && t != GWLZ_TYPE_DOUBLE) return GWLZ_ERR_PARAM;
   const size_t ts = gwlz_type_size(t);
   gwlz_rbuf r;

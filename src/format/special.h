@@ -25,7 +25,8 @@ gwlz_error gwlz_special_encode(gwlz_type t, const void *data, size_t n, int has_
 /* Put the special cells of payload back into data (n values of type t).
  * If mask is not NULL, set mask[i] = 1 at special cells (it must be zeroed).
  * data may be NULL: then only mask is filled (the decoder needs the mask
- * before the enhancer runs, and the values only after it). */
+ * before the enhancer runs, and the values only after it). With both NULL the
+ * payload is only validated (the decoder does that before the BASE section). */
 gwlz_error gwlz_special_decode(gwlz_type t, const uint8_t *payload, size_t size,
                                void *data, size_t n, uint8_t *mask);
 #endif
