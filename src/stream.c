@@ -125,21 +125,21 @@ static int task_stopped(task_err *t) {
 
 /* ---- large buffers --------------------------------------------------------
  * Slabs and chunk scratch are megabytes, touched once from end to end; on
- * Linux they are asked to be backed by huge pages, which cuts the page faults
- * of their first touch (a serial cost in the reads) by 512. free() releases
- * them. */
-#define BIG_ALIGN ((size_t)2 << 20)
-
+ * Linux the pages inside them are advised to be backed by huge pages, which
+ * cuts the page faults of their first touch (a serial cost in the reads) by
+ * up to 512. Plain malloc()/free() memory: the advice covers the whole pages
+ * inside the block. */
 static void *big_alloc(size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
 #if defined(MADV_HUGEPAGE)
-  if (bytes >= 2 * BIG_ALIGN) {
-    void *p = NULL;
-    if (posix_memalign(&p, BIG_ALIGN, bytes) != 0) return NULL;
-    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
-    return p;
+  const size_t page = 4096, huge = (size_t)2 << 20;
+  if (p && bytes >= 2 * huge) {
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE); /* advice only */
   }
 #endif
-  return malloc(bytes ? bytes : 1);
+  return p;
 }
 
 /* ---- per-thread scratch ---------------------------------------------------
