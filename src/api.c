@@ -468,6 +468,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     ep.mask = mask;
     ep.aux = aux;
     ep.base_bytes = base_stream;
+    ep.rd_slope = gwlz_enh_rd_slope(n, base_stream);
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
     gwlz_enh_stats es;
@@ -476,10 +477,8 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     if (err == GWLZ_OK && models.err != GWLZ_OK) err = models.err;
     if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
     if (err != GWLZ_OK) goto done;
-    /* Keep the enhancer only within the size cap (two section frames of 12
-     * bytes each included). */
-    if (models.size > 0 &&
-        (double)(models.size + exc.size + 24) <= GWLZ_ENH_MAX_OVERHEAD * (double)base_stream) {
+    /* Kept below only if it pays for its bytes (rate-distortion check). */
+    if (models.size > 0) {
       final_out = enh;
       st.enhancer = es.kind;
       st.groups_kept = es.groups_kept;
@@ -506,8 +505,11 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     if (final_out != recon) {
       double base_sse = sse, base_max = maxerr;
       error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
-      if (!(sse < base_sse)) {
-        /* Never worse than the base: drop an enhancement that does not help. */
+      /* Never worse at equal bits: drop an enhancement whose squared-error
+       * reduction is not worth its bytes (two section frames of 12 bytes
+       * each included) at the base's rate-distortion slope. */
+      if (!gwlz_enh_pays(base_sse, sse, st.enhancer_bytes + st.exception_bytes + 24, base_stream,
+                         gwlz_enh_rd_slope(n, base_stream))) {
         final_out = recon;
         sse = base_sse;
         maxerr = base_max;
