@@ -768,8 +768,9 @@ static void e2_cal_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_
   }
 }
 
-/* Amplitude per kept group and the final keep decision, exceptions priced. */
-static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
+/* Amplitude per kept group and the final keep decision, exceptions priced,
+ * on the segments sampled at rate; *cost (may be NULL): the priced total. */
+static gwlz_error e2_calibrate(e2_state *s, e2_model *M, uint64_t rate, double *cost) {
   e2_calctx cc;
   memset(&cc, 0, sizeof(cc));
   cc.M = M;
@@ -777,7 +778,7 @@ static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
   gwlz_error e = GWLZ_OK;
   for (int c = 0; c < E2_NCH; c++)
     if (!(cc.part[c] = (double *)calloc(tot ? tot : 1, sizeof(double)))) e = GWLZ_ERR_MEMORY;
-  if (e == GWLZ_OK) e = e2_for_sample(s, s->rate, e2_cal_seg, &cc);
+  if (e == GWLZ_OK) e = e2_for_sample(s, rate, e2_cal_seg, &cc);
   for (int c = 1; c < E2_NCH && e == GWLZ_OK; c++)
     for (size_t u = 0; u < tot; u++) cc.part[0][u] += cc.part[c][u];
   for (int c = 1; c < E2_NCH; c++) free(cc.part[c]);
@@ -786,8 +787,9 @@ static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
     return e;
   }
   const double *acc = cc.part[0];
-  double exc_tot = 0.0;
+  double exc_tot = 0.0, total = 0.0;
   for (int it = 0; it < 2; it++) {
+    total = 0.0;
     /* bytes per exception at the current total (Rice-coded gaps) */
     const double per = exc_tot > 0 ? gwlz_e2_exc_bytes((size_t)exc_tot + 1, s->g.n) / (exc_tot + 1)
                                    : gwlz_e2_exc_bytes(1 + s->g.n / 4096, s->g.n) / (1 + s->g.n / 4096);
@@ -795,6 +797,7 @@ static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
     M->mmax = 0;
     for (int grp = 0; grp < M->ngroups; grp++) {
       const double *a = acc + (size_t)grp * E2_CAL;
+      total += a[0] * s->scale;
       if (!M->pfx[grp]) continue;
       M->kept[grp] = 0;
       double best = a[0] * s->scale;
@@ -807,6 +810,7 @@ static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
           M->amp[grp] = (uint8_t)e2_amps[k];
         }
       }
+      total += best - a[0] * s->scale;
       if (M->kept[grp]) {
         for (int k = 0; k < E2_NAMP; k++)
           if (e2_amps[k] == M->amp[grp]) next += a[2 + 2 * k] * s->scale;
@@ -816,6 +820,7 @@ static gwlz_error e2_calibrate(e2_state *s, e2_model *M) {
     exc_tot = next;
   }
   gwlz_e2_model_prepare(M);
+  if (cost) *cost = total;
   free(cc.part[0]);
   return GWLZ_OK;
 }
@@ -945,8 +950,8 @@ static gwlz_error e2_plan(e2_state *s, const gwlz_enh_params *p, const void *x, 
   return e2_plan_bins(s);
 }
 
-/* sse0 and scale from the sums */
-static void e2_totals(e2_state *s, const double *ne) {
+/* sse0 and scale from the sums over the segments sampled at rate */
+static void e2_totals(e2_state *s, const double *ne, uint64_t rate) {
   const size_t off = (size_t)s->m * (s->m + 1) / 2 + (size_t)s->m;
   double yy = 0.0, cnt = 0.0;
   for (int fc = 0; fc < E2_NFC; fc++)
@@ -958,34 +963,41 @@ static void e2_totals(e2_state *s, const double *ne) {
       }
   /* regular cells of the whole field per sampled regular cell: the sampled
    * fraction of the segments */
-  const double frac = s->rate >= ((uint64_t)1 << 32) ? 1.0 : (double)s->rate / 4294967296.0;
+  const double frac = rate >= ((uint64_t)1 << 32) ? 1.0 : (double)rate / 4294967296.0;
   s->scale = 1.0 / frac;
   s->sse0 = yy * s->scale;
   (void)cnt;
 }
 
-/* Clamp level of the features: the one whose selection on the pilot sample
- * is cheapest. */
-static gwlz_error e2_pick_clamp(e2_state *s) {
+/* Clamp level of the features: the one whose model (one rule, selected,
+ * fitted and calibrated on the pilot sample, exceptions priced) is cheapest. */
+static gwlz_error e2_pick_clamp(e2_state *s, e2_model *M) {
   double best = INFINITY;
-  s->clamp_code = e2_clamps[0];
-  const uint64_t keep_rate = s->rate;
+  int best_code = e2_clamps[0];
   for (int k = 0; k < 3; k++) {
-    double *ne = NULL;
+    double *ne = NULL, cost = INFINITY;
+    e2_choice ch;
+    s->clamp_code = e2_clamps[k];
     gwlz_error e = e2_train(s, s->pilot, e2_clamps[k], &ne);
     if (e != GWLZ_OK) return e;
-    s->rate = s->pilot;
-    e2_totals(s, ne);
-    e2_choice ch;
-    e = e2_select(s, ne, 1 << 1, &ch); /* rule: coded x level 0 */
-    s->rate = keep_rate;
+    e2_totals(s, ne, s->pilot);
+    e = e2_select(s, ne, 1 << 1, &ch); /* rule 1: contexts by the coded bit */
+    if (e == GWLZ_OK) e2_build_model(s, ne, &ch, M);
     free(ne);
+    if (e == GWLZ_OK && M->mmax > 0) {
+      const double sc = s->scale;
+      s->scale = s->rate >= ((uint64_t)1 << 32) ? 1.0 : 4294967296.0 / (double)s->rate;
+      e = e2_calibrate(s, M, s->rate, &cost);
+      s->scale = sc;
+    }
     if (e != GWLZ_OK) return e;
-    if (ch.cost < best) {
-      best = ch.cost;
-      s->clamp_code = e2_clamps[k];
+    if (M->mmax == 0) cost = s->sse0;
+    if (cost < best) {
+      best = cost;
+      best_code = e2_clamps[k];
     }
   }
+  s->clamp_code = best_code;
   return GWLZ_OK;
 }
 
@@ -996,20 +1008,20 @@ gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void 
   gwlz_error e = e2_plan(&s, p, x, xr);
   if (e != GWLZ_OK) return e;
   e2_progress(&s, 0.05);
-  if ((e = e2_pick_clamp(&s)) != GWLZ_OK) return e;
-  double *ne = NULL;
-  if ((e = e2_train(&s, s.rate, s.clamp_code, &ne)) != GWLZ_OK) return e;
-  e2_totals(&s, ne);
-  e2_progress(&s, 0.3);
-  e2_choice ch;
   e2_model *M = (e2_model *)malloc(sizeof(e2_model));
-  if (!M) e = GWLZ_ERR_MEMORY;
+  if (!M) return GWLZ_ERR_MEMORY;
+  double *ne = NULL;
+  e2_choice ch;
+  e = e2_pick_clamp(&s, M);
+  if (e == GWLZ_OK) e = e2_train(&s, s.rate, s.clamp_code, &ne);
+  if (e == GWLZ_OK) e2_totals(&s, ne, s.rate);
+  e2_progress(&s, 0.3);
   if (e == GWLZ_OK) e = e2_select(&s, ne, 0xFFFF, &ch);
   if (e == GWLZ_OK) e2_build_model(&s, ne, &ch, M);
   free(ne);
   st->train_seconds = gwlz_now() - t0;
   st->epochs_run = 1;
-  if (e == GWLZ_OK && M->mmax > 0) e = e2_calibrate(&s, M);
+  if (e == GWLZ_OK && M->mmax > 0) e = e2_calibrate(&s, M, s.rate, NULL);
   e2_progress(&s, 0.5);
   size_t *exc = NULL, nexc = 0;
   double sse0 = 0.0, sse1 = 0.0;
