@@ -444,6 +444,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
 
   const void *final_out = recon;
   st.enhancer = GWLZ_ENH_NONE;
+  double base_sse, base_max, rd_slope = 0.0;
+  size_t nreg;
+  error_stats(t, x, recon, mask, n, &base_sse, &base_max, &nreg);
   if (want_enh) {
     enh = malloc(n * ts);
     if (!enh) {
@@ -468,7 +471,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     ep.mask = mask;
     ep.aux = aux;
     ep.base_bytes = base_stream;
-    ep.rd_slope = gwlz_enh_rd_slope(n, base_stream);
+    ep.rd_slope = rd_slope = gwlz_enh_measure_slope(&bp, binfo.base, x, mask, base.size, base_stream, base_sse);
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
     gwlz_enh_stats es;
@@ -497,19 +500,17 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   /* Statistics over regular cells, and a last check of the bound (the
    * strict policy guarantees it for the enhanced output as well). */
   {
-    double sse, maxerr;
-    size_t cnt;
-    error_stats(t, x, recon, mask, n, &sse, &maxerr, &cnt);
-    st.base_psnr = psnr_of(sse, cnt, range);
-    st.base_max_err = maxerr;
+    double sse = base_sse, maxerr = base_max;
+    size_t cnt = nreg;
+    st.base_psnr = psnr_of(base_sse, nreg, range);
+    st.base_max_err = base_max;
     if (final_out != recon) {
-      double base_sse = sse, base_max = maxerr;
       error_stats(t, x, final_out, mask, n, &sse, &maxerr, &cnt);
       /* Never worse at equal bits: drop an enhancement whose squared-error
        * reduction is not worth its bytes (two section frames of 12 bytes
        * each included) at the base's rate-distortion slope. */
       if (!gwlz_enh_pays(base_sse, sse, st.enhancer_bytes + st.exception_bytes + 24, base_stream,
-                         gwlz_enh_rd_slope(n, base_stream))) {
+                         rd_slope)) {
         final_out = recon;
         sse = base_sse;
         maxerr = base_max;
@@ -519,12 +520,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
         st.enhancer_bytes = 0;
         st.exception_bytes = 0;
       }
-      st.enhanced_psnr = psnr_of(sse, cnt, range);
-      st.enhanced_max_err = maxerr;
-    } else {
-      st.enhanced_psnr = st.base_psnr;
-      st.enhanced_max_err = st.base_max_err;
     }
+    st.enhanced_psnr = psnr_of(sse, cnt, range);
+    st.enhanced_max_err = maxerr;
     double limit = ctx->policy == GWLZ_BOUND_RELAXED && final_out != recon ? 2 * eb : eb;
     if (st.base_max_err > eb || st.enhanced_max_err > limit) {
       err = GWLZ_ERR_BOUND;

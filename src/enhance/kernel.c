@@ -637,11 +637,14 @@ double gwlz_e2_apply1(gwlz_type t, double xr, double eb, float r, int code) {
  * no cell of it is corrected. *ep: index of the first exception >= i0. */
 static int e2_segment(const e2_model *M, const e2_geom *g, const void *xr, const uint8_t *aux,
                       const uint8_t *mask, const size_t *exc, size_t nexc, size_t *ep, size_t r,
-                      size_t x0, size_t len, e2_scratch *S) {
+                      size_t x0, size_t len, e2_scratch *S, int *bad) {
   const size_t i0 = r * g->nx + x0;
   gwlz_e2_seg_groups(M, g, xr, aux, mask, i0, len, S->gi);
   while (*ep < nexc && exc[*ep] < i0) (*ep)++;
-  for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) S->gi[exc[k] - i0] = E2_NONE;
+  for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) {
+    if (S->gi[exc[k] - i0] == E2_NONE) *bad = 1; /* listed but not corrected */
+    S->gi[exc[k] - i0] = E2_NONE;
+  }
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
   return any;
@@ -682,7 +685,7 @@ gwlz_error gwlz_e2_decode_apply(const e2_model *M, const e2_geom *g, void *data,
   const size_t ts = gwlz_type_size(g->type);
   const size_t reach = g->k == 3 ? E2_HALO * g->ny : (g->k == 2 ? E2_HALO : 0);
   const size_t R = reach * nseg + 1;
-  int fail = 0;
+  int fail = 0, corrupt = 0;
   (void)threads;
 #pragma omp parallel num_threads(threads >= 1 ? threads : 1)
   {
@@ -706,11 +709,12 @@ gwlz_error gwlz_e2_decode_apply(const e2_model *M, const e2_geom *g, void *data,
     ok = !ok;
     uint8_t *head = buf, *ring = buf + nh * E2_SEG * ts;
     size_t ep = 0;
+    int bad = 0;
     if (ok && cnt) ep = e2_lower_bound(exc, nexc, (tb / nseg) * nx);
     for (size_t t = tb; ok && t < te; t++) {
       const size_t r = t / nseg, x0 = (t % nseg) * E2_SEG, len = nx - x0 < E2_SEG ? nx - x0 : E2_SEG;
       uint8_t *o = t - tb < nh ? head + (t - tb) * E2_SEG * ts : ring + ((t - tb) % nring) * E2_SEG * ts;
-      int any = e2_segment(M, g, data, aux, mask, exc, nexc, &ep, r, x0, len, S);
+      int any = e2_segment(M, g, data, aux, mask, exc, nexc, &ep, r, x0, len, S, &bad);
       e2_output(M, g, data, r, x0, len, any, S, o);
       if (t - tb >= 2 * R) { /* task t - R: no longer read, not in the head */
         const size_t ta = t - R, ra = ta / nseg, xa = (ta % nseg) * E2_SEG;
@@ -728,10 +732,14 @@ gwlz_error gwlz_e2_decode_apply(const e2_model *M, const e2_geom *g, void *data,
         memcpy((uint8_t *)data + (r * nx + x0) * ts, o, len * ts);
       }
     }
+    if (bad) {
+#pragma omp atomic write
+      corrupt = 1;
+    }
     free(buf);
     free(S);
   }
-  return fail ? GWLZ_ERR_MEMORY : GWLZ_OK;
+  return fail ? GWLZ_ERR_MEMORY : (corrupt ? GWLZ_ERR_CORRUPT : GWLZ_OK);
 }
 
 /* ---- a box ------------------------------------------------------------------------ */
@@ -747,6 +755,7 @@ gwlz_error gwlz_e2_apply_box(const e2_model *M, const e2_geom *g, const void *xr
   e2_scratch *S = (e2_scratch *)calloc(1, sizeof(e2_scratch));
   if (!S) return GWLZ_ERR_MEMORY;
   const size_t ts = gwlz_type_size(g->type), bx = ext[g->nd - 1];
+  int bad = 0;
   for (size_t br = 0; br < rows; br++) {
     /* global row of box row br (C order over the box's outer extents) */
     size_t rem = br, r = 0, mul = 1;
@@ -759,11 +768,11 @@ gwlz_error gwlz_e2_apply_box(const e2_model *M, const e2_geom *g, const void *xr
     for (size_t x0 = lo[g->nd - 1]; x0 < hi[g->nd - 1]; x0 += E2_SEG) {
       const size_t len = hi[g->nd - 1] - x0 < E2_SEG ? hi[g->nd - 1] - x0 : E2_SEG;
       size_t ep = e2_lower_bound(exc, nexc, r * g->nx + x0);
-      int any = e2_segment(M, g, xr, aux, mask, exc, nexc, &ep, r, x0, len, S);
+      int any = e2_segment(M, g, xr, aux, mask, exc, nexc, &ep, r, x0, len, S, &bad);
       e2_output(M, g, xr, r, x0, len, any, S,
                 (uint8_t *)out + (br * bx + (x0 - lo[g->nd - 1])) * ts);
     }
   }
   free(S);
-  return GWLZ_OK;
+  return bad ? GWLZ_ERR_CORRUPT : GWLZ_OK;
 }
