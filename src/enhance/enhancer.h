@@ -58,9 +58,8 @@ double gwlz_enh_rd_slope(size_t n, size_t base_bytes);
  * 10 log10(sse_base / sse_enh) > S log2(1 + extra / base_bytes). */
 int gwlz_enh_pays(double sse_base, double sse_enh, size_t extra, size_t base_bytes, double slope);
 /* The slope used to price the enhancer (rdslope.c): the largest of
- * gwlz_enh_rd_slope and the base's measured slopes from its point at
- * p->abs_eb to eb/2 and eb/5 (whole field up to 2^17 values, else sample
- * boxes). x: the field compressed by base `which` into a payload of
+ * gwlz_enh_rd_slope and, for fields of up to 2^17 values, the base's measured
+ * slopes from its point at p->abs_eb to eb/2 and eb/5. x: the field compressed by base `which` into a payload of
  * base_payload bytes and a stream of stream_bytes with squared error sse
  * over the cells with mask 0 (mask may be NULL). */
 double gwlz_enh_measure_slope(const gwlz_base_params *p, gwlz_base which, const void *x,

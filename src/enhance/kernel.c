@@ -113,9 +113,17 @@ void gwlz_e2_model_prepare(e2_model *M) {
       K++;
       if (M->pfx[grp] > M->mmax) M->mmax = M->pfx[grp];
     }
-  M->gmode = K <= 32;
+  for (int a = 0; a < 256; a++)
+    for (int vb = 0; vb < (1 << E2_MAXFL); vb++) {
+      const int c = M->ctx_of[a];
+      uint16_t grp = E2_NONE;
+      if (c != 0xFF && M->j[c] >= 0 && vb < (1 << M->fl)) grp = (uint16_t)(M->gbase[c] + (vb >> M->j[c]));
+      M->lut[(a << E2_MAXFL) | vb] = grp != E2_NONE && M->kept[grp] ? grp : E2_NONE;
+    }
+  for (int u = 0; u < (256 << E2_MAXFL); u++) M->lutrow[u] = E2_NOGROUP;
+  M->gmode = K <= 64;
   if (!M->gmode) return;
-  M->nslot = K <= 8 ? 8 : (K <= 16 ? 16 : 32);
+  M->nslot = K <= 8 ? 8 : (K <= 16 ? 16 : (K <= 32 ? 32 : 64));
   memset(M->tw, 0, sizeof(M->tw));
   memset(M->tmid, 0, sizeof(M->tmid));
   memset(M->tinv, 0, sizeof(M->tinv));
@@ -125,12 +133,14 @@ void gwlz_e2_model_prepare(e2_model *M) {
     M->gslot[grp] = 0;
     if (!M->kept[grp]) continue;
     M->gslot[grp] = (uint8_t)k;
-    for (int q = 0; q < M->pfx[grp]; q++) M->tw[q * 32 + k] = M->w[grp][q];
+    for (int q = 0; q < M->pfx[grp]; q++) M->tw[q * 64 + k] = M->w[grp][q];
     M->tmid[k] = M->midf[grp];
     M->tinv[k] = M->invf[grp];
     M->tamp[k] = (float)M->amp[grp] * (1.0f / E2_AMP_DEN);
     k++;
   }
+  for (int u = 0; u < (256 << E2_MAXFL); u++)
+    if (M->lut[u] != E2_NONE) M->lutrow[u] = M->gslot[M->lut[u]];
 }
 
 /* ---- tap lines ----------------------------------------------------------------
@@ -292,21 +302,31 @@ E2_BINS(e2_bins_f32, float)
 E2_BINS(e2_bins_f64, double)
 
 void gwlz_e2_seg_groups(const e2_model *M, const e2_geom *g, const void *xr, const uint8_t *aux,
-                        const uint8_t *mask, size_t i0, size_t len, uint16_t *gi) {
+                        const uint8_t *mask, size_t i0, size_t len, e2_scratch *S) {
   const int nb = 1 << M->fl;
   uint8_t vb[E2_SEG];
+  uint16_t *gi = S->gi;
   if (g->type == GWLZ_TYPE_DOUBLE)
     e2_bins_f64((const double *)xr + i0, len, M->bnd, nb - 1, vb);
   else
     e2_bins_f32((const float *)xr + i0, len, M->fbnd, nb - 1, vb);
+  const uint8_t *a = aux ? aux + i0 : NULL;
   for (size_t x = 0; x < len; x++) {
-    const size_t i = i0 + x;
-    const int c = M->ctx_of[aux ? aux[i] : 0];
-    gi[x] = E2_NONE;
-    if (c == 0xFF || M->j[c] < 0 || vb[x] == 0xFF || (mask && mask[i])) continue;
-    const int grp = M->gbase[c] + (vb[x] >> M->j[c]);
-    if (M->kept[grp]) gi[x] = (uint16_t)grp;
+    const size_t u = ((size_t)(a ? a[x] : 0) << E2_MAXFL) | (vb[x] & 31u);
+    gi[x] = vb[x] == 0xFF ? E2_NONE : M->lut[u];
   }
+  S->row_ready = M->gmode;
+  if (M->gmode)
+    for (size_t x = 0; x < len; x++) {
+      const size_t u = ((size_t)(a ? a[x] : 0) << E2_MAXFL) | (vb[x] & 31u);
+      S->row[x] = vb[x] == 0xFF ? E2_NOGROUP : M->lutrow[u];
+    }
+  if (mask)
+    for (size_t x = 0; x < len; x++)
+      if (mask[i0 + x]) {
+        gi[x] = E2_NONE;
+        S->row[x] = E2_NOGROUP;
+      }
 }
 
 /* ---- prediction and output (§10.9.5, §10.6) ------------------------------------
@@ -320,8 +340,6 @@ void gwlz_e2_seg_groups(const e2_model *M, const e2_geom *g, const void *xr, con
  * without a group), so that the vector path can look them up by permutes. */
 int gwlz_e2_isa = 2;
 
-/* Slot of a cell without a group (slot 0, flagged: the output keeps X'). */
-#define E2_NOGROUP 0x80000000u
 
 typedef struct {
   const float *w; /* weight of feature q, slot s: w[q * ws + s] */
@@ -332,8 +350,9 @@ typedef struct {
 
 static void e2_slots(const e2_model *M, int np, size_t len, e2_scratch *S, e2_tab *T) {
   if (M->gmode) {
-    for (size_t x = 0; x < len; x++) S->row[x] = S->gi[x] == E2_NONE ? E2_NOGROUP : M->gslot[S->gi[x]];
-    *T = (e2_tab){M->tw, 32, M->tmid, M->tinv, M->tamp, M->nslot};
+    if (!S->row_ready)
+      for (size_t x = 0; x < len; x++) S->row[x] = S->gi[x] == E2_NONE ? E2_NOGROUP : M->gslot[S->gi[x]];
+    *T = (e2_tab){M->tw, 64, M->tmid, M->tinv, M->tamp, M->nslot};
     return;
   }
   int ns = 0;
@@ -506,6 +525,11 @@ E2_TGT static size_t e2_run_avx2(const float *(*Tp)[4][2], const float *V, int k
 E2_T512 static inline __m512 e2_pick16(const float *t, __m512i idx, int nslot) {
   if (nslot <= 16) return _mm512_permutexvar_ps(idx, _mm512_loadu_ps(t));
   if (nslot <= 32) return _mm512_permutex2var_ps(_mm512_loadu_ps(t), idx, _mm512_loadu_ps(t + 16));
+  if (nslot <= 64) {
+    const __mmask16 hi = _mm512_test_epi32_mask(idx, _mm512_set1_epi32(32));
+    return _mm512_mask_blend_ps(hi, _mm512_permutex2var_ps(_mm512_loadu_ps(t), idx, _mm512_loadu_ps(t + 16)),
+                                _mm512_permutex2var_ps(_mm512_loadu_ps(t + 32), idx, _mm512_loadu_ps(t + 48)));
+  }
   return _mm512_i32gather_ps(idx, t, 4);
 }
 
@@ -639,11 +663,12 @@ static int e2_segment(const e2_model *M, const e2_geom *g, const void *xr, const
                       const uint8_t *mask, const size_t *exc, size_t nexc, size_t *ep, size_t r,
                       size_t x0, size_t len, e2_scratch *S, int *bad) {
   const size_t i0 = r * g->nx + x0;
-  gwlz_e2_seg_groups(M, g, xr, aux, mask, i0, len, S->gi);
+  gwlz_e2_seg_groups(M, g, xr, aux, mask, i0, len, S);
   while (*ep < nexc && exc[*ep] < i0) (*ep)++;
   for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) {
     if (S->gi[exc[k] - i0] == E2_NONE) *bad = 1; /* listed but not corrected */
     S->gi[exc[k] - i0] = E2_NONE;
+    S->row[exc[k] - i0] = E2_NOGROUP;
   }
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;

@@ -5,9 +5,9 @@
  * the requested bound towards more bits: an enhancer that adds bytes is
  * compared there. It is the largest of the fitted model (gwlz_enh_rd_slope)
  * and the measured slopes from the bound eb to eb/2 and to eb/5: the base is
- * run again at those bounds on the whole field (up to 2^17 values, where the
- * base's curve can be irregular) or on 8 sample boxes of about 2^15 values at
- * fixed places (larger fields). A measured curve that does not rise (fewer
+ * run again at those bounds on fields of up to 2^17 values (where its curve
+ * can be irregular and a run is cheap); larger fields use the model (a run
+ * would cost as much as the base). A measured curve that does not rise (fewer
  * or equal bytes, or no lower error, at the tighter bound) counts as
  * erratic: only enhancements that pay off at a slope of 1000 dB per doubling
  * are kept there. */
@@ -18,8 +18,6 @@
 #include "enhance/enhancer.h"
 
 #define SLOPE_WHOLE_MAX ((size_t)1 << 17)
-#define SLOPE_BOX_CELLS 32768
-#define SLOPE_NBOX 8
 #define SLOPE_ERRATIC 1000.0
 
 static const double slope_div[2] = {2.0, 5.0};
@@ -59,66 +57,6 @@ static gwlz_error slope_run(const gwlz_base_params *p, gwlz_base which, double d
   return e;
 }
 
-/* Box b of the squeezed geometry (n[0..nd-1]): origin o and extents ext. */
-static void slope_box(const gwlz_shape *s, int b, size_t *o, size_t *ext) {
-  const int k = s->nd < 3 ? s->nd : 3;
-  const size_t side = k == 3 ? 32 : (k == 2 ? 181 : SLOPE_BOX_CELLS);
-  uint64_t h = 0x5851F42D4C957F2Dull * (uint64_t)(b + 1);
-  for (int a = 0; a < s->nd; a++) {
-    ext[a] = a < s->nd - k ? 1 : (s->n[a] < side ? s->n[a] : side);
-    h = h * 6364136223846793005ull + 1442695040888963407ull;
-    o[a] = (size_t)((h >> 17) % (uint64_t)(s->n[a] - ext[a] + 1));
-  }
-}
-
-static void slope_copy(const gwlz_shape *s, const size_t *o, const size_t *ext, const void *x, size_t ts,
-                       void *dst) {
-  size_t st[4], cnt = 1, k = 0;
-  st[s->nd - 1] = 1;
-  for (int a = s->nd - 2; a >= 0; a--) st[a] = st[a + 1] * s->n[a + 1];
-  for (int a = 0; a < s->nd - 1; a++) cnt *= ext[a];
-  for (size_t r = 0; r < cnt; r++) {
-    size_t rem = r, off = o[s->nd - 1];
-    for (int a = s->nd - 2; a >= 0; a--) {
-      off += (o[a] + rem % ext[a]) * st[a];
-      rem /= ext[a];
-    }
-    memcpy((uint8_t *)dst + k * ts, (const uint8_t *)x + off * ts, ext[s->nd - 1] * ts);
-    k += ext[s->nd - 1];
-  }
-}
-
-/* Sample boxes at eb, eb/2, eb/5: bytes and SSE summed over the boxes. */
-static gwlz_error slope_boxes(const gwlz_base_params *p, gwlz_base which, const void *x, double *b,
-                              double *s) {
-  gwlz_shape sh;
-  gwlz_error e = gwlz_base_squeeze(p, &sh);
-  const size_t ts = gwlz_type_size(p->type);
-  void *buf = malloc(2 * (size_t)SLOPE_BOX_CELLS * ts);
-  if (e == GWLZ_OK && !buf) e = GWLZ_ERR_MEMORY;
-  for (int f = 0; f < 3; f++) b[f] = s[f] = 0.0;
-  for (int k = 0; k < SLOPE_NBOX && e == GWLZ_OK; k++) {
-    size_t o[4], ext[4], cnt = 1;
-    slope_box(&sh, k, o, ext);
-    gwlz_base_params q = *p;
-    q.ndims = sh.nd;
-    for (int a = 0; a < sh.nd; a++) {
-      q.dims[a] = ext[a];
-      cnt *= ext[a];
-    }
-    q.n = cnt;
-    slope_copy(&sh, o, ext, x, ts, buf);
-    for (int f = 0; f < 3 && e == GWLZ_OK; f++) {
-      double by = 0.0, se = 0.0;
-      e = slope_run(&q, which, f ? slope_div[f - 1] : 1.0, buf, NULL, (uint8_t *)buf + cnt * ts, &by, &se);
-      b[f] += by;
-      s[f] += se;
-    }
-  }
-  free(buf);
-  return e;
-}
-
 double gwlz_enh_measure_slope(const gwlz_base_params *p, gwlz_base which, const void *x,
                               const uint8_t *mask, size_t base_payload, size_t stream_bytes,
                               double sse) {
@@ -136,7 +74,7 @@ double gwlz_enh_measure_slope(const gwlz_base_params *p, gwlz_base which, const 
     }
     free(rec);
   } else {
-    e = slope_boxes(p, which, x, b, s);
+    return S; /* larger fields: the fitted model (measuring costs a base run) */
   }
   if (e != GWLZ_OK) return S;
   for (int f = 1; f < 3; f++) {

@@ -34,8 +34,8 @@
 #endif
 
 #define E2_NCH 4                        /* chunks of the sampled passes          */
-#define E2_TRAIN_CELLS ((size_t)1 << 19) /* cells sampled for training            */
-#define E2_PILOT_CELLS ((size_t)1 << 16) /* cells for quantiles and the clamp     */
+#define E2_TRAIN_MAX ((size_t)1 << 19) /* cells sampled for training: n/8 within  */
+#define E2_TRAIN_MIN ((size_t)1 << 16) /* these limits (all cells below the min)  */
 #define E2_NFC 32                       /* fine classes of the aux byte          */
 #define E2_NAMP 8
 #define E2_WIDTH_EST 10                 /* bits per parameter before quantizing  */
@@ -741,7 +741,7 @@ static void e2_cal_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_
   (void)fold;
   e2_calctx *cc = (e2_calctx *)ctx;
   const size_t i0 = r * s->g.nx + x0;
-  gwlz_e2_seg_groups(cc->M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S->gi);
+  gwlz_e2_seg_groups(cc->M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
   if (!any) return;
@@ -755,15 +755,14 @@ static void e2_cal_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_
     const double e0 = (xv - xrv) * inv;
     a[0] += e0 * e0;
     a[E2_CAL - 1] += 1.0;
+    /* in units of eb (the output's rounding left out: an estimate) */
+    const double rh = (double)S->r[x];
     for (int k = 0; k < E2_NAMP; k++) {
-      const double yv = gwlz_e2_apply1(s->g.type, xrv, eb, S->r[x], e2_amps[k]);
-      const double er = (xv - yv) * inv;
-      if (s->strict && !(fabs(xv - yv) <= eb)) {
-        a[1 + 2 * k] += e0 * e0;
-        a[2 + 2 * k] += 1.0;
-      } else {
-        a[1 + 2 * k] += er * er;
-      }
+      const double A = e2_amps[k] * (1.0 / E2_AMP_DEN);
+      const double er = e0 - (rh < A ? (rh > -A ? rh : -A) : A);
+      const int exc = s->strict && !(fabs(er) <= 1.0);
+      a[1 + 2 * k] += exc ? e0 * e0 : er * er;
+      a[2 + 2 * k] += exc;
     }
   }
 }
@@ -840,7 +839,7 @@ static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, e2_
   const gwlz_type ty = s->g.type;
   const size_t ts = gwlz_type_size(ty);
   const double eb = s->g.eb, inv = 1.0 / eb;
-  gwlz_e2_seg_groups(M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S->gi);
+  gwlz_e2_seg_groups(M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
   if (!any) return;
@@ -935,11 +934,14 @@ static gwlz_error e2_plan(e2_state *s, const gwlz_enh_params *p, const void *x, 
   s->nseg = (s->g.nx + E2_SEG - 1) / E2_SEG;
   s->ntask = s->g.nrows * s->nseg;
   const double ncell = (double)s->ntask * E2_SEG;
+  /* training sample: n/8 cells within [E2_TRAIN_MIN, E2_TRAIN_MAX]; the
+   * pilot (quantiles, clamp level) a quarter of it */
+  double T = ncell / 8;
+  T = T < (double)E2_TRAIN_MIN ? (double)E2_TRAIN_MIN : (T > (double)E2_TRAIN_MAX ? (double)E2_TRAIN_MAX : T);
   s->rate = (uint64_t)1 << 32;
-  if (ncell > (double)E2_TRAIN_CELLS) s->rate = (uint64_t)(4294967296.0 * (double)E2_TRAIN_CELLS / ncell);
-  s->pilot = s->rate;
-  if (ncell > (double)E2_PILOT_CELLS) s->pilot = (uint64_t)(4294967296.0 * (double)E2_PILOT_CELLS / ncell);
-  if (s->pilot > s->rate) s->pilot = s->rate;
+  if (ncell > T) s->rate = (uint64_t)(4294967296.0 * T / ncell);
+  s->pilot = s->rate / 4 ? s->rate / 4 : 1;
+  if (ncell <= 4 * (double)E2_TRAIN_MIN) s->pilot = s->rate;
   if (s->pilot < 1) s->pilot = 1;
   if (s->rate < 1) s->rate = 1;
   int G = p->groups < 1 ? 1 : (p->groups > 32 ? 32 : p->groups);
@@ -984,12 +986,7 @@ static gwlz_error e2_pick_clamp(e2_state *s, e2_model *M) {
     e = e2_select(s, ne, 1 << 1, &ch); /* rule 1: contexts by the coded bit */
     if (e == GWLZ_OK) e2_build_model(s, ne, &ch, M);
     free(ne);
-    if (e == GWLZ_OK && M->mmax > 0) {
-      const double sc = s->scale;
-      s->scale = s->rate >= ((uint64_t)1 << 32) ? 1.0 : 4294967296.0 / (double)s->rate;
-      e = e2_calibrate(s, M, s->rate, &cost);
-      s->scale = sc;
-    }
+    if (e == GWLZ_OK && M->mmax > 0) e = e2_calibrate(s, M, s->pilot, &cost);
     if (e != GWLZ_OK) return e;
     if (M->mmax == 0) cost = s->sse0;
     if (cost < best) {

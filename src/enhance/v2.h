@@ -30,6 +30,7 @@
 #define E2_SEG 128         /* cells per row segment                           */
 #define E2_NONE 0xFFFFu    /* group index of a cell without a group           */
 #define E2_ARCH_SYM 32     /* the one v2 linear architecture                  */
+#define E2_NOGROUP 0x80000000u /* kernel slot of a cell without a group (flagged) */
 #define E2_AMP_DEN 64
 
 /* Geometry: extents of 1 removed; the used axes are the last k. Rows run
@@ -76,11 +77,14 @@ typedef struct {
   float midf[E2_MAXGROUPS], invf[E2_MAXGROUPS]; /* the same as float (centre feature) */
   float fbnd[1 << E2_MAXFL];     /* float thresholds: v >= fbnd[k] <=> (double)v >= bnd[k] */
   int mmax;               /* largest prefix over kept groups (0: none)   */
-  /* lookup tables of the inference (gwlz_e2_model_prepare): with at most 31
-   * kept groups every kept group has a fixed slot; else slots per segment */
+  /* lookup tables of the inference (gwlz_e2_model_prepare): the group of
+   * (aux, value bin); with at most 64 kept groups every kept group has a
+   * fixed slot in the weight tables, else slots are given per segment */
+  uint16_t lut[256 << E2_MAXFL];
+  uint32_t lutrow[256 << E2_MAXFL]; /* global mode: the slot (E2 kernel row) */
   int gmode, nslot;
   uint8_t gslot[E2_MAXGROUPS];
-  float tw[E2_MAXFP * 32], tmid[32], tinv[32], tamp[32];
+  float tw[E2_MAXFP * 64], tmid[64], tinv[64], tamp[64];
 } e2_model;
 
 /* Per-thread scratch of one row segment. */
@@ -93,6 +97,7 @@ typedef struct {
   uint32_t stamp[E2_MAXGROUPS];          /* slot bookkeeping of seg_predict      */
   uint8_t slot[E2_MAXGROUPS];
   uint32_t seg_id;
+  int row_ready;                         /* S->row filled by seg_groups          */
   uint32_t row[E2_SEG];                  /* slot of each cell                    */
   float wt[E2_MAXFP * (E2_SEG + 1)];     /* weights by slot: wt[q*(E2_SEG+1)+slot] */
   float smid[E2_SEG + 1], sinv[E2_SEG + 1], samp[E2_SEG + 1];
@@ -118,10 +123,12 @@ void gwlz_e2_model_prepare(e2_model *M);
  * cells within E2_HALO of the segment along the used axes are read). */
 void gwlz_e2_seg_features(const e2_geom *g, const void *xr, size_t r, size_t x0, size_t len, int nf,
                           float clampv, e2_scratch *S);
-/* Group of each cell of the segment under model M (E2_NONE: not corrected):
- * aux/mask NULL = all zero; exc: the cells listed as exceptions are E2_NONE. */
+/* Group of each cell of the segment under model M into S->gi (E2_NONE: not
+ * corrected; aux/mask NULL = all zero) and, with fixed slots, the kernel's
+ * slot of each cell into S->row. A caller that removes a cell (exception)
+ * sets S->gi[x] = E2_NONE and S->row[x] = E2_NOGROUP. */
 void gwlz_e2_seg_groups(const e2_model *M, const e2_geom *g, const void *xr, const uint8_t *aux,
-                        const uint8_t *mask, size_t i0, size_t len, uint16_t *gi);
+                        const uint8_t *mask, size_t i0, size_t len, e2_scratch *S);
 /* Prediction S->r[x] and, when out is not NULL, the output values of the
  * segment's cells (type T; X' bit for bit where S->gi[x] is E2_NONE), for the
  * groups in S->gi (from gwlz_e2_seg_groups). */
