@@ -341,7 +341,7 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   if (!gwlz_mul_size(n, ts, &raw) || !gwlz_mul_size(n, ts + 10, &spec)) return 0;
   /* header + section frames, base (never above a zstd frame of the raw
    * bytes plus its own small header), specials (positions + bit patterns),
-   * enhancer sections (capped by gwlz_compress at raw/8 + 64 KiB). */
+   * enhancer sections (kept by gwlz_compress only up to raw/8 + 64 KiB). */
   total = 1024;
   if (!gwlz_add_size(total, zstd_bound(raw) + 256, &total)) return 0;
   if (!gwlz_add_size(total, zstd_bound(spec) + 256, &total)) return 0;
@@ -509,8 +509,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
       /* Never worse at equal bits: drop an enhancement whose squared-error
        * reduction is not worth its bytes (two section frames of 12 bytes
        * each included) at the base's rate-distortion slope. */
-      if (!gwlz_enh_pays(base_sse, sse, st.enhancer_bytes + st.exception_bytes + 24, base_stream,
-                         rd_slope)) {
+      const size_t extra = st.enhancer_bytes + st.exception_bytes + 24;
+      if (!gwlz_enh_pays(base_sse, sse, extra, base_stream, rd_slope) ||
+          extra > n * ts / 8 + 65536 /* gwlz_compress_bound's allowance */) {
         final_out = recon;
         sse = base_sse;
         maxerr = base_max;

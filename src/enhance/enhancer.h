@@ -1,8 +1,15 @@
 /* enhancer.h - group-wise residual enhancers. At compression time, learn
- * R = X - X' per value group of X' (linear filter or tiny CNN), keep the
- * models that help, find the positions where the enhanced value would break
- * the bound (strict policy) and store models and exceptions. The decoder runs
- * the very same inference (bit-exact across builds and thread counts). */
+ * R = X - X' per group of cells (one linear model per group, or a tiny CNN),
+ * keep a group's model only where the squared error it removes is worth its
+ * bytes at the base's rate-distortion slope, find the positions where the
+ * enhanced value would break the bound (strict policy) and store models and
+ * exceptions. The decoder runs the very same inference (bit-exact across
+ * builds and thread counts).
+ *
+ * Two payload versions (docs/format.md §10): version 2 (v2.h: the default,
+ * linear models over symmetric features, groups from the base's side
+ * information and value bins) and version 1 (v1.h: value groups, the CNN
+ * kinds; every version 1 payload still decodes). */
 #ifndef GWLZ_ENHANCER_H
 #define GWLZ_ENHANCER_H
 #include "base/base.h"

@@ -16,7 +16,7 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(GWLZ_NO_CLONES) && !defined(__AVX2__) && !defined(__SANITIZE_ADDRESS__)
-#define E2_CLONES __attribute__((target_clones("avx2", "default")))
+#define E2_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define E2_CLONES
 #endif
@@ -133,6 +133,7 @@ void gwlz_e2_model_prepare(e2_model *M) {
     M->gslot[grp] = 0;
     if (!M->kept[grp]) continue;
     M->gslot[grp] = (uint8_t)k;
+    M->slotgrp[k] = (uint16_t)grp;
     for (int q = 0; q < M->pfx[grp]; q++) M->tw[q * 64 + k] = M->w[grp][q];
     M->tmid[k] = M->midf[grp];
     M->tinv[k] = M->invf[grp];
@@ -305,28 +306,29 @@ void gwlz_e2_seg_groups(const e2_model *M, const e2_geom *g, const void *xr, con
                         const uint8_t *mask, size_t i0, size_t len, e2_scratch *S) {
   const int nb = 1 << M->fl;
   uint8_t vb[E2_SEG];
-  uint16_t *gi = S->gi;
   if (g->type == GWLZ_TYPE_DOUBLE)
     e2_bins_f64((const double *)xr + i0, len, M->bnd, nb - 1, vb);
   else
     e2_bins_f32((const float *)xr + i0, len, M->fbnd, nb - 1, vb);
   const uint8_t *a = aux ? aux + i0 : NULL;
-  for (size_t x = 0; x < len; x++) {
-    const size_t u = ((size_t)(a ? a[x] : 0) << E2_MAXFL) | (vb[x] & 31u);
-    gi[x] = vb[x] == 0xFF ? E2_NONE : M->lut[u];
-  }
   S->row_ready = M->gmode;
-  if (M->gmode)
+  if (M->gmode) { /* slots directly; the group only where asked for */
     for (size_t x = 0; x < len; x++) {
       const size_t u = ((size_t)(a ? a[x] : 0) << E2_MAXFL) | (vb[x] & 31u);
       S->row[x] = vb[x] == 0xFF ? E2_NOGROUP : M->lutrow[u];
     }
+    if (mask)
+      for (size_t x = 0; x < len; x++) S->row[x] = mask[i0 + x] ? E2_NOGROUP : S->row[x];
+    if (S->need_gi)
+      for (size_t x = 0; x < len; x++) S->gi[x] = S->row[x] == E2_NOGROUP ? E2_NONE : M->slotgrp[S->row[x]];
+    return;
+  }
+  for (size_t x = 0; x < len; x++) {
+    const size_t u = ((size_t)(a ? a[x] : 0) << E2_MAXFL) | (vb[x] & 31u);
+    S->gi[x] = vb[x] == 0xFF ? E2_NONE : M->lut[u];
+  }
   if (mask)
-    for (size_t x = 0; x < len; x++)
-      if (mask[i0 + x]) {
-        gi[x] = E2_NONE;
-        S->row[x] = E2_NOGROUP;
-      }
+    for (size_t x = 0; x < len; x++) S->gi[x] = mask[i0 + x] ? E2_NONE : S->gi[x];
 }
 
 /* ---- prediction and output (§10.9.5, §10.6) ------------------------------------
@@ -663,15 +665,23 @@ static int e2_segment(const e2_model *M, const e2_geom *g, const void *xr, const
                       const uint8_t *mask, const size_t *exc, size_t nexc, size_t *ep, size_t r,
                       size_t x0, size_t len, e2_scratch *S, int *bad) {
   const size_t i0 = r * g->nx + x0;
+  S->need_gi = 0;
   gwlz_e2_seg_groups(M, g, xr, aux, mask, i0, len, S);
   while (*ep < nexc && exc[*ep] < i0) (*ep)++;
-  for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) {
-    if (S->gi[exc[k] - i0] == E2_NONE) *bad = 1; /* listed but not corrected */
-    S->gi[exc[k] - i0] = E2_NONE;
-    S->row[exc[k] - i0] = E2_NOGROUP;
-  }
   int any = 0;
-  for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
+  if (M->gmode) {
+    for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) {
+      if (S->row[exc[k] - i0] == E2_NOGROUP) *bad = 1; /* listed but not corrected */
+      S->row[exc[k] - i0] = E2_NOGROUP;
+    }
+    for (size_t x = 0; x < len && !any; x++) any = S->row[x] != E2_NOGROUP;
+  } else {
+    for (size_t k = *ep; k < nexc && exc[k] < i0 + len; k++) {
+      if (S->gi[exc[k] - i0] == E2_NONE) *bad = 1;
+      S->gi[exc[k] - i0] = E2_NONE;
+    }
+    for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
+  }
   return any;
 }
 

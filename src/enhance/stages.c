@@ -741,6 +741,7 @@ static void e2_cal_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_
   (void)fold;
   e2_calctx *cc = (e2_calctx *)ctx;
   const size_t i0 = r * s->g.nx + x0;
+  S->need_gi = 1;
   gwlz_e2_seg_groups(cc->M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
@@ -839,6 +840,7 @@ static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, e2_
   const gwlz_type ty = s->g.type;
   const size_t ts = gwlz_type_size(ty);
   const double eb = s->g.eb, inv = 1.0 / eb;
+  S->need_gi = 1;
   gwlz_e2_seg_groups(M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;

@@ -84,6 +84,7 @@ typedef struct {
   uint32_t lutrow[256 << E2_MAXFL]; /* global mode: the slot (E2 kernel row) */
   int gmode, nslot;
   uint8_t gslot[E2_MAXGROUPS];
+  uint16_t slotgrp[64];
   float tw[E2_MAXFP * 64], tmid[64], tinv[64], tamp[64];
 } e2_model;
 
@@ -98,6 +99,7 @@ typedef struct {
   uint8_t slot[E2_MAXGROUPS];
   uint32_t seg_id;
   int row_ready;                         /* S->row filled by seg_groups          */
+  int need_gi;                           /* seg_groups: fill S->gi with fixed slots too */
   uint32_t row[E2_SEG];                  /* slot of each cell                    */
   float wt[E2_MAXFP * (E2_SEG + 1)];     /* weights by slot: wt[q*(E2_SEG+1)+slot] */
   float smid[E2_SEG + 1], sinv[E2_SEG + 1], samp[E2_SEG + 1];
@@ -123,10 +125,11 @@ void gwlz_e2_model_prepare(e2_model *M);
  * cells within E2_HALO of the segment along the used axes are read). */
 void gwlz_e2_seg_features(const e2_geom *g, const void *xr, size_t r, size_t x0, size_t len, int nf,
                           float clampv, e2_scratch *S);
-/* Group of each cell of the segment under model M into S->gi (E2_NONE: not
- * corrected; aux/mask NULL = all zero) and, with fixed slots, the kernel's
- * slot of each cell into S->row. A caller that removes a cell (exception)
- * sets S->gi[x] = E2_NONE and S->row[x] = E2_NOGROUP. */
+/* Group of each cell of the segment under model M (aux/mask NULL = all
+ * zero): with fixed slots (M->gmode) the kernel's slot of each cell into
+ * S->row (E2_NOGROUP: not corrected) and, when S->need_gi, the group into
+ * S->gi; else the group into S->gi (E2_NONE: not corrected). A caller that
+ * removes a cell (exception) marks it in the array it was given. */
 void gwlz_e2_seg_groups(const e2_model *M, const e2_geom *g, const void *xr, const uint8_t *aux,
                         const uint8_t *mask, size_t i0, size_t len, e2_scratch *S);
 /* Prediction S->r[x] and, when out is not NULL, the output values of the
