@@ -1,9 +1,12 @@
 /* stages.c - the encoder of the version 2 enhancer (v2.h), in stages that
  * hand one state struct (e2_state) along:
  *
- *   plan       sample plan (row segments chosen by a hash of their global
- *              index), value range and fine value bins of X' (weighted
- *              quantiles over a pilot sample), clamp level of the features
+ *   plan       sample plan (row segments of 128 cells chosen by a hash of
+ *              their global index: about n/8 cells, within 2^16 .. 2^19;
+ *              the pilot a quarter of them), value range and fine value bins
+ *              of X' (weighted quantiles over the pilot), clamp level of the
+ *              features (the cheapest of three single-rule models fitted and
+ *              calibrated on the pilot)
  *   train      normal equations of the linear fit per fine class (aux) x
  *              fine value bin x fold, over the sample, summed per fixed
  *              chunk and then in chunk order
@@ -29,9 +32,6 @@
 #include <stdlib.h>
 
 #include "enhance/v2.h"
-#ifdef E2_DEBUG
-#include <stdio.h>
-#endif
 
 #define E2_NCH 4                        /* chunks of the sampled passes          */
 #define E2_TRAIN_MAX ((size_t)1 << 19) /* cells sampled for training: n/8 within  */
@@ -1036,25 +1036,6 @@ gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void 
   } else if (e == GWLZ_OK) {
     memcpy(y, xr, p->n * gwlz_type_size(p->type));
   }
-#ifdef E2_DEBUG
-  if (e == GWLZ_OK) {
-    int hist[E2_MAXF + 1] = {0}, K = 0;
-    for (int grp = 0; grp < M->ngroups; grp++)
-      if (M->kept[grp]) {
-        hist[M->pfx[grp]]++;
-        K++;
-      }
-    fprintf(stderr, "e2: rule %d clamp %d fl %d (fl0 %d) nctx %d groups %d kept %d mmax %d S %.2f lambda %.4g sse0 %.4g -> %.4g (%.2f dB) exc %zu\n",
-            M->rule, M->clamp_code, M->fl, s.fl0, M->nctx, M->ngroups, K, M->mmax, s.S, s.lambda, sse0, sse1,
-            10 * log10(sse0 / sse1), nexc);
-    fprintf(stderr, "e2: j:");
-    for (int c = 0; c < M->nctx; c++) fprintf(stderr, " %d", M->j[c]);
-    fprintf(stderr, "  prefixes:");
-    for (int q = 1; q <= E2_MAXF; q++)
-      if (hist[q]) fprintf(stderr, " %dx%d", hist[q], q);
-    fprintf(stderr, "\n");
-  }
-#endif
   free(exc);
   free(M);
   st->enhance_seconds = gwlz_now() - t0 - st->train_seconds;
