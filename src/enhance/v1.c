@@ -627,6 +627,47 @@ static void enh_apply_seg(void *vctx, size_t i0, size_t len, const float *r) {
   }
 }
 
+/* EXCP payload version 1: positions, each in a kept group (gid, kept). */
+static gwlz_error e1_read_exceptions(const gwlz_enh_params *p, const uint8_t *exc, size_t exc_size,
+                                     const uint8_t *gid, const uint8_t *kept, size_t **out, size_t *nout) {
+  gwlz_rbuf r, q;
+  uint8_t v;
+  uint64_t cnt, prev = 0;
+  uint8_t *raw = NULL;
+  size_t rawn, vl = 1, *epos = NULL;
+  gwlz_error e;
+  gwlz_rbuf_init(&r, exc, exc_size);
+  if ((e = gwlz_rbuf_u8(&r, &v)) != GWLZ_OK) return e;
+  if (v != EXC_PAYLOAD_VERSION) return GWLZ_ERR_VERSION;
+  if ((e = gwlz_rbuf_varint(&r, &cnt)) != GWLZ_OK) return e;
+  if (cnt < 1 || cnt > p->n) return GWLZ_ERR_CORRUPT;
+  for (uint64_t v2 = (uint64_t)p->n; v2 >= 0x80; v2 >>= 7) vl++;
+  if ((e = gwlz_lossless_unpack(&r, (size_t)cnt * vl, &raw, &rawn)) != GWLZ_OK) return e;
+  if (gwlz_rbuf_left(&r) != 0) e = GWLZ_ERR_CORRUPT;
+  if (e == GWLZ_OK && !(epos = (size_t *)malloc((size_t)cnt * sizeof(size_t)))) e = GWLZ_ERR_MEMORY;
+  gwlz_rbuf_init(&q, raw, rawn);
+  for (size_t k = 0; k < (size_t)cnt && e == GWLZ_OK; k++) {
+    uint64_t dlt, pos;
+    if (gwlz_rbuf_varint(&q, &dlt) != GWLZ_OK || (k > 0 && dlt >= (uint64_t)p->n)) {
+      e = GWLZ_ERR_CORRUPT;
+      break;
+    }
+    pos = k == 0 ? dlt : prev + 1 + dlt;
+    if (pos >= (uint64_t)p->n || gid[pos] == 0xFF || !kept[gid[pos]]) e = GWLZ_ERR_CORRUPT;
+    epos[k] = (size_t)pos;
+    prev = pos;
+  }
+  if (e == GWLZ_OK && gwlz_rbuf_left(&q) != 0) e = GWLZ_ERR_CORRUPT;
+  free(raw);
+  if (e != GWLZ_OK) {
+    free(epos);
+    return e;
+  }
+  *out = epos;
+  *nout = (size_t)cnt;
+  return GWLZ_OK;
+}
+
 gwlz_error gwlz_e1_decompress(const gwlz_enh_params *p, const uint8_t *models,
                                size_t models_size, const uint8_t *exc, size_t exc_size,
                                void *data) {
@@ -642,7 +683,6 @@ gwlz_error gwlz_e1_decompress(const gwlz_enh_params *p, const uint8_t *models,
 
   double *bounds = (double *)malloc((size_t)h.G * sizeof(double));
   float *params = NULL, *rhat = NULL;
-  uint8_t *raw = NULL;
   size_t *epos = NULL;
   enh_groups gr;
   int amp_of[GWLZ_MAX_GROUPS];
@@ -666,66 +706,8 @@ gwlz_error gwlz_e1_decompress(const gwlz_enh_params *p, const uint8_t *models,
 
   /* exception positions: parse and validate before touching data */
   size_t nexc = 0;
-  if (exc_size) {
-    gwlz_rbuf r;
-    uint8_t v;
-    uint64_t cnt;
-    size_t rawn;
-    gwlz_rbuf_init(&r, exc, exc_size);
-    if ((e = gwlz_rbuf_u8(&r, &v)) != GWLZ_OK) goto done;
-    if (v != EXC_PAYLOAD_VERSION) {
-      e = GWLZ_ERR_VERSION;
-      goto done;
-    }
-    if ((e = gwlz_rbuf_varint(&r, &cnt)) != GWLZ_OK) goto done;
-    if (cnt < 1 || cnt > p->n) {
-      e = GWLZ_ERR_CORRUPT;
-      goto done;
-    }
-    size_t vl = 1;
-    for (uint64_t v2 = (uint64_t)p->n; v2 >= 0x80; v2 >>= 7) vl++;
-    size_t maxraw = (size_t)cnt * vl;
-    if ((e = gwlz_lossless_unpack(&r, maxraw, &raw, &rawn)) != GWLZ_OK) goto done;
-    if (gwlz_rbuf_left(&r) != 0) {
-      e = GWLZ_ERR_CORRUPT;
-      goto done;
-    }
-    nexc = (size_t)cnt;
-    epos = (size_t *)malloc(nexc * sizeof(size_t));
-    if (!epos) {
-      e = GWLZ_ERR_MEMORY;
-      goto done;
-    }
-    gwlz_rbuf q;
-    gwlz_rbuf_init(&q, raw, rawn);
-    uint64_t prev = 0;
-    for (size_t k = 0; k < nexc; k++) {
-      uint64_t dlt, pos;
-      if (gwlz_rbuf_varint(&q, &dlt) != GWLZ_OK) {
-        e = GWLZ_ERR_CORRUPT;
-        goto done;
-      }
-      if (k == 0) {
-        pos = dlt;
-      } else {
-        if (dlt >= (uint64_t)p->n) {
-          e = GWLZ_ERR_CORRUPT;
-          goto done;
-        }
-        pos = prev + 1 + dlt;
-      }
-      if (pos >= (uint64_t)p->n || gr.gid[pos] == 0xFF || !kept[gr.gid[pos]]) {
-        e = GWLZ_ERR_CORRUPT;
-        goto done;
-      }
-      epos[k] = (size_t)pos;
-      prev = pos;
-    }
-    if (gwlz_rbuf_left(&q) != 0) {
-      e = GWLZ_ERR_CORRUPT;
-      goto done;
-    }
-  }
+  if (exc_size && (e = e1_read_exceptions(p, exc, exc_size, gr.gid, kept, &epos, &nexc)) != GWLZ_OK)
+    goto done;
 
   if (h.kind == GWLZ_ENH_LINEAR) {
     /* exception cells keep X': marked 0xFF before the sweep (a cell's gid
@@ -766,7 +748,6 @@ done:
   free(bounds);
   free(params);
   free(rhat);
-  free(raw);
   free(epos);
   enh_groups_free(&gr);
   return e;
