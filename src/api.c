@@ -399,7 +399,7 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
 
   const int want_enh = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 && scan.finite > 0;
   recon = malloc(n * ts);
-  if (want_enh) aux = (uint8_t *)malloc(n);
+  if (want_enh) aux = (uint8_t *)calloc(n ? n : 1, 1); /* zero where a base gives none */
   if (!recon || (want_enh && !aux)) {
     err = GWLZ_ERR_MEMORY;
     goto done;
@@ -646,7 +646,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   bp.abs_eb = h.abs_bound;
   bp.threads = resolve_threads(ctx->threads);
   uint8_t *aux = NULL;
-  if (sm && !(aux = (uint8_t *)malloc(h.n ? h.n : 1))) return GWLZ_ERR_MEMORY;
+  if (sm && !(aux = (uint8_t *)calloc(h.n ? h.n : 1, 1))) return GWLZ_ERR_MEMORY;
   err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
   if (err != GWLZ_OK) {
     free(aux);
