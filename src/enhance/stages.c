@@ -185,7 +185,7 @@ static gwlz_error e2_plan_bins(e2_state *s) {
   if (!all && e == GWLZ_OK) e = GWLZ_ERR_MEMORY;
   size_t k = 0;
   for (int c = 0; c < E2_NCH; c++) {
-    if (all) memcpy(all + k, pl.buf[c], pl.cnt[c] * sizeof(e2_vw));
+    if (all && pl.cnt[c]) memcpy(all + k, pl.buf[c], pl.cnt[c] * sizeof(e2_vw));
     k += pl.cnt[c];
     free(pl.buf[c]);
   }
@@ -910,7 +910,7 @@ static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc
   if (all) {
     size_t k = 0;
     for (size_t c = 0; c < nch; c++) {
-      memcpy(all + k, co[c].pos, co[c].cnt * sizeof(size_t));
+      if (co[c].cnt) memcpy(all + k, co[c].pos, co[c].cnt * sizeof(size_t));
       k += co[c].cnt;
     }
   }
