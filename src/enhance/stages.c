@@ -37,6 +37,7 @@
 #define E2_TRAIN_MAX ((size_t)1 << 19) /* cells sampled for training: n/8 within  */
 #define E2_TRAIN_MIN ((size_t)1 << 16) /* these limits (all cells below the min)  */
 #define E2_NFC 32                       /* fine classes of the aux byte          */
+#define E2_QUANT_MAX 16384              /* pilot values sorted for the quantiles */
 #define E2_NAMP 8
 #define E2_WIDTH_EST 10                 /* bits per parameter before quantizing  */
 #define LAMBDA_K 0.33219280948873623    /* ln 10 / (10 ln 2)                     */
@@ -193,6 +194,15 @@ static gwlz_error e2_plan_bins(e2_state *s) {
   const int nb = 1 << s->fl0;
   s->lo = s->hi = 0.0;
   if (tot) {
+    double vmin = all[0].v, vmax = all[0].v;
+    for (size_t i = 1; i < tot; i++) {
+      vmin = all[i].v < vmin ? all[i].v : vmin;
+      vmax = all[i].v > vmax ? all[i].v : vmax;
+    }
+    if (tot > E2_QUANT_MAX) { /* quantiles from an evenly spaced subset */
+      for (size_t j = 0; j < E2_QUANT_MAX; j++) all[j] = all[j * tot / E2_QUANT_MAX];
+      tot = E2_QUANT_MAX;
+    }
     qsort(all, tot, sizeof(e2_vw), e2_cmp_vw);
     double mean = 0.0, run = 0.0, sum = 0.0;
     for (size_t i = 0; i < tot; i++) mean += all[i].w;
@@ -204,10 +214,10 @@ static gwlz_error e2_plan_bins(e2_state *s) {
       while (i + 1 < tot && run + all[i].w + mean < goal) run += all[i++].w + mean;
       s->bnd[b - 1] = (double)(float)all[i].v;
     }
-    s->lo = (double)(float)all[0].v;
-    s->hi = (double)(float)all[tot - 1].v;
-    if (s->lo > all[0].v) s->lo = nextafterf((float)s->lo, -INFINITY);
-    if (s->hi < all[tot - 1].v) s->hi = nextafterf((float)s->hi, INFINITY);
+    s->lo = (double)(float)vmin;
+    s->hi = (double)(float)vmax;
+    if (s->lo > vmin) s->lo = nextafterf((float)s->lo, -INFINITY);
+    if (s->hi < vmax) s->hi = nextafterf((float)s->hi, INFINITY);
   } else {
     for (int b = 1; b < nb; b++) s->bnd[b - 1] = 0.0;
   }
