@@ -174,8 +174,8 @@ static int e2_cmp_vw(const void *a, const void *b) {
 }
 
 /* Range and fine boundaries: quantiles of X' over the pilot sample, each
- * cell weighted by its squared residual plus the mean squared residual (the
- * bins narrow where the error is). */
+ * cell weighted by its squared residual (the bins narrow where the error
+ * is). */
 static gwlz_error e2_plan_bins(e2_state *s) {
   e2_pilot pl;
   memset(&pl, 0, sizeof(pl));
@@ -204,14 +204,12 @@ static gwlz_error e2_plan_bins(e2_state *s) {
       tot = E2_QUANT_MAX;
     }
     qsort(all, tot, sizeof(e2_vw), e2_cmp_vw);
-    double mean = 0.0, run = 0.0, sum = 0.0;
-    for (size_t i = 0; i < tot; i++) mean += all[i].w;
-    mean /= (double)tot;
-    for (size_t i = 0; i < tot; i++) sum += all[i].w + mean;
+    double run = 0.0, sum = 0.0;
+    for (size_t i = 0; i < tot; i++) sum += all[i].w;
     size_t i = 0;
     for (int b = 1; b < nb; b++) {
       const double goal = sum * (double)b / (double)nb;
-      while (i + 1 < tot && run + all[i].w + mean < goal) run += all[i++].w + mean;
+      while (i + 1 < tot && run + all[i].w < goal) run += all[i++].w;
       s->bnd[b - 1] = (double)(float)all[i].v;
     }
     s->lo = (double)(float)vmin;
