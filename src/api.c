@@ -471,7 +471,9 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
     ep.mask = mask;
     ep.aux = aux;
     ep.base_bytes = base_stream;
-    ep.rd_slope = rd_slope = gwlz_enh_measure_slope(&bp, binfo.base, x, mask, base.size, base_stream, base_sse);
+    /* the price of the enhancer's bytes: the base's rate-distortion slope */
+    rd_slope = gwlz_enh_measure_slope(&bp, binfo.base, x, mask, base.size, base_stream, base_sse);
+    ep.rd_slope = rd_slope;
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
     gwlz_enh_stats es;
