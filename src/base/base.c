@@ -25,10 +25,12 @@
 /* Largest extent accepted (keeps 5 * stride arithmetic far from overflow). */
 #define BASE_MAX_EXTENT ((size_t)1 << 60)
 
+extern const gwlz_base_impl gwlz_base_wavelet; /* base/wavelet.c */
+
 const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT] = {
     NULL, /* GWLZ_BASE_AUTO */
     &gwlz_base_interp,
-    NULL, /* GWLZ_BASE_WAVELET: not built in yet */
+    &gwlz_base_wavelet,
     NULL, /* GWLZ_BASE_ZFP: not built in yet */
 };
 

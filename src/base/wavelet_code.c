@@ -1,0 +1,467 @@
+/*
+ * wavelet_code.c - subband layout and the context-modelled coefficient and
+ * correction coder of the wavelet base (docs/format.md §9.9.3-§9.9.5).
+ *
+ * Encoder and decoder are one function (wv_rc.dec selects the direction),
+ * so both derive every context from the same, already coded, values.
+ */
+#include "base/wavelet_code.h"
+
+#include <stdlib.h>
+
+/* ---- subband layout -------------------------------------------------------- */
+
+/* Block side by number of squeezed dimensions (1..4). */
+static const size_t wv_block_side[5] = {0, 64, 8, 4, 3};
+
+static int axis_mask(const gwlz_wv_geom *g, int l) {
+  int m = 0;
+  for (int e = 0; e < g->nd; e++)
+    if (l < g->lev[e]) m |= 1 << e;
+  return m;
+}
+
+static void band_blocks(gwlz_wv_band *bd, int nd, size_t *nflags) {
+  const int p = 4 - nd;
+  size_t cnt = 1;
+  for (int a = 0; a < 4; a++) {
+    size_t s = a >= p ? wv_block_side[nd] : 1;
+    if (s > bd->ext[a]) s = bd->ext[a];
+    if (s == 0) s = 1;
+    bd->bs[a] = s;
+    bd->nb[a] = (bd->ext[a] + s - 1) / s;
+    cnt *= bd->nb[a];
+  }
+  bd->flag0 = *nflags;
+  *nflags += cnt;
+}
+
+gwlz_error gwlz_wv_bands_init(gwlz_wv_bands *b, const gwlz_wv_geom *g) {
+  const int nd = g->nd, p = 4 - nd;
+  int count = 1;
+  memset(b, 0, sizeof *b);
+  for (int l = 0; l < g->L; l++) count += (1 << __builtin_popcount((unsigned)axis_mask(g, l))) - 1;
+  b->band = (gwlz_wv_band *)calloc((size_t)count, sizeof(gwlz_wv_band));
+  if (!b->band) return GWLZ_ERR_MEMORY;
+  b->nd = nd;
+  for (int a = 0; a < 4; a++) b->N[a] = a >= p ? g->n[a - p] : 1;
+  b->S[3] = 1;
+  for (int a = 2; a >= 0; a--) b->S[a] = b->S[a + 1] * b->N[a + 1];
+
+  /* index of band (level, orient) while building; levels <= 30 */
+  int idx_prev_level[16];
+  for (int o = 0; o < 16; o++) idx_prev_level[o] = -1;
+  int nb = 0;
+  gwlz_wv_band *ap = &b->band[nb++];
+  for (int a = 0; a < 4; a++) {
+    ap->off[a] = 0;
+    ap->ext[a] = a >= p ? gwlz_wv_extent(g, a - p, g->L) : 1;
+  }
+  ap->level = g->L;
+  ap->orient = 0;
+  ap->parent = ap->sibling = -1;
+  ap->lc = 0;
+  band_blocks(ap, nd, &b->nflags);
+  for (int l = g->L - 1; l >= 0; l--) {
+    const int T = axis_mask(g, l), Tp = l + 1 < g->L ? axis_mask(g, l + 1) : 0;
+    int idx_level[16];
+    for (int o = 0; o < 16; o++) idx_level[o] = -1;
+    int prev = -1;
+    for (int o = 1; o < 16; o++) {
+      if (o & ~T) continue;
+      gwlz_wv_band *bd = &b->band[nb];
+      for (int a = 0; a < 4; a++) {
+        bd->off[a] = 0;
+        bd->ext[a] = 1;
+        bd->pshift[a] = 0;
+      }
+      for (int e = 0; e < nd; e++) {
+        size_t A0 = gwlz_wv_extent(g, e, l), A1 = gwlz_wv_extent(g, e, l + 1);
+        if ((T >> e) & 1) {
+          bd->off[p + e] = (o >> e) & 1 ? A1 : 0;
+          bd->ext[p + e] = (o >> e) & 1 ? A0 - A1 : A1;
+        } else {
+          bd->ext[p + e] = A0;
+        }
+        bd->pshift[p + e] = (Tp >> e) & 1;
+      }
+      bd->level = l;
+      bd->orient = o;
+      bd->parent = (l + 1 < g->L && !(o & ~Tp)) ? idx_prev_level[o] : -1;
+      bd->sibling = prev;
+      bd->lc = 1 + (l < 3 ? l : 3);
+      band_blocks(bd, nd, &b->nflags);
+      idx_level[o] = nb;
+      prev = nb;
+      nb++;
+    }
+    memcpy(idx_prev_level, idx_level, sizeof idx_level);
+  }
+  b->nbands = nb;
+  return GWLZ_OK;
+}
+
+void gwlz_wv_bands_free(gwlz_wv_bands *b) {
+  free(b->band);
+  memset(b, 0, sizeof *b);
+}
+
+/* ---- the coder --------------------------------------------------------------- */
+
+#define WV_LC 5      /* model classes: approximation, detail levels 0, 1, 2, >= 3 */
+#define WV_NCTX 16   /* activity buckets                                        */
+#define WV_NBIN 8    /* unary bins with their own model                         */
+#define WV_CAP 255   /* neighbour magnitudes are capped here                    */
+
+typedef struct {
+  gwlz_rc_model band[WV_LC];
+  gwlz_rc_model blk[WV_LC][4][3];
+  gwlz_rc_model mag[WV_LC][WV_NCTX][WV_NBIN];
+  gwlz_rc_model mant[WV_LC][32];
+  gwlz_rc_model sign[WV_LC][9];
+  gwlz_rc_model gap[4][32];
+  gwlz_rc_model gapm[64];
+  gwlz_rc_model cmag[16];
+  gwlz_rc_model cmant[32];
+  gwlz_rc_model csign;
+} wv_models;
+
+typedef struct {
+  int dec;
+  gwlz_rc_enc e;
+  gwlz_rc_dec d;
+  wv_models m;
+} wv_rc;
+
+static inline int rc_bit(wv_rc *c, gwlz_rc_model *m, int b) {
+  if (c->dec) return gwlz_rc_decode(&c->d, m);
+  gwlz_rc_encode(&c->e, m, b);
+  return b;
+}
+
+static inline uint32_t rc_bypass(wv_rc *c, uint32_t v, int nbits) {
+  if (nbits <= 0) return 0;
+  if (c->dec) return gwlz_rc_decode_bypass(&c->d, nbits);
+  gwlz_rc_encode_bypass(&c->e, v, nbits);
+  return v;
+}
+
+static inline uint64_t rc_bypass64(wv_rc *c, uint64_t v, int nbits) {
+  if (nbits > 32) {
+    uint64_t hi = rc_bypass(c, (uint32_t)(v >> 32), nbits - 32);
+    uint64_t lo = rc_bypass(c, (uint32_t)v, 32);
+    return (hi << 32) | lo;
+  }
+  return rc_bypass(c, (uint32_t)v, nbits);
+}
+
+static inline int bitlen32(uint32_t v) { return v ? 32 - __builtin_clz(v) : 0; }
+static inline int bitlen64(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+
+/* Activity m -> bucket: 0..3 as is, then two buckets per octave. */
+static inline int act_bucket(uint32_t m) {
+  if (m < 4) return (int)m;
+  int b = bitlen32(m) - 1; /* >= 2 */
+  int c = 4 + 2 * (b - 2) + (int)((m >> (b - 1)) & 1);
+  return c < WV_NCTX ? c : WV_NCTX - 1;
+}
+
+static inline uint32_t absk(int32_t v) {
+  uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+  return a < WV_CAP ? a : WV_CAP;
+}
+
+static inline int sgn3(int32_t v) { return v > 0 ? 1 : (v < 0 ? 2 : 0); }
+
+/* Neighbour templates (padded 4-D offsets, all >= 0: already coded). */
+typedef struct {
+  int d[4];
+  uint32_t w;
+} wv_nb;
+static const wv_nb nb1[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 0, 2}, 1}};
+static const wv_nb nb2[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 1, 0}, 2}, {{0, 0, 1, 1}, 1},
+                            {{0, 0, 0, 2}, 1}, {{0, 0, 2, 0}, 1}};
+static const wv_nb nb3[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 1, 0}, 2}, {{0, 1, 0, 0}, 2},
+                            {{0, 0, 1, 1}, 1}, {{0, 1, 1, 0}, 1}, {{0, 1, 0, 1}, 1}};
+static const wv_nb nb4[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 1, 0}, 2}, {{0, 1, 0, 0}, 2},
+                            {{1, 0, 0, 0}, 2}, {{0, 0, 1, 1}, 1}};
+#define WV_W_PARENT 2u
+#define WV_W_SIBLING 1u
+
+typedef struct {
+  const wv_nb *t;
+  int nt;
+  size_t off[8];
+} wv_tmpl;
+
+/* Code one coefficient at linear position pos, band coordinates c. */
+static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_band *bd,
+                             const wv_tmpl *tp, int32_t *k, size_t pos, const size_t *c) {
+  uint32_t m = 0;
+  for (int j = 0; j < tp->nt; j++) {
+    const int *d = tp->t[j].d;
+    if (c[0] >= (size_t)d[0] && c[1] >= (size_t)d[1] && c[2] >= (size_t)d[2] &&
+        c[3] >= (size_t)d[3])
+      m += tp->t[j].w * absk(k[pos - tp->off[j]]);
+  }
+  if (bd->parent >= 0) {
+    const gwlz_wv_band *pb = &b->band[bd->parent];
+    size_t pp = 0;
+    for (int a = 0; a < 4; a++) {
+      size_t pc = c[a] >> bd->pshift[a];
+      if (pc >= pb->ext[a]) pc = pb->ext[a] - 1;
+      pp += (pb->off[a] + pc) * b->S[a];
+    }
+    m += WV_W_PARENT * absk(k[pp]);
+  }
+  if (bd->sibling >= 0) {
+    const gwlz_wv_band *sb = &b->band[bd->sibling];
+    size_t sp = 0;
+    for (int a = 0; a < 4; a++) {
+      size_t sc = c[a] < sb->ext[a] ? c[a] : sb->ext[a] - 1;
+      sp += (sb->off[a] + sc) * b->S[a];
+    }
+    m += WV_W_SIBLING * absk(k[sp]);
+  }
+  const int lc = bd->lc, ctx = act_bucket(m);
+  gwlz_rc_model *mm = rc->m.mag[lc][ctx];
+  int32_t v = rc->dec ? 0 : k[pos];
+  uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+  int n = bitlen32(a), i;
+  for (i = 0; i < GWLZ_WV_KBITS; i++)
+    if (!rc_bit(rc, &mm[i < WV_NBIN ? i : WV_NBIN - 1], i < n)) break;
+  n = i;
+  if (n == 0) {
+    if (rc->dec) k[pos] = 0;
+    return;
+  }
+  uint32_t r = 1;
+  if (n >= 2) {
+    r = (r << 1) | (uint32_t)rc_bit(rc, &rc->m.mant[lc][n], (int)((a >> (n - 2)) & 1));
+    if (n >= 3) r = (r << (n - 2)) | rc_bypass(rc, a & ((1u << (n - 2)) - 1), n - 2);
+  }
+  /* sign context: the previous values along the two fastest axes */
+  int sw = c[3] >= 1 ? sgn3(k[pos - 1]) : 0;
+  int sn;
+  if (b->nd >= 2)
+    sn = c[2] >= 1 ? sgn3(k[pos - b->S[2]]) : 0;
+  else
+    sn = c[3] >= 2 ? sgn3(k[pos - 2]) : 0;
+  int neg = rc_bit(rc, &rc->m.sign[lc][3 * sw + sn], v < 0);
+  if (rc->dec) k[pos] = neg ? -(int32_t)r : (int32_t)r;
+}
+
+static int band_nonzero(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const int32_t *k,
+                        const size_t *lo, const size_t *ext) {
+  for (size_t i0 = 0; i0 < ext[0]; i0++)
+    for (size_t i1 = 0; i1 < ext[1]; i1++)
+      for (size_t i2 = 0; i2 < ext[2]; i2++) {
+        const int32_t *row = k + (bd->off[0] + lo[0] + i0) * b->S[0] +
+                             (bd->off[1] + lo[1] + i1) * b->S[1] +
+                             (bd->off[2] + lo[2] + i2) * b->S[2] + bd->off[3] + lo[3];
+        for (size_t i3 = 0; i3 < ext[3]; i3++)
+          if (row[i3]) return 1;
+      }
+  return 0;
+}
+
+static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uint8_t *flags) {
+  const gwlz_wv_band *bd = &b->band[bi];
+  const size_t zero[4] = {0, 0, 0, 0};
+  wv_tmpl tp;
+  switch (b->nd) {
+    case 1: tp.t = nb1; tp.nt = 2; break;
+    case 2: tp.t = nb2; tp.nt = 5; break;
+    case 3: tp.t = nb3; tp.nt = 6; break;
+    default: tp.t = nb4; tp.nt = 5; break;
+  }
+  for (int j = 0; j < tp.nt; j++) {
+    size_t o = 0;
+    for (int a = 0; a < 4; a++) o += (size_t)tp.t[j].d[a] * b->S[a];
+    tp.off[j] = o;
+  }
+  size_t nflags = bd->nb[0] * bd->nb[1] * bd->nb[2] * bd->nb[3];
+  int any = rc_bit(rc, &rc->m.band[bd->lc], rc->dec ? 0 : band_nonzero(b, bd, k, zero, bd->ext));
+  if (!any) {
+    memset(flags + bd->flag0, 0, nflags);
+    return;
+  }
+  const gwlz_wv_band *pb = bd->parent >= 0 ? &b->band[bd->parent] : NULL;
+  size_t bc[4], fi = bd->flag0;
+  for (bc[0] = 0; bc[0] < bd->nb[0]; bc[0]++)
+    for (bc[1] = 0; bc[1] < bd->nb[1]; bc[1]++)
+      for (bc[2] = 0; bc[2] < bd->nb[2]; bc[2]++)
+        for (bc[3] = 0; bc[3] < bd->nb[3]; bc[3]++, fi++) {
+          /* block flag context */
+          int cnt = 0;
+          size_t fs = 1;
+          for (int a = 3; a >= 0; a--) {
+            if (bc[a] > 0) cnt += flags[fi - fs];
+            fs *= bd->nb[a];
+          }
+          if (cnt > 3) cnt = 3;
+          int ps = 2;
+          if (pb) {
+            size_t pf = pb->flag0, pst = 1;
+            for (int a = 3; a >= 0; a--) {
+              size_t pc = bc[a] >> bd->pshift[a];
+              if (pc >= pb->nb[a]) pc = pb->nb[a] - 1;
+              pf += pc * pst;
+              pst *= pb->nb[a];
+            }
+            ps = flags[pf];
+          }
+          size_t lo[4], ext[4];
+          for (int a = 0; a < 4; a++) {
+            lo[a] = bc[a] * bd->bs[a];
+            ext[a] = bd->ext[a] - lo[a] < bd->bs[a] ? bd->ext[a] - lo[a] : bd->bs[a];
+          }
+          int nz = rc_bit(rc, &rc->m.blk[bd->lc][cnt][ps],
+                          rc->dec ? 0 : band_nonzero(b, bd, k, lo, ext));
+          flags[fi] = (uint8_t)nz;
+          if (!nz) continue;
+          size_t c[4];
+          for (size_t i0 = 0; i0 < ext[0]; i0++)
+            for (size_t i1 = 0; i1 < ext[1]; i1++)
+              for (size_t i2 = 0; i2 < ext[2]; i2++) {
+                c[0] = lo[0] + i0;
+                c[1] = lo[1] + i1;
+                c[2] = lo[2] + i2;
+                size_t pos = (bd->off[0] + c[0]) * b->S[0] + (bd->off[1] + c[1]) * b->S[1] +
+                             (bd->off[2] + c[2]) * b->S[2] + bd->off[3] + lo[3];
+                for (size_t i3 = 0; i3 < ext[3]; i3++) {
+                  c[3] = lo[3] + i3;
+                  code_coef(rc, b, bd, &tp, k, pos + i3, c);
+                }
+              }
+        }
+}
+
+/* Elias-gamma style code of v >= 1 (< 2^62) with modelled length bits. */
+static uint64_t code_ueg(wv_rc *rc, gwlz_rc_model *len, gwlz_rc_model *mant, uint64_t v, int *bad) {
+  int n = rc->dec ? 0 : bitlen64(v), i;
+  for (i = 1; i < 62; i++)
+    if (!rc_bit(rc, &len[i - 1 < 31 ? i - 1 : 31], i < n)) break;
+  n = i;
+  if (n >= 62) {
+    *bad = 1;
+    return 1;
+  }
+  uint64_t r = 1;
+  if (n >= 2) {
+    r = (r << 1) | (uint64_t)rc_bit(rc, &mant[n], (int)((v >> (n - 2)) & 1));
+    if (n >= 3) r = (r << (n - 2)) | rc_bypass64(rc, v & (((uint64_t)1 << (n - 2)) - 1), n - 2);
+  }
+  return r;
+}
+
+/* One correction entry; expect: the first position it may take, gctx: the
+ * gap context (both updated). */
+static gwlz_error code_corr1(wv_rc *rc, gwlz_wv_corr *cr, size_t *expect, int *gctx, size_t n,
+                             int isd) {
+  int bad = 0;
+  uint64_t g = code_ueg(rc, rc->m.gap[*gctx], rc->m.gapm,
+                        rc->dec ? 0 : (uint64_t)(cr->pos - *expect) + 1, &bad);
+  if (bad || g - 1 >= (uint64_t)(n - *expect)) return GWLZ_ERR_CORRUPT;
+  size_t pos = *expect + (size_t)(g - 1);
+  int gb = bitlen64(g);
+  *gctx = gb <= 1 ? 0 : (gb <= 3 ? 1 : (gb <= 7 ? 2 : 3));
+  int32_t v = rc->dec ? 0 : cr->k;
+  uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+  int nb = bitlen32(a), i;
+  for (i = 0; i < GWLZ_WV_KBITS; i++)
+    if (!rc_bit(rc, &rc->m.cmag[i < 15 ? i : 15], i < nb)) break;
+  nb = i;
+  uint64_t bits = 0;
+  if (nb == 0) {
+    bits = rc_bypass64(rc, rc->dec ? 0 : cr->bits, isd ? 64 : 32);
+  } else {
+    uint32_t r = 1;
+    if (nb >= 2) {
+      r = (r << 1) | (uint32_t)rc_bit(rc, &rc->m.cmant[nb], (int)((a >> (nb - 2)) & 1));
+      if (nb >= 3) r = (r << (nb - 2)) | rc_bypass(rc, a & ((1u << (nb - 2)) - 1), nb - 2);
+    }
+    int neg = rc_bit(rc, &rc->m.csign, v < 0);
+    v = neg ? -(int32_t)r : (int32_t)r;
+  }
+  if (rc->dec) {
+    cr->pos = pos;
+    cr->k = nb ? v : 0;
+    cr->bits = bits;
+  }
+  *expect = pos + 1;
+  return GWLZ_OK;
+}
+
+static void models_init(wv_models *m) {
+  gwlz_rc_model_init((gwlz_rc_model *)m, sizeof *m / sizeof(gwlz_rc_model));
+}
+
+gwlz_error gwlz_wv_encode(const gwlz_wv_bands *b, const int32_t *k, const gwlz_wv_corr *corr,
+                          size_t ncorr, int isd, gwlz_wbuf *out) {
+  wv_rc *rc = (wv_rc *)malloc(sizeof *rc);
+  uint8_t *flags = (uint8_t *)malloc(b->nflags ? b->nflags : 1);
+  if (!rc || !flags) {
+    free(rc);
+    free(flags);
+    return GWLZ_ERR_MEMORY;
+  }
+  rc->dec = 0;
+  models_init(&rc->m);
+  gwlz_rc_enc_init(&rc->e, out);
+  for (int bi = 0; bi < b->nbands; bi++) code_band(rc, b, bi, (int32_t *)k, flags);
+  size_t n = b->N[0] * b->S[0], expect = 0;
+  int gctx = 0;
+  gwlz_error e = GWLZ_OK;
+  for (size_t j = 0; j < ncorr && e == GWLZ_OK; j++)
+    e = code_corr1(rc, (gwlz_wv_corr *)&corr[j], &expect, &gctx, n, isd);
+  gwlz_rc_enc_flush(&rc->e);
+  free(rc);
+  free(flags);
+  if (e == GWLZ_OK) e = out->err;
+  return e;
+}
+
+struct gwlz_wv_dec {
+  wv_rc rc;
+  uint8_t *flags;
+  size_t expect;
+  int gctx;
+};
+
+gwlz_error gwlz_wv_dec_open(gwlz_wv_dec **dp, const uint8_t *data, size_t size) {
+  gwlz_wv_dec *d = (gwlz_wv_dec *)calloc(1, sizeof *d);
+  *dp = d;
+  if (!d) return GWLZ_ERR_MEMORY;
+  d->rc.dec = 1;
+  models_init(&d->rc.m);
+  return gwlz_rc_dec_init(&d->rc.d, data, size);
+}
+
+gwlz_error gwlz_wv_dec_coefs(gwlz_wv_dec *d, const gwlz_wv_bands *b, int32_t *k) {
+  size_t n = b->N[0] * b->S[0];
+  d->flags = (uint8_t *)malloc(b->nflags ? b->nflags : 1);
+  if (!d->flags) return GWLZ_ERR_MEMORY;
+  memset(k, 0, n * sizeof(int32_t));
+  for (int bi = 0; bi < b->nbands; bi++) {
+    code_band(&d->rc, b, bi, k, d->flags);
+    if (d->rc.d.over > 4) return GWLZ_ERR_TRUNCATED;
+  }
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_wv_dec_corr(gwlz_wv_dec *d, size_t n, int isd, gwlz_wv_corr *c) {
+  gwlz_error e = code_corr1(&d->rc, c, &d->expect, &d->gctx, n, isd);
+  if (e == GWLZ_OK && d->rc.d.over > 4) e = GWLZ_ERR_TRUNCATED;
+  return e;
+}
+
+gwlz_error gwlz_wv_dec_close(gwlz_wv_dec *d) {
+  gwlz_error e = GWLZ_OK;
+  if (!d) return GWLZ_OK;
+  if (d->rc.d.over) e = GWLZ_ERR_TRUNCATED;
+  else if (d->rc.d.p != d->rc.d.end) e = GWLZ_ERR_CORRUPT;
+  free(d->flags);
+  free(d);
+  return e;
+}
