@@ -31,7 +31,7 @@
 #include "base/wavelet_code.h"
 #include "base/wavelet_xform.h"
 
-gwlz_wv_tuning gwlz_wv_tune = {1.5, 0.5, 2.0, 8, 6, 1};
+gwlz_wv_tuning gwlz_wv_tune = {1.05, 0.5, 1.0, 16, 6, 1, 0};
 
 #define WV_AUX_CORRECTED 0x10
 #define WV_HUGE 0x1p1000
@@ -42,6 +42,7 @@ typedef struct {
   int flags;
   int lev[4];
   double mean, q, s;
+  int sm;                 /* correction step s = q * sm / 64, sm in 1..255 */
   uint8_t off[2 * GWLZ_WV_MAX_LEVELS];
   uint64_t ncorr;
 } wv_header;
@@ -121,72 +122,78 @@ static void dequantize(const gwlz_wv_bands *b, const int32_t *k, double *c, doub
   }
 }
 
-/* Quantize c into k and fit the reconstruction offsets of every level. */
-static void quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr,
-                     int fit, uint8_t *off) {
-  const double inv = 1.0 / q, add = 1.0 - thr;
+/* Quantize c into k and fit the reconstruction offsets of every level (the
+ * mean of |k| - |c| / q over |k| = 1 and over |k| >= 2). Returns 0 when a
+ * coefficient does not fit in GWLZ_WV_KBITS bits at this step. */
+static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr,
+                    int fit, uint8_t *off) {
+  const double inv = 1.0 / q, add = 1.0 - thr, lim = (double)GWLZ_WV_KMAX;
+  double s1[GWLZ_WV_MAX_LEVELS + 1], s2[GWLZ_WV_MAX_LEVELS + 1];
+  double n1[GWLZ_WV_MAX_LEVELS + 1], n2[GWLZ_WV_MAX_LEVELS + 1];
+  int L = 0, fits = 1;
+  for (int l = 0; l <= GWLZ_WV_MAX_LEVELS; l++) s1[l] = s2[l] = n1[l] = n2[l] = 0.0;
   for (int bi = 0; bi < b->nbands; bi++) {
     const gwlz_wv_band *bd = &b->band[bi];
+    double a1 = 0, a2 = 0, c1 = 0, c2 = 0;
+    if (!bd->orient) L = bd->level;
     FOR_BAND(b, bd, pos, {
       double u = fabs(c[pos]) * inv;
       int32_t v = 0;
       if (u >= thr) {
         double f = floor(u + add);
-        v = f >= (double)GWLZ_WV_KMAX ? GWLZ_WV_KMAX : (int32_t)f;
+        if (f >= lim) {
+          f = lim;
+          fits = 0;
+        }
+        v = (int32_t)f;
+        if (f == 1.0) {
+          a1 += f - u;
+          c1 += 1;
+        } else {
+          a2 += f - u;
+          c2 += 1;
+        }
         if (c[pos] < 0) v = -v;
       }
       k[pos] = v;
     })
+    s1[bd->level] += a1;
+    s2[bd->level] += a2;
+    n1[bd->level] += c1;
+    n2[bd->level] += c2;
   }
-  /* offsets: the mean of |k| - |c| / q per level, over |k| = 1 and |k| >= 2 */
-  int L = 0;
-  for (int bi = 0; bi < b->nbands; bi++)
-    if (!b->band[bi].orient) L = b->band[bi].level;
   for (int l = 0; l < L; l++) {
-    double s1 = 0, s2 = 0, n1 = 0, n2 = 0;
-    if (fit)
-      for (int bi = 0; bi < b->nbands; bi++) {
-        const gwlz_wv_band *bd = &b->band[bi];
-        if (!bd->orient || bd->level != l) continue;
-        FOR_BAND(b, bd, pos, {
-          int32_t v = k[pos];
-          if (v) {
-            double a = fabs((double)v), u = fabs(c[pos]) * inv;
-            if (a == 1.0) {
-              s1 += a - u;
-              n1 += 1;
-            } else {
-              s2 += a - u;
-              n2 += 1;
-            }
-          }
-        })
-      }
-    double d1 = n1 > 0 ? s1 / n1 : 0.0, d2 = n2 > 0 ? s2 / n2 : 0.0;
+    double d1 = fit && n1[l] > 0 ? s1[l] / n1[l] : 0.0, d2 = fit && n2[l] > 0 ? s2[l] / n2[l] : 0.0;
     double r1 = floor(d1 * 256.0 + 0.5), r2 = floor(d2 * 256.0 + 0.5);
     off[2 * l] = (uint8_t)(r1 < 0 ? 0 : (r1 > 127 ? 127 : r1));
     off[2 * l + 1] = (uint8_t)(r2 < 0 ? 0 : (r2 > 127 ? 127 : r2));
   }
+  return fits;
 }
 
 /* ---- reconstruction --------------------------------------------------------- */
 
-/* Decoder steps 2-4 of §9.9.4 on decoded integers: X' (no corrections yet). */
-static gwlz_error reconstruct(const gwlz_wv_geom *g, const gwlz_wv_bands *b, const int32_t *k,
-                              double *c, const wv_header *h, void *out, int isd, size_t n) {
+/* Decoder steps of §9.9.4 on decoded integers: dequantization and the
+ * inverse transform, in place in c. */
+static gwlz_error synthesize(const gwlz_wv_geom *g, const gwlz_wv_bands *b, const int32_t *k,
+                             double *c, const wv_header *h) {
   double *scratch = (double *)malloc(gwlz_wv_scratch_size(g) * sizeof(double));
   if (!scratch) return GWLZ_ERR_MEMORY;
   dequantize(b, k, c, h->q, h->off);
   gwlz_wv_inverse(c, g, scratch);
   free(scratch);
-  const double mean = h->mean;
+  return GWLZ_OK;
+}
+
+/* X' before corrections: the synthesized value plus the mean, rounded to
+ * the data type. */
+static void finish(const double *c, double mean, void *out, int isd, size_t n) {
   if (isd) {
     double *o = (double *)out;
     for (size_t i = 0; i < n; i++) o[i] = c[i] + mean;
   } else {
     for (size_t i = 0; i < n; i++) putv(out, i, 0, c[i] + mean);
   }
-  return GWLZ_OK;
 }
 
 static void apply_corr(void *out, int isd, const gwlz_wv_corr *cr, double s) {
@@ -299,19 +306,22 @@ static void mark_corr(uint8_t *aux, const gwlz_wv_corr *cr) {
 
 /* ---- header ------------------------------------------------------------------- */
 
-static void put_header(gwlz_wbuf *out, const wv_header *h, int L) {
+static void put_header(gwlz_wbuf *out, const wv_header *h, int L, int isd) {
   gwlz_base_prefix(out, GWLZ_BASE_MODE_WAVELET);
   gwlz_wbuf_u8(out, (uint8_t)h->nd);
   gwlz_wbuf_u8(out, (uint8_t)h->flags);
   for (int e = 0; e < h->nd; e++) gwlz_wbuf_u8(out, (uint8_t)h->lev[e]);
-  gwlz_wbuf_f64(out, h->mean);
+  if (isd)
+    gwlz_wbuf_f64(out, h->mean);
+  else
+    gwlz_wbuf_f32(out, (float)h->mean);
   gwlz_wbuf_f64(out, h->q);
-  gwlz_wbuf_f64(out, h->s);
+  gwlz_wbuf_u8(out, (uint8_t)h->sm);
   gwlz_wbuf_put(out, h->off, 2 * (size_t)L);
   gwlz_wbuf_varint(out, h->ncorr);
 }
 
-static gwlz_error get_header(gwlz_rbuf *r, const gwlz_shape *s, wv_header *h, int *L) {
+static gwlz_error get_header(gwlz_rbuf *r, const gwlz_shape *s, int isd, wv_header *h, int *L) {
   uint8_t u;
   gwlz_error e;
   memset(h, 0, sizeof *h);
@@ -328,11 +338,19 @@ static gwlz_error get_header(gwlz_rbuf *r, const gwlz_shape *s, wv_header *h, in
     h->lev[e2] = u;
     if (u > *L) *L = u;
   }
-  if ((e = gwlz_rbuf_f64(r, &h->mean)) != GWLZ_OK) return e;
+  if (isd) {
+    if ((e = gwlz_rbuf_f64(r, &h->mean)) != GWLZ_OK) return e;
+  } else {
+    float mf;
+    if ((e = gwlz_rbuf_f32(r, &mf)) != GWLZ_OK) return e;
+    h->mean = (double)mf;
+  }
   if ((e = gwlz_rbuf_f64(r, &h->q)) != GWLZ_OK) return e;
-  if ((e = gwlz_rbuf_f64(r, &h->s)) != GWLZ_OK) return e;
-  if (!isfinite(h->mean) || !isfinite(h->q) || !(h->q > 0) || !isfinite(h->s) || !(h->s > 0))
-    return GWLZ_ERR_CORRUPT;
+  if ((e = gwlz_rbuf_u8(r, &u)) != GWLZ_OK) return e;
+  h->sm = u;
+  if (!isfinite(h->mean) || !isfinite(h->q) || !(h->q > 0) || h->sm == 0) return GWLZ_ERR_CORRUPT;
+  h->s = h->q * (double)h->sm / 64.0;
+  if (!isfinite(h->s) || !(h->s > 0)) return GWLZ_ERR_CORRUPT;
   for (int i = 0; i < 2 * *L; i++) {
     if ((e = gwlz_rbuf_u8(r, &h->off[i])) != GWLZ_OK) return e;
     if (h->off[i] > 127) return GWLZ_ERR_CORRUPT;
@@ -391,6 +409,43 @@ static void find_corr(const void *data, const void *recon, size_t i, int isd, do
   }
 }
 
+/* sum of the values (blocks of 4096 for accuracy) and max |x - mean| */
+static double data_mean(const void *data, size_t n, int isd) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; i += 4096) {
+    double part = 0.0;
+    size_t m = n - i < 4096 ? n - i : 4096;
+    if (isd) {
+      const double *x = (const double *)data + i;
+      for (size_t j = 0; j < m; j++) part += x[j];
+    } else {
+      const float *x = (const float *)data + i;
+      for (size_t j = 0; j < m; j++) part += (double)x[j];
+    }
+    sum += part;
+  }
+  return sum / (double)n;
+}
+
+/* c = x - mean; returns max |c| */
+static double center(const void *data, size_t n, int isd, double mean, double *c) {
+  double mx = 0.0;
+  if (isd) {
+    const double *x = (const double *)data;
+    for (size_t i = 0; i < n; i++) {
+      c[i] = x[i] - mean;
+      mx = fabs(c[i]) > mx ? fabs(c[i]) : mx;
+    }
+  } else {
+    const float *x = (const float *)data;
+    for (size_t i = 0; i < n; i++) {
+      c[i] = (double)x[i] - mean;
+      mx = fabs(c[i]) > mx ? fabs(c[i]) : mx;
+    }
+  }
+  return mx;
+}
+
 static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, const void *data,
                                 void *recon, uint8_t *aux, gwlz_wbuf *out,
                                 const gwlz_wv_tuning *tu, size_t *ncorr_out) {
@@ -399,61 +454,62 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   const double tol = p->abs_eb;
   gwlz_error e = GWLZ_OK;
   double *c = (double *)malloc(n * sizeof(double));
-  int32_t *k = (int32_t *)malloc(n * sizeof(int32_t));
+  int32_t *k = NULL;
   double *scratch = NULL;
   gwlz_wv_bands b;
   corr_list cl = {NULL, 0, 0};
-  memset(&b, 0, sizeof b);
-  if (!c || !k) {
-    e = GWLZ_ERR_MEMORY;
-    goto done;
-  }
   wv_header h;
-  memset(&h, 0, sizeof h);
-  h.nd = s->nd;
-  /* mean, in blocks of 4096 for accuracy */
-  double sum = 0.0;
-  for (size_t i = 0; i < n; i += 4096) {
-    double part = 0.0;
-    size_t m = n - i < 4096 ? n - i : 4096;
-    for (size_t j = 0; j < m; j++) part += getv(data, i + j, isd);
-    sum += part;
-  }
-  h.mean = sum / (double)n;
-  double mx = 0.0;
-  if (isfinite(h.mean)) {
-    for (size_t i = 0; i < n; i++) {
-      double v = fabs(getv(data, i, isd) - h.mean);
-      if (v > mx) mx = v;
-    }
-  }
-  int huge = !isfinite(h.mean) || !(mx <= WV_HUGE);
-  if (huge) h.mean = 0.0;
-  for (int e2 = 0; e2 < s->nd; e2++) h.lev[e2] = huge ? 0 : choose_levels(s->n[e2], tu);
   gwlz_wv_geom g;
+  memset(&b, 0, sizeof b);
+  memset(&h, 0, sizeof h);
+  if (!c) return GWLZ_ERR_MEMORY;
+  h.nd = s->nd;
+  h.mean = data_mean(data, n, isd);
+  if (!isd) h.mean = fabs(h.mean) <= (double)FLT_MAX ? (double)(float)h.mean : 0.0;
+  double mx = isfinite(h.mean) ? center(data, n, isd, h.mean, c) : INFINITY;
+  int huge = !(mx <= WV_HUGE);
+  if (huge) {
+    h.mean = 0.0;
+    center(data, n, isd, 0.0, c);
+  }
+  for (int e2 = 0; e2 < s->nd; e2++) h.lev[e2] = huge ? 0 : choose_levels(s->n[e2], tu);
   geom_init(&g, s, h.lev);
-  for (size_t i = 0; i < n; i++) c[i] = getv(data, i, isd) - h.mean;
   scratch = (double *)malloc(gwlz_wv_scratch_size(&g) * sizeof(double));
   if (!scratch) {
     e = GWLZ_ERR_MEMORY;
     goto done;
   }
   gwlz_wv_forward(c, &g, scratch);
-  /* the step: q_ratio * bound, larger if the integers would not fit */
-  double cmax = 0.0;
-  for (size_t i = 0; i < n; i++)
-    if (fabs(c[i]) > cmax) cmax = fabs(c[i]);
-  h.q = tu->q_ratio * tol;
-  if (!(cmax / h.q < 0x1p29)) h.q = cmax * 0x1p-29;
-  if (!(h.q > 0) || !isfinite(h.q)) h.q = 1.0;
-  h.s = tu->corr_ratio * tol;
-  if (!(h.s > 0) || !isfinite(h.s)) h.s = tol;
+  free(scratch);
+  scratch = NULL;
+  k = (int32_t *)malloc(n * sizeof(int32_t));
+  if (!k) {
+    e = GWLZ_ERR_MEMORY;
+    goto done;
+  }
   if ((e = gwlz_wv_bands_init(&b, &g)) != GWLZ_OK) goto done;
-  quantize(&b, c, k, h.q, tu->zero_thr, tu->fit_offsets, h.off);
-  if ((e = reconstruct(&g, &b, k, c, &h, recon, isd, n)) != GWLZ_OK) goto done;
+  /* the step: q_ratio * bound, larger if the integers would not fit */
+  h.q = tu->q_ratio * tol;
+  if (!(h.q > 0) || !isfinite(h.q)) h.q = tol;
+  if (!quantize(&b, c, k, h.q, tu->zero_thr, tu->fit_offsets, h.off)) {
+    double cmax = 0.0;
+    for (size_t i = 0; i < n; i++)
+      if (fabs(c[i]) > cmax) cmax = fabs(c[i]);
+    h.q = cmax * 0x1p-29;
+    if (!(h.q > 0) || !isfinite(h.q)) h.q = 1.0;
+    quantize(&b, c, k, h.q, tu->zero_thr, tu->fit_offsets, h.off);
+  }
+  /* correction step: the largest multiple of q / 64 not above corr_ratio * bound */
+  {
+    double sm = floor(tu->corr_ratio * tol / h.q * 64.0);
+    h.sm = sm < 1 ? 1 : (sm > 255 ? 255 : (int)sm);
+    h.s = h.q * (double)h.sm / 64.0;
+  }
+  if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
+  finish(c, h.mean, recon, isd, n);
   free(c);
   c = NULL;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && !tu->no_corr; i++) {
     double x = getv(data, i, isd), r = getv(recon, i, isd);
     if (GWLZ_LIKELY(fabs(x - r) <= tol)) continue;
     gwlz_wv_corr cr;
@@ -465,7 +521,7 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
     apply_corr(recon, isd, &cr, h.s);
   }
   h.ncorr = cl.n;
-  put_header(out, &h, g.L);
+  put_header(out, &h, g.L, isd);
   if ((e = gwlz_wv_encode(&b, k, cl.v, cl.n, isd, out)) != GWLZ_OK) goto done;
   if (aux) {
     if ((e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;
@@ -513,7 +569,7 @@ static gwlz_error wv_decompress(const gwlz_base_params *p, const uint8_t *payloa
   if (ver != GWLZ_BASE_PAYLOAD_VERSION) return GWLZ_ERR_VERSION;
   if ((e = gwlz_rbuf_u8(&r, &mode)) != GWLZ_OK) return e;
   if (mode != GWLZ_BASE_MODE_WAVELET) return GWLZ_ERR_CORRUPT;
-  if ((e = get_header(&r, &s, &h, &L)) != GWLZ_OK) return e;
+  if ((e = get_header(&r, &s, isd, &h, &L)) != GWLZ_OK) return e;
   gwlz_wv_geom g;
   geom_init(&g, &s, h.lev);
   gwlz_wv_bands b;
@@ -529,7 +585,8 @@ static gwlz_error wv_decompress(const gwlz_base_params *p, const uint8_t *payloa
   e = gwlz_wv_dec_open(&d, r.data + r.pos, r.size - r.pos);
   if (e == GWLZ_OK) e = gwlz_wv_dec_coefs(d, &b, k);
   if (e != GWLZ_OK) goto done;
-  if ((e = reconstruct(&g, &b, k, c, &h, out, isd, n)) != GWLZ_OK) goto done;
+  if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
+  finish(c, h.mean, out, isd, n);
   free(c);
   c = NULL;
   if (aux && (e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;

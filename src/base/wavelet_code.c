@@ -7,6 +7,7 @@
  */
 #include "base/wavelet_code.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 /* ---- subband layout -------------------------------------------------------- */
@@ -109,14 +110,16 @@ void gwlz_wv_bands_free(gwlz_wv_bands *b) {
 /* ---- the coder --------------------------------------------------------------- */
 
 #define WV_LC 5      /* model classes: approximation, detail levels 0, 1, 2, >= 3 */
-#define WV_NCTX 16   /* activity buckets                                        */
-#define WV_NBIN 8    /* unary bins with their own model                         */
-#define WV_CAP 255   /* neighbour magnitudes are capped here                    */
+#define WV_NCTX 24   /* activity buckets                                        */
+#define WV_NBIN 16   /* unary bins with their own model                         */
+#define WV_UNARY_MAX 31 /* bit lengths up to 31 (residuals of 30-bit values) */
+#define WV_CAP 65535 /* neighbour magnitudes are capped here                    */
 
 typedef struct {
   gwlz_rc_model band[WV_LC];
+  gwlz_rc_model pred[WV_LC];
   gwlz_rc_model blk[WV_LC][4][3];
-  gwlz_rc_model mag[WV_LC][WV_NCTX][WV_NBIN];
+  gwlz_rc_model mag[WV_LC][4][WV_NCTX][WV_NBIN];
   gwlz_rc_model mant[WV_LC][32];
   gwlz_rc_model sign[WV_LC][9];
   gwlz_rc_model gap[4][32];
@@ -128,13 +131,36 @@ typedef struct {
 
 typedef struct {
   int dec;
+  int bad;               /* decoder: a decoded value out of range */
   gwlz_rc_enc e;
   gwlz_rc_dec d;
   wv_models m;
 } wv_rc;
 
+#ifdef GWLZ_WV_STATS
+#include <math.h>
+#include <stdio.h>
+double gwlz_wv_stat[16];
+int gwlz_wv_stat_cat;
+static const char *const wv_stat_names[16] = {"band", "block", "sig", "mag", "mant", "sign", "corr"};
+void gwlz_wv_stats_print(double nvals) {
+  double t = 0;
+  for (int i = 0; i < 16; i++) t += gwlz_wv_stat[i];
+  for (int i = 0; i < 7; i++)
+    fprintf(stderr, "%s=%.4f ", wv_stat_names[i], gwlz_wv_stat[i] / nvals);
+  fprintf(stderr, "total=%.4f bpv\n", t / nvals);
+  memset(gwlz_wv_stat, 0, sizeof gwlz_wv_stat);
+}
+#define STAT(c) (gwlz_wv_stat_cat = (c))
+#else
+#define STAT(c) ((void)0)
+#endif
+
 static inline int rc_bit(wv_rc *c, gwlz_rc_model *m, int b) {
   if (c->dec) return gwlz_rc_decode(&c->d, m);
+#ifdef GWLZ_WV_STATS
+  gwlz_wv_stat[gwlz_wv_stat_cat] -= log2((b ? 65536.0 - m->p : (double)m->p) / 65536.0);
+#endif
   gwlz_rc_encode(&c->e, m, b);
   return b;
 }
@@ -142,6 +168,9 @@ static inline int rc_bit(wv_rc *c, gwlz_rc_model *m, int b) {
 static inline uint32_t rc_bypass(wv_rc *c, uint32_t v, int nbits) {
   if (nbits <= 0) return 0;
   if (c->dec) return gwlz_rc_decode_bypass(&c->d, nbits);
+#ifdef GWLZ_WV_STATS
+  gwlz_wv_stat[gwlz_wv_stat_cat] += nbits;
+#endif
   gwlz_rc_encode_bypass(&c->e, v, nbits);
   return v;
 }
@@ -185,7 +214,6 @@ static const wv_nb nb3[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 1, 0}, 2}, {{0, 1, 0, 0},
                             {{0, 0, 1, 1}, 1}, {{0, 1, 1, 0}, 1}, {{0, 1, 0, 1}, 1}};
 static const wv_nb nb4[] = {{{0, 0, 0, 1}, 2}, {{0, 0, 1, 0}, 2}, {{0, 1, 0, 0}, 2},
                             {{1, 0, 0, 0}, 2}, {{0, 0, 1, 1}, 1}};
-#define WV_W_PARENT 2u
 #define WV_W_SIBLING 1u
 
 typedef struct {
@@ -194,15 +222,56 @@ typedef struct {
   size_t off[8];
 } wv_tmpl;
 
-/* Code one coefficient at linear position pos, band coordinates c. */
+/* Band predictor: mode 0 none, 1 the previous value along axis a, 2 the
+ * floor of the mean of the previous values along a and b, 3 the planar
+ * prediction x_a + x_b - x_ab. A missing previous value reads as 0. */
+typedef struct {
+  int mode, a, b;
+  size_t sa, sb;
+} wv_pred;
+
+static inline int64_t pred_val(const wv_pred *p, const int32_t *k, size_t pos, const size_t *c) {
+  if (p->mode == 0) return 0;
+  const int ha = c[p->a] >= 1;
+  int64_t x = ha ? k[pos - p->sa] : 0;
+  if (p->mode == 1) return x;
+  const int hb = c[p->b] >= 1;
+  int64_t y = hb ? k[pos - p->sb] : 0;
+  if (p->mode == 2) {
+    int64_t s2 = x + y;
+    return s2 >= 0 ? s2 / 2 : -((1 - s2) / 2);
+  }
+  int64_t xy = ha && hb ? k[pos - p->sa - p->sb] : 0;
+  return x + y - xy;
+}
+
+/* Code one coefficient at linear position pos, band coordinates c. With a
+ * band predictor (pa >= 0) the value coded is the residual k - k[prev along
+ * axis pa] (0 where there is no previous value), and the neighbour terms of
+ * the context are residuals too. */
 static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_band *bd,
-                             const wv_tmpl *tp, int32_t *k, size_t pos, const size_t *c) {
+                             const wv_tmpl *tp, int32_t *k, size_t pos, const size_t *c,
+                             const wv_pred *pr) {
   uint32_t m = 0;
+  int pcls = 0;
+  int32_t res[8];
   for (int j = 0; j < tp->nt; j++) {
     const int *d = tp->t[j].d;
+    res[j] = 0;
     if (c[0] >= (size_t)d[0] && c[1] >= (size_t)d[1] && c[2] >= (size_t)d[2] &&
-        c[3] >= (size_t)d[3])
-      m += tp->t[j].w * absk(k[pos - tp->off[j]]);
+        c[3] >= (size_t)d[3]) {
+      size_t q = pos - tp->off[j];
+      int64_t v = k[q];
+      if (pr->mode) {
+        size_t cn[4] = {c[0] - (size_t)d[0], c[1] - (size_t)d[1], c[2] - (size_t)d[2],
+                        c[3] - (size_t)d[3]};
+        v -= pred_val(pr, k, q, cn);
+        if (v > INT32_MAX) v = INT32_MAX;
+        if (v < -INT32_MAX) v = -INT32_MAX;
+      }
+      res[j] = (int32_t)v;
+      m += tp->t[j].w * absk(v);
+    }
   }
   if (bd->parent >= 0) {
     const gwlz_wv_band *pb = &b->band[bd->parent];
@@ -212,7 +281,8 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_ba
       if (pc >= pb->ext[a]) pc = pb->ext[a] - 1;
       pp += (pb->off[a] + pc) * b->S[a];
     }
-    m += WV_W_PARENT * absk(k[pp]);
+    uint32_t pv = absk(k[pp]);
+    pcls = pv == 0 ? 1 : (pv <= 2 ? 2 : 3);
   }
   if (bd->sibling >= 0) {
     const gwlz_wv_band *sb = &b->band[bd->sibling];
@@ -223,16 +293,24 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_ba
     }
     m += WV_W_SIBLING * absk(k[sp]);
   }
+  const int64_t pred = pred_val(pr, k, pos, c);
   const int lc = bd->lc, ctx = act_bucket(m);
-  gwlz_rc_model *mm = rc->m.mag[lc][ctx];
-  int32_t v = rc->dec ? 0 : k[pos];
-  uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+  gwlz_rc_model *mm = rc->m.mag[lc][pcls][ctx];
+  int64_t v = rc->dec ? 0 : (int64_t)k[pos] - pred;
+  if (v > UINT32_MAX / 2 || v < -(int64_t)(UINT32_MAX / 2)) v = 0; /* unreachable: |pred| < 2^31 */
+  uint32_t a = (uint32_t)(v < 0 ? -v : v);
   int n = bitlen32(a), i;
-  for (i = 0; i < GWLZ_WV_KBITS; i++)
+  for (i = 0; i < WV_UNARY_MAX; i++) {
+    STAT(i ? 3 : 2);
     if (!rc_bit(rc, &mm[i < WV_NBIN ? i : WV_NBIN - 1], i < n)) break;
+  }
   n = i;
+  STAT(4);
   if (n == 0) {
-    if (rc->dec) k[pos] = 0;
+    if (rc->dec) {
+      if (pred > GWLZ_WV_KMAX || pred < -GWLZ_WV_KMAX) rc->bad = 1;
+      else k[pos] = (int32_t)pred;
+    }
     return;
   }
   uint32_t r = 1;
@@ -240,15 +318,18 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_ba
     r = (r << 1) | (uint32_t)rc_bit(rc, &rc->m.mant[lc][n], (int)((a >> (n - 2)) & 1));
     if (n >= 3) r = (r << (n - 2)) | rc_bypass(rc, a & ((1u << (n - 2)) - 1), n - 2);
   }
-  /* sign context: the previous values along the two fastest axes */
-  int sw = c[3] >= 1 ? sgn3(k[pos - 1]) : 0;
-  int sn;
-  if (b->nd >= 2)
-    sn = c[2] >= 1 ? sgn3(k[pos - b->S[2]]) : 0;
-  else
-    sn = c[3] >= 2 ? sgn3(k[pos - 2]) : 0;
+  /* sign context: the previous values (residuals) along the two fastest axes */
+  int sw = sgn3(res[0]), sn = sgn3(res[1]);
+  STAT(5);
   int neg = rc_bit(rc, &rc->m.sign[lc][3 * sw + sn], v < 0);
-  if (rc->dec) k[pos] = neg ? -(int32_t)r : (int32_t)r;
+  if (rc->dec) {
+    int64_t kv = pred + (neg ? -(int64_t)r : (int64_t)r);
+    if (kv > GWLZ_WV_KMAX || kv < -GWLZ_WV_KMAX) {
+      rc->bad = 1;
+      kv = 0;
+    }
+    k[pos] = (int32_t)kv;
+  }
 }
 
 static int band_nonzero(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const int32_t *k,
@@ -265,8 +346,84 @@ static int band_nonzero(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const in
   return 0;
 }
 
+/* Encoder: the predictor of a band, from a rough cost of every candidate
+ * (twice the bit length of each residual); a predictor must beat no
+ * prediction by the factor WV_PRED_GAIN. */
+static inline double wv_cost(int64_t v) {
+  uint64_t a = (uint64_t)(v < 0 ? -v : v);
+  return a ? (double)(2 * bitlen64(a)) : 0.0;
+}
+#define WV_PRED_GAIN 0.95
+static void choose_pred(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const int32_t *k,
+                        wv_pred *best) {
+  wv_pred cand[1 + 4 + 12];
+  double cost[1 + 4 + 12];
+  int nc = 0;
+  memset(cand, 0, sizeof cand);
+  cand[nc++].mode = 0;
+  for (int a = 0; a < 4; a++) {
+    if (bd->ext[a] < 2) continue;
+    cand[nc].mode = 1;
+    cand[nc].a = a;
+    cand[nc].sa = b->S[a];
+    nc++;
+    for (int bb = a + 1; bb < 4; bb++) {
+      if (bd->ext[bb] < 2) continue;
+      for (int m = 2; m <= 3; m++) {
+        cand[nc].mode = m;
+        cand[nc].a = a;
+        cand[nc].b = bb;
+        cand[nc].sa = b->S[a];
+        cand[nc].sb = b->S[bb];
+        nc++;
+      }
+    }
+  }
+  for (int j = 0; j < nc; j++) cost[j] = 0;
+  size_t c[4];
+  for (c[0] = 0; c[0] < bd->ext[0]; c[0]++)
+    for (c[1] = 0; c[1] < bd->ext[1]; c[1]++)
+      for (c[2] = 0; c[2] < bd->ext[2]; c[2]++) {
+        size_t row = (bd->off[0] + c[0]) * b->S[0] + (bd->off[1] + c[1]) * b->S[1] +
+                     (bd->off[2] + c[2]) * b->S[2] + bd->off[3];
+        for (c[3] = 0; c[3] < bd->ext[3]; c[3]++) {
+          size_t pos = row + c[3];
+          int64_t v = k[pos];
+          for (int j = 0; j < nc; j++) cost[j] += wv_cost(v - pred_val(&cand[j], k, pos, c));
+        }
+      }
+  int bi = 0;
+  double bs = cost[0] * WV_PRED_GAIN;
+  for (int j = 1; j < nc; j++)
+    if (cost[j] < bs) {
+      bs = cost[j];
+      bi = j;
+    }
+  *best = cand[bi];
+}
+
 static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uint8_t *flags) {
   const gwlz_wv_band *bd = &b->band[bi];
+#ifdef GWLZ_WV_STATS
+  if (!rc->dec && getenv("BANDSTATS")) {
+    double sa = 0, sd[4] = {0, 0, 0, 0}, cnt = 0;
+    for (size_t i0 = 1; i0 < bd->ext[0] || (i0 == 1 && bd->ext[0] == 1); i0++)
+      for (size_t i1 = 1; i1 < bd->ext[1] || (i1 == 1 && bd->ext[1] == 1); i1++)
+        for (size_t i2 = 1; i2 < bd->ext[2]; i2++)
+          for (size_t i3 = 1; i3 < bd->ext[3]; i3++) {
+            size_t c0 = bd->ext[0] == 1 ? 0 : i0, c1 = bd->ext[1] == 1 ? 0 : i1;
+            size_t pos = (bd->off[0] + c0) * b->S[0] + (bd->off[1] + c1) * b->S[1] +
+                         (bd->off[2] + i2) * b->S[2] + bd->off[3] + i3;
+            sa += fabs((double)k[pos]);
+            cnt++;
+            for (int a = 0; a < 4; a++)
+              if (bd->ext[a] > 1) sd[a] += fabs((double)k[pos] - (double)k[pos - b->S[a]]);
+          }
+    if (cnt > 0)
+      fprintf(stderr, "band l=%d o=%d n=%.0f mean|k|=%.3f  d0=%.3f d1=%.3f d2=%.3f d3=%.3f\n", bd->level,
+              bd->orient, cnt, sa / cnt, sd[0] / cnt, sd[1] / cnt, sd[2] / cnt, sd[3] / cnt);
+  }
+#endif
   const size_t zero[4] = {0, 0, 0, 0};
   wv_tmpl tp;
   switch (b->nd) {
@@ -281,10 +438,29 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
     tp.off[j] = o;
   }
   size_t nflags = bd->nb[0] * bd->nb[1] * bd->nb[2] * bd->nb[3];
+  STAT(0);
   int any = rc_bit(rc, &rc->m.band[bd->lc], rc->dec ? 0 : band_nonzero(b, bd, k, zero, bd->ext));
   if (!any) {
     memset(flags + bd->flag0, 0, nflags);
     return;
+  }
+  /* band predictor: none, or the previous value along one axis */
+  wv_pred pr;
+  memset(&pr, 0, sizeof pr);
+  if (!rc->dec) choose_pred(b, bd, k, &pr);
+  STAT(0);
+  if (rc_bit(rc, &rc->m.pred[bd->lc], pr.mode != 0)) {
+    const int p0 = 4 - b->nd;
+    pr.mode = (int)rc_bypass(rc, (uint32_t)pr.mode, 2);
+    pr.a = (int)rc_bypass(rc, (uint32_t)(pr.a - p0), 2) + p0;
+    if (pr.mode >= 2) pr.b = (int)rc_bypass(rc, (uint32_t)(pr.b - p0), 2) + p0;
+    if (pr.mode == 0 || pr.a > 3 || bd->ext[pr.a] < 2 ||
+        (pr.mode >= 2 && (pr.b > 3 || pr.b <= pr.a || bd->ext[pr.b] < 2))) {
+      rc->bad = 1;
+      pr.mode = 0;
+    }
+    pr.sa = b->S[pr.a];
+    pr.sb = pr.mode >= 2 ? b->S[pr.b] : 0;
   }
   const gwlz_wv_band *pb = bd->parent >= 0 ? &b->band[bd->parent] : NULL;
   size_t bc[4], fi = bd->flag0;
@@ -316,6 +492,7 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
             lo[a] = bc[a] * bd->bs[a];
             ext[a] = bd->ext[a] - lo[a] < bd->bs[a] ? bd->ext[a] - lo[a] : bd->bs[a];
           }
+          STAT(1);
           int nz = rc_bit(rc, &rc->m.blk[bd->lc][cnt][ps],
                           rc->dec ? 0 : band_nonzero(b, bd, k, lo, ext));
           flags[fi] = (uint8_t)nz;
@@ -331,7 +508,7 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
                              (bd->off[2] + c[2]) * b->S[2] + bd->off[3] + lo[3];
                 for (size_t i3 = 0; i3 < ext[3]; i3++) {
                   c[3] = lo[3] + i3;
-                  code_coef(rc, b, bd, &tp, k, pos + i3, c);
+                  code_coef(rc, b, bd, &tp, k, pos + i3, c, &pr);
                 }
               }
         }
@@ -360,6 +537,7 @@ static uint64_t code_ueg(wv_rc *rc, gwlz_rc_model *len, gwlz_rc_model *mant, uin
 static gwlz_error code_corr1(wv_rc *rc, gwlz_wv_corr *cr, size_t *expect, int *gctx, size_t n,
                              int isd) {
   int bad = 0;
+  STAT(6);
   uint64_t g = code_ueg(rc, rc->m.gap[*gctx], rc->m.gapm,
                         rc->dec ? 0 : (uint64_t)(cr->pos - *expect) + 1, &bad);
   if (bad || g - 1 >= (uint64_t)(n - *expect)) return GWLZ_ERR_CORRUPT;
@@ -407,6 +585,7 @@ gwlz_error gwlz_wv_encode(const gwlz_wv_bands *b, const int32_t *k, const gwlz_w
     return GWLZ_ERR_MEMORY;
   }
   rc->dec = 0;
+  rc->bad = 0;
   models_init(&rc->m);
   gwlz_rc_enc_init(&rc->e, out);
   for (int bi = 0; bi < b->nbands; bi++) code_band(rc, b, bi, (int32_t *)k, flags);
@@ -446,6 +625,7 @@ gwlz_error gwlz_wv_dec_coefs(gwlz_wv_dec *d, const gwlz_wv_bands *b, int32_t *k)
   for (int bi = 0; bi < b->nbands; bi++) {
     code_band(&d->rc, b, bi, k, d->flags);
     if (d->rc.d.over > 4) return GWLZ_ERR_TRUNCATED;
+    if (d->rc.bad) return GWLZ_ERR_CORRUPT;
   }
   return GWLZ_OK;
 }

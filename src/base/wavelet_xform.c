@@ -28,8 +28,16 @@
 #define WV_K (0x1.264c795071460p+0)   /*  1.149604398860241 */
 #define WV_IK (0x1.bd5edf975ce1dp-1)  /*  0.8698644516247814 (1/K rounded) */
 
-/* Lines processed side by side (lanes). */
-#define WV_LANES 8
+/* Lines processed side by side (lanes): along the fastest axis when it is
+ * not the transformed one (contiguous rows of WV_LANES_ROW values), else
+ * along the next axis (WV_LANES_COL lines, transposed through the buffer). */
+#define WV_LANES_ROW 128
+#define WV_LANES_COL 8
+
+static size_t lanes_for(size_t sf, size_t extent) {
+  size_t w = sf == 1 ? WV_LANES_ROW : WV_LANES_COL;
+  return extent < w ? extent : w;
+}
 
 int gwlz_wv_max_levels(size_t n) {
   int l = 0;
@@ -47,10 +55,14 @@ size_t gwlz_wv_extent(const gwlz_wv_geom *g, int e, int l) {
 }
 
 size_t gwlz_wv_scratch_size(const gwlz_wv_geom *g) {
-  size_t mx = 1;
-  for (int e = 0; e < g->nd; e++)
-    if (g->n[e] > mx) mx = g->n[e];
-  return mx * WV_LANES;
+  size_t mx = 1, N[4] = {1, 1, 1, 1};
+  const int p = 4 - g->nd;
+  for (int e = 0; e < g->nd; e++) N[p + e] = g->n[e];
+  for (int e = p; e < 4; e++) {
+    size_t w = e == 3 ? lanes_for(N[3], N[2]) : lanes_for(1, N[3]);
+    if (N[e] * w > mx) mx = N[e] * w;
+  }
+  return mx;
 }
 
 /* ---- lifting steps on rows of w lanes -------------------------------------
@@ -117,11 +129,11 @@ static void axis_pass(double *a, const size_t *N, const size_t *R, int e, double
   int o[2], no = 0;
   for (int k = 0; k < 4; k++)
     if (k != e && k != f) o[no++] = k;
-  const size_t h = (len + 1) / 2, se = S[e], sf = S[f];
+  const size_t h = (len + 1) / 2, se = S[e], sf = S[f], W = lanes_for(sf, N[f]);
   for (size_t i0 = 0; i0 < R[o[0]]; i0++)
     for (size_t i1 = 0; i1 < R[o[1]]; i1++)
-      for (size_t j0 = 0; j0 < R[f]; j0 += WV_LANES) {
-        const size_t w = R[f] - j0 < WV_LANES ? R[f] - j0 : WV_LANES;
+      for (size_t j0 = 0; j0 < R[f]; j0 += W) {
+        const size_t w = R[f] - j0 < W ? R[f] - j0 : W;
         double *base = a + i0 * S[o[0]] + i1 * S[o[1]] + j0 * sf;
         if (!inv) {
           /* gather: even positions to rows 0..h-1, odd to h.. */
