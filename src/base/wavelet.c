@@ -348,9 +348,10 @@ static gwlz_error get_header(gwlz_rbuf *r, const gwlz_shape *s, int isd, wv_head
   if ((e = gwlz_rbuf_f64(r, &h->q)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u8(r, &u)) != GWLZ_OK) return e;
   h->sm = u;
-  if (!isfinite(h->mean) || !isfinite(h->q) || !(h->q > 0) || h->sm == 0) return GWLZ_ERR_CORRUPT;
   h->s = h->q * (double)h->sm / 64.0;
-  if (!isfinite(h->s) || !(h->s > 0)) return GWLZ_ERR_CORRUPT;
+  if (!isfinite(h->mean) || !isfinite(h->q) || !(h->q > 0) || h->sm == 0 || !isfinite(h->s) ||
+      !(h->s > 0))
+    return GWLZ_ERR_CORRUPT;
   for (int i = 0; i < 2 * *L; i++) {
     if ((e = gwlz_rbuf_u8(r, &h->off[i])) != GWLZ_OK) return e;
     if (h->off[i] > 127) return GWLZ_ERR_CORRUPT;

@@ -457,10 +457,11 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
     if (pr.mode == 0 || pr.a > 3 || bd->ext[pr.a] < 2 ||
         (pr.mode >= 2 && (pr.b > 3 || pr.b <= pr.a || bd->ext[pr.b] < 2))) {
       rc->bad = 1;
-      pr.mode = 0;
+      memset(&pr, 0, sizeof pr);
+    } else {
+      pr.sa = b->S[pr.a];
+      pr.sb = pr.mode >= 2 ? b->S[pr.b] : 0;
     }
-    pr.sa = b->S[pr.a];
-    pr.sb = pr.mode >= 2 ? b->S[pr.b] : 0;
   }
   const gwlz_wv_band *pb = bd->parent >= 0 ? &b->band[bd->parent] : NULL;
   size_t bc[4], fi = bd->flag0;

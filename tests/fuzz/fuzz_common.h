@@ -77,13 +77,18 @@ static inline void gwlz_fuzz_api_streams(gwlz_fuzz_sink sink, void *user) {
       {3, {8, 8, 8}, GWLZ_TYPE_FLOAT, GWLZ_EB_ABS, 1e-2, 0, 0, 0, 2, GWLZ_ENH_CNN, 1},
       {3, {6, 10, 10}, GWLZ_TYPE_FLOAT, GWLZ_EB_ABS, 1e-2, 0, 0, 3, 4, GWLZ_ENH_AUTO, 0},
   };
-  for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++) {
+  /* then again with the wavelet base (BASE mode 3) for these rows */
+  static const size_t wavelet_rows[] = {0, 3, 4, 5, 6, 9};
+  const size_t ncfg = sizeof cfg / sizeof *cfg;
+  for (size_t it = 0; it < ncfg + sizeof wavelet_rows / sizeof *wavelet_rows; it++) {
+    const size_t c = it < ncfg ? it : wavelet_rows[it - ncfg];
+    const gwlz_base base = it < ncfg ? GWLZ_BASE_AUTO : GWLZ_BASE_WAVELET;
     size_t n = 1;
     for (int i = 0; i < cfg[c].ndims; i++) n *= cfg[c].dims[i];
     size_t ts = cfg[c].type == GWLZ_TYPE_DOUBLE ? 8 : 4;
     uint8_t *src = (uint8_t *)malloc(n * ts);
     if (!src) continue;
-    uint64_t st = 1234 + c;
+    uint64_t st = 1234 + it;
     for (size_t i = 0; i < n; i++) {
       double x = (double)i;
       double v = sin(x * 0.05) * 10 + cos(x * 0.31) * 2 + gwlz_rng_uniform(&st) * 0.1;
@@ -111,7 +116,7 @@ static inline void gwlz_fuzz_api_streams(gwlz_fuzz_sink sink, void *user) {
              gwlz_set_groups(ctx, cfg[c].groups) == GWLZ_OK &&
              gwlz_set_enhancer(ctx, cfg[c].groups ? cfg[c].enh : GWLZ_ENH_NONE) == GWLZ_OK &&
              gwlz_set_bound_policy(ctx, cfg[c].policy) == GWLZ_OK &&
-             gwlz_set_epochs(ctx, 2) == GWLZ_OK;
+             gwlz_set_epochs(ctx, 2) == GWLZ_OK && gwlz_set_base(ctx, base) == GWLZ_OK;
     if (ok && (cfg[c].special == 2 || cfg[c].special == 3))
       ok = gwlz_set_fill_value(ctx, -9999.0) == GWLZ_OK;
     size_t cap = ok ? gwlz_compress_bound(ctx) : 0;
