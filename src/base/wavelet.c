@@ -447,9 +447,13 @@ static double center(const void *data, size_t n, int isd, double mean, double *c
   return mx;
 }
 
+/* The whole compressor on a field of shape s. lev: the levels per
+ * dimension (NULL: chosen from the extents). *hdr_bytes (optional): bytes
+ * before the range-coded stream. */
 static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, const void *data,
                                 void *recon, uint8_t *aux, gwlz_wbuf *out,
-                                const gwlz_wv_tuning *tu, size_t *ncorr_out) {
+                                const gwlz_wv_tuning *tu, const int *lev, size_t *ncorr_out,
+                                size_t *hdr_bytes) {
   const int isd = p->type == GWLZ_TYPE_DOUBLE;
   const size_t n = s->total;
   const double tol = p->abs_eb;
@@ -473,7 +477,8 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
     h.mean = 0.0;
     center(data, n, isd, 0.0, c);
   }
-  for (int e2 = 0; e2 < s->nd; e2++) h.lev[e2] = huge ? 0 : choose_levels(s->n[e2], tu);
+  for (int e2 = 0; e2 < s->nd; e2++)
+    h.lev[e2] = huge ? 0 : (lev ? lev[e2] : choose_levels(s->n[e2], tu));
   geom_init(&g, s, h.lev);
   scratch = (double *)malloc(gwlz_wv_scratch_size(&g) * sizeof(double));
   if (!scratch) {
@@ -522,7 +527,11 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
     apply_corr(recon, isd, &cr, h.s);
   }
   h.ncorr = cl.n;
-  put_header(out, &h, g.L, isd);
+  {
+    size_t before = out->size;
+    put_header(out, &h, g.L, isd);
+    if (hdr_bytes) *hdr_bytes = out->size - before;
+  }
   if ((e = gwlz_wv_encode(&b, k, cl.v, cl.n, isd, out)) != GWLZ_OK) goto done;
   if (aux) {
     if ((e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;
@@ -544,7 +553,7 @@ static gwlz_error wv_compress(const gwlz_base_params *p, const void *data, void 
   gwlz_error e;
   size_t ncorr = 0;
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
-  e = wv_encode_all(p, &s, data, recon, aux, out, &gwlz_wv_tune, &ncorr);
+  e = wv_encode_all(p, &s, data, recon, aux, out, &gwlz_wv_tune, NULL, &ncorr, NULL);
   if (e == GWLZ_OK && info) {
     info->mode = GWLZ_BASE_MODE_WAVELET;
     info->unpredictable = ncorr;
@@ -608,5 +617,115 @@ done:
   return e;
 }
 
+/* ---- estimate ------------------------------------------------------------------ */
+
+/* Fields up to this many values are compressed whole by the estimate. */
+#define WV_EST_WHOLE ((size_t)1 << 16)
+/* Otherwise blocks of this side (by number of squeezed dimensions) at
+ * deterministic pseudo-random places, about WV_EST_FRACTION of the values,
+ * at least 2 and at most WV_EST_MAXBLK blocks. */
+static const size_t wv_est_side[5] = {0, 16384, 128, 32, 12};
+#define WV_EST_FRACTION 0.02
+#define WV_EST_MAXBLK 16
+
+/* Copy the block at origin o (extents bn) of the field (shape s) to dst. */
+static void copy_block(const gwlz_shape *s, const size_t *o, const size_t *bn, const void *data,
+                       void *dst, size_t ts) {
+  size_t N[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1}, O[4] = {0, 0, 0, 0}, S[4];
+  const int p = 4 - s->nd;
+  for (int e = 0; e < s->nd; e++) {
+    N[p + e] = s->n[e];
+    B[p + e] = bn[e];
+    O[p + e] = o[e];
+  }
+  S[3] = 1;
+  for (int a = 2; a >= 0; a--) S[a] = S[a + 1] * N[a + 1];
+  uint8_t *d = (uint8_t *)dst;
+  for (size_t i0 = 0; i0 < B[0]; i0++)
+    for (size_t i1 = 0; i1 < B[1]; i1++)
+      for (size_t i2 = 0; i2 < B[2]; i2++) {
+        size_t src = (O[0] + i0) * S[0] + (O[1] + i1) * S[1] + (O[2] + i2) * S[2] + O[3];
+        memcpy(d, (const uint8_t *)data + src * ts, B[3] * ts);
+        d += B[3] * ts;
+      }
+}
+
+/* Bits per value and mean squared error of the compressor on a sample of
+ * the field: the whole field when small, else blocks compressed on their
+ * own with the field's levels (as far as a block allows). */
+static gwlz_error wv_estimate(const gwlz_base_params *p, const void *data, double *bpv,
+                              double *mse) {
+  gwlz_shape s;
+  gwlz_error e;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
+  const int isd = p->type == GWLZ_TYPE_DOUBLE;
+  const size_t ts = gwlz_type_size(p->type);
+  gwlz_shape bs = s;
+  int nblk = 1, lev[4] = {0, 0, 0, 0};
+  size_t bn = 1;
+  if (s.total > WV_EST_WHOLE) {
+    for (int d = 0; d < s.nd; d++) {
+      bs.n[d] = s.n[d] < wv_est_side[s.nd] ? s.n[d] : wv_est_side[s.nd];
+      bn *= bs.n[d];
+    }
+    bs.total = bn;
+    double want = (double)s.total * WV_EST_FRACTION / (double)bn;
+    nblk = want < 2 ? 2 : (want > WV_EST_MAXBLK ? WV_EST_MAXBLK : (int)want);
+  } else {
+    bn = s.total;
+  }
+  for (int d = 0; d < s.nd; d++) {
+    int lf = choose_levels(s.n[d], &gwlz_wv_tune), lb = gwlz_wv_max_levels(bs.n[d]);
+    /* keep the last low-pass band at least 2 long */
+    if (lb > 0 && bs.n[d] >= 4) lb--;
+    lev[d] = lf < lb ? lf : lb;
+  }
+  gwlz_base_params bp = *p;
+  bp.ndims = bs.nd;
+  for (int d = 0; d < bs.nd; d++) bp.dims[d] = bs.n[d];
+  bp.n = bn;
+  uint8_t *blk = (uint8_t *)malloc(bn * ts), *rec = (uint8_t *)malloc(bn * ts);
+  if (!blk || !rec) {
+    free(blk);
+    free(rec);
+    return GWLZ_ERR_MEMORY;
+  }
+  uint64_t rng = 0x57A7E11Du;
+  double bits = 0, se = 0, cnt = 0;
+  for (int b = 0; b < nblk && e == GWLZ_OK; b++) {
+    size_t o[4] = {0, 0, 0, 0};
+    for (int d = 0; d < s.nd; d++) {
+      size_t room = s.n[d] - bs.n[d];
+      o[d] = room ? (size_t)(gwlz_rng_uniform(&rng) * (double)(room + 1)) : 0;
+      if (o[d] > room) o[d] = room;
+    }
+    const void *src = data;
+    if (bn != s.total) {
+      copy_block(&s, o, bs.n, data, blk, ts);
+      src = blk;
+    }
+    gwlz_wbuf out;
+    size_t hdr = 0;
+    gwlz_wbuf_init(&out);
+    e = wv_encode_all(&bp, &bs, src, rec, NULL, &out, &gwlz_wv_tune, lev, NULL, &hdr);
+    if (e == GWLZ_OK) e = out.err;
+    if (e == GWLZ_OK) {
+      bits += 8.0 * (double)(out.size - hdr);
+      for (size_t i = 0; i < bn; i++) {
+        double d = getv(src, i, isd) - getv(rec, i, isd);
+        se += d * d;
+      }
+      cnt += (double)bn;
+    }
+    gwlz_wbuf_free(&out);
+  }
+  free(blk);
+  free(rec);
+  if (e != GWLZ_OK) return e;
+  *bpv = bits / cnt;
+  *mse = se / cnt;
+  return GWLZ_OK;
+}
+
 const gwlz_base_impl gwlz_base_wavelet = {GWLZ_BASE_WAVELET, "wavelet", wv_compress,
-                                          wv_decompress, NULL};
+                                          wv_decompress, wv_estimate};

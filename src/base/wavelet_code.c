@@ -220,7 +220,16 @@ typedef struct {
   const wv_nb *t;
   int nt;
   size_t off[8];
+  unsigned need[8]; /* bit a: needs c[a] >= 1; bit 4 + a: needs c[a] >= 2 */
 } wv_tmpl;
+
+/* Boundary mask of band coordinates c: bit a if c[a] < 1, bit 4 + a if
+ * c[a] < 2. A template entry is available when (mask & need) == 0. */
+static inline unsigned low_mask(const size_t *c) {
+  unsigned m = 0;
+  for (int a = 0; a < 4; a++) m |= (c[a] < 1 ? 1u << a : 0u) | (c[a] < 2 ? 1u << (4 + a) : 0u);
+  return m;
+}
 
 /* Band predictor: mode 0 none, 1 the previous value along axis a, 2 the
  * floor of the mean of the previous values along a and b, 3 the planar
@@ -249,20 +258,20 @@ static inline int64_t pred_val(const wv_pred *p, const int32_t *k, size_t pos, c
  * band predictor (pa >= 0) the value coded is the residual k - k[prev along
  * axis pa] (0 where there is no previous value), and the neighbour terms of
  * the context are residuals too. */
-static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_band *bd,
-                             const wv_tmpl *tp, int32_t *k, size_t pos, const size_t *c,
-                             const wv_pred *pr) {
+static inline void code_coef(wv_rc *rc, const gwlz_wv_band *bd, const wv_tmpl *tp,
+                             int32_t *k, size_t pos, const size_t *c, const wv_pred *pr,
+                             size_t ppos, size_t spos) {
   uint32_t m = 0;
   int pcls = 0;
   int32_t res[8];
+  const unsigned lm = low_mask(c);
   for (int j = 0; j < tp->nt; j++) {
-    const int *d = tp->t[j].d;
     res[j] = 0;
-    if (c[0] >= (size_t)d[0] && c[1] >= (size_t)d[1] && c[2] >= (size_t)d[2] &&
-        c[3] >= (size_t)d[3]) {
+    if (!(lm & tp->need[j])) {
       size_t q = pos - tp->off[j];
       int64_t v = k[q];
       if (pr->mode) {
+        const int *d = tp->t[j].d;
         size_t cn[4] = {c[0] - (size_t)d[0], c[1] - (size_t)d[1], c[2] - (size_t)d[2],
                         c[3] - (size_t)d[3]};
         v -= pred_val(pr, k, q, cn);
@@ -274,25 +283,10 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_bands *b, const gwlz_wv_ba
     }
   }
   if (bd->parent >= 0) {
-    const gwlz_wv_band *pb = &b->band[bd->parent];
-    size_t pp = 0;
-    for (int a = 0; a < 4; a++) {
-      size_t pc = c[a] >> bd->pshift[a];
-      if (pc >= pb->ext[a]) pc = pb->ext[a] - 1;
-      pp += (pb->off[a] + pc) * b->S[a];
-    }
-    uint32_t pv = absk(k[pp]);
+    uint32_t pv = absk(k[ppos]);
     pcls = pv == 0 ? 1 : (pv <= 2 ? 2 : 3);
   }
-  if (bd->sibling >= 0) {
-    const gwlz_wv_band *sb = &b->band[bd->sibling];
-    size_t sp = 0;
-    for (int a = 0; a < 4; a++) {
-      size_t sc = c[a] < sb->ext[a] ? c[a] : sb->ext[a] - 1;
-      sp += (sb->off[a] + sc) * b->S[a];
-    }
-    m += WV_W_SIBLING * absk(k[sp]);
-  }
+  if (bd->sibling >= 0) m += WV_W_SIBLING * absk(k[spos]);
   const int64_t pred = pred_val(pr, k, pos, c);
   const int lc = bd->lc, ctx = act_bucket(m);
   gwlz_rc_model *mm = rc->m.mag[lc][pcls][ctx];
@@ -354,6 +348,7 @@ static inline double wv_cost(int64_t v) {
   return a ? (double)(2 * bitlen64(a)) : 0.0;
 }
 #define WV_PRED_GAIN 0.95
+#define WV_PRED_SAMPLE 32768
 static void choose_pred(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const int32_t *k,
                         wv_pred *best) {
   wv_pred cand[1 + 4 + 12];
@@ -380,10 +375,14 @@ static void choose_pred(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const in
     }
   }
   for (int j = 0; j < nc; j++) cost[j] = 0;
-  size_t c[4];
+  /* a sample of rows: at most about WV_PRED_SAMPLE values */
+  const size_t rows = bd->ext[0] * bd->ext[1] * bd->ext[2];
+  const size_t want = WV_PRED_SAMPLE / bd->ext[3] + 1, rstep = rows > want ? rows / want : 1;
+  size_t c[4], r = 0;
   for (c[0] = 0; c[0] < bd->ext[0]; c[0]++)
     for (c[1] = 0; c[1] < bd->ext[1]; c[1]++)
-      for (c[2] = 0; c[2] < bd->ext[2]; c[2]++) {
+      for (c[2] = 0; c[2] < bd->ext[2]; c[2]++, r++) {
+        if (r % rstep) continue;
         size_t row = (bd->off[0] + c[0]) * b->S[0] + (bd->off[1] + c[1]) * b->S[1] +
                      (bd->off[2] + c[2]) * b->S[2] + bd->off[3];
         for (c[3] = 0; c[3] < bd->ext[3]; c[3]++) {
@@ -434,8 +433,14 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
   }
   for (int j = 0; j < tp.nt; j++) {
     size_t o = 0;
-    for (int a = 0; a < 4; a++) o += (size_t)tp.t[j].d[a] * b->S[a];
+    unsigned need = 0;
+    for (int a = 0; a < 4; a++) {
+      o += (size_t)tp.t[j].d[a] * b->S[a];
+      if (tp.t[j].d[a] >= 1) need |= 1u << a;
+      if (tp.t[j].d[a] >= 2) need |= 1u << (4 + a);
+    }
     tp.off[j] = o;
+    tp.need[j] = need;
   }
   size_t nflags = bd->nb[0] * bd->nb[1] * bd->nb[2] * bd->nb[3];
   STAT(0);
@@ -464,6 +469,7 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
     }
   }
   const gwlz_wv_band *pb = bd->parent >= 0 ? &b->band[bd->parent] : NULL;
+  const gwlz_wv_band *sbd = bd->sibling >= 0 ? &b->band[bd->sibling] : NULL;
   size_t bc[4], fi = bd->flag0;
   for (bc[0] = 0; bc[0] < bd->nb[0]; bc[0]++)
     for (bc[1] = 0; bc[1] < bd->nb[1]; bc[1]++)
@@ -507,9 +513,28 @@ static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uin
                 c[2] = lo[2] + i2;
                 size_t pos = (bd->off[0] + c[0]) * b->S[0] + (bd->off[1] + c[1]) * b->S[1] +
                              (bd->off[2] + c[2]) * b->S[2] + bd->off[3] + lo[3];
+                /* parent and sibling rows (coordinates 0..2), then along 3 */
+                size_t prow = 0, srow = 0;
+                if (pb)
+                  for (int a = 0; a < 3; a++) {
+                    size_t pc = c[a] >> bd->pshift[a];
+                    if (pc >= pb->ext[a]) pc = pb->ext[a] - 1;
+                    prow += (pb->off[a] + pc) * b->S[a];
+                  }
+                if (sbd)
+                  for (int a = 0; a < 3; a++) {
+                    size_t sc = c[a] < sbd->ext[a] ? c[a] : sbd->ext[a] - 1;
+                    srow += (sbd->off[a] + sc) * b->S[a];
+                  }
                 for (size_t i3 = 0; i3 < ext[3]; i3++) {
                   c[3] = lo[3] + i3;
-                  code_coef(rc, b, bd, &tp, k, pos + i3, c, &pr);
+                  size_t ppos = 0, spos = 0;
+                  if (pb) {
+                    size_t pc = c[3] >> bd->pshift[3];
+                    ppos = prow + pb->off[3] + (pc < pb->ext[3] ? pc : pb->ext[3] - 1);
+                  }
+                  if (sbd) spos = srow + sbd->off[3] + (c[3] < sbd->ext[3] ? c[3] : sbd->ext[3] - 1);
+                  code_coef(rc, bd, &tp, k, pos + i3, c, &pr, ppos, spos);
                 }
               }
         }
