@@ -31,7 +31,7 @@
 #include "base/wavelet_code.h"
 #include "base/wavelet_xform.h"
 
-gwlz_wv_tuning gwlz_wv_tune = {1.05, 0.5, 1.0, 16, 6, 1, 0};
+gwlz_wv_tuning gwlz_wv_tune = {0.9, 0.5, 1.0, 16, 6, 1, 0.7, 0};
 
 #define WV_AUX_CORRECTED 0x10
 #define WV_HUGE 0x1p1000
@@ -122,20 +122,13 @@ static void dequantize(const gwlz_wv_bands *b, const int32_t *k, double *c, doub
   }
 }
 
-/* Quantize c into k and fit the reconstruction offsets of every level (the
- * mean of |k| - |c| / q over |k| = 1 and over |k| >= 2). Returns 0 when a
- * coefficient does not fit in GWLZ_WV_KBITS bits at this step. */
-static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr,
-                    int fit, uint8_t *off) {
+/* Quantize c into k. Returns 0 when a coefficient does not fit in
+ * GWLZ_WV_KBITS bits at this step. */
+static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr) {
   const double inv = 1.0 / q, add = 1.0 - thr, lim = (double)GWLZ_WV_KMAX;
-  double s1[GWLZ_WV_MAX_LEVELS + 1], s2[GWLZ_WV_MAX_LEVELS + 1];
-  double n1[GWLZ_WV_MAX_LEVELS + 1], n2[GWLZ_WV_MAX_LEVELS + 1];
-  int L = 0, fits = 1;
-  for (int l = 0; l <= GWLZ_WV_MAX_LEVELS; l++) s1[l] = s2[l] = n1[l] = n2[l] = 0.0;
+  int fits = 1;
   for (int bi = 0; bi < b->nbands; bi++) {
     const gwlz_wv_band *bd = &b->band[bi];
-    double a1 = 0, a2 = 0, c1 = 0, c2 = 0;
-    if (!bd->orient) L = bd->level;
     FOR_BAND(b, bd, pos, {
       double u = fabs(c[pos]) * inv;
       int32_t v = 0;
@@ -146,29 +139,70 @@ static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double 
           fits = 0;
         }
         v = (int32_t)f;
-        if (f == 1.0) {
-          a1 += f - u;
-          c1 += 1;
-        } else {
-          a2 += f - u;
-          c2 += 1;
-        }
         if (c[pos] < 0) v = -v;
       }
       k[pos] = v;
     })
-    s1[bd->level] += a1;
-    s2[bd->level] += a2;
-    n1[bd->level] += c1;
-    n2[bd->level] += c2;
   }
+  return fits;
+}
+
+/* The reconstruction offsets of every detail level: the mean of |k| - |c| / q
+ * over |k| = 1 and over |k| >= 2, in 1/256, within 0..127. */
+static void fit_offsets(const gwlz_wv_bands *b, const double *c, const int32_t *k, double q,
+                        int L, uint8_t *off) {
+  const double inv = 1.0 / q;
   for (int l = 0; l < L; l++) {
-    double d1 = fit && n1[l] > 0 ? s1[l] / n1[l] : 0.0, d2 = fit && n2[l] > 0 ? s2[l] / n2[l] : 0.0;
+    double s1 = 0, s2 = 0, n1 = 0, n2 = 0;
+    for (int bi = 0; bi < b->nbands; bi++) {
+      const gwlz_wv_band *bd = &b->band[bi];
+      if (!bd->orient || bd->level != l) continue;
+      FOR_BAND(b, bd, pos, {
+        int32_t v = k[pos];
+        if (v) {
+          double a = fabs((double)v), u = fabs(c[pos]) * inv;
+          if (a == 1.0) {
+            s1 += a - u;
+            n1 += 1;
+          } else {
+            s2 += a - u;
+            n2 += 1;
+          }
+        }
+      })
+    }
+    double d1 = n1 > 0 ? s1 / n1 : 0.0, d2 = n2 > 0 ? s2 / n2 : 0.0;
     double r1 = floor(d1 * 256.0 + 0.5), r2 = floor(d2 * 256.0 + 0.5);
     off[2 * l] = (uint8_t)(r1 < 0 ? 0 : (r1 > 127 ? 127 : r1));
     off[2 * l + 1] = (uint8_t)(r2 < 0 ? 0 : (r2 > 127 ? 127 : r2));
   }
-  return fits;
+}
+
+/* Set to 0 every detail coefficient with |k| = 1, |c| / q < thr and no
+ * non-zero neighbour one step along any axis of its band. */
+static void prune_isolated(const gwlz_wv_bands *b, const double *c, int32_t *k, double q,
+                           double thr) {
+  const double inv = 1.0 / q;
+  for (int bi = 0; bi < b->nbands; bi++) {
+    const gwlz_wv_band *bd = &b->band[bi];
+    if (!bd->orient) continue;
+    size_t cc[4];
+    for (cc[0] = 0; cc[0] < bd->ext[0]; cc[0]++)
+      for (cc[1] = 0; cc[1] < bd->ext[1]; cc[1]++)
+        for (cc[2] = 0; cc[2] < bd->ext[2]; cc[2]++)
+          for (cc[3] = 0; cc[3] < bd->ext[3]; cc[3]++) {
+            size_t pos = (bd->off[0] + cc[0]) * b->S[0] + (bd->off[1] + cc[1]) * b->S[1] +
+                         (bd->off[2] + cc[2]) * b->S[2] + bd->off[3] + cc[3];
+            if (k[pos] != 1 && k[pos] != -1) continue;
+            if (fabs(c[pos]) * inv >= thr) continue;
+            int iso = 1;
+            for (int a = 0; a < 4 && iso; a++) {
+              if (cc[a] > 0 && k[pos - b->S[a]]) iso = 0;
+              if (cc[a] + 1 < bd->ext[a] && k[pos + b->S[a]]) iso = 0;
+            }
+            if (iso) k[pos] = 0;
+          }
+  }
 }
 
 /* ---- reconstruction --------------------------------------------------------- */
@@ -497,14 +531,16 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   /* the step: q_ratio * bound, larger if the integers would not fit */
   h.q = tu->q_ratio * tol;
   if (!(h.q > 0) || !isfinite(h.q)) h.q = tol;
-  if (!quantize(&b, c, k, h.q, tu->zero_thr, tu->fit_offsets, h.off)) {
+  if (!quantize(&b, c, k, h.q, tu->zero_thr)) {
     double cmax = 0.0;
     for (size_t i = 0; i < n; i++)
       if (fabs(c[i]) > cmax) cmax = fabs(c[i]);
     h.q = cmax * 0x1p-29;
     if (!(h.q > 0) || !isfinite(h.q)) h.q = 1.0;
-    quantize(&b, c, k, h.q, tu->zero_thr, tu->fit_offsets, h.off);
+    quantize(&b, c, k, h.q, tu->zero_thr);
   }
+  if (tu->iso_thr > 0) prune_isolated(&b, c, k, h.q, tu->iso_thr);
+  if (tu->fit_offsets) fit_offsets(&b, c, k, h.q, g.L, h.off);
   /* correction step: the largest multiple of q / 64 not above corr_ratio * bound */
   {
     double sm = floor(tu->corr_ratio * tol / h.q * 64.0);
@@ -620,11 +656,11 @@ done:
 /* ---- estimate ------------------------------------------------------------------ */
 
 /* Fields up to this many values are compressed whole by the estimate. */
-#define WV_EST_WHOLE ((size_t)1 << 16)
+#define WV_EST_WHOLE ((size_t)1 << 17)
 /* Otherwise blocks of this side (by number of squeezed dimensions) at
  * deterministic pseudo-random places, about WV_EST_FRACTION of the values,
- * at least 2 and at most WV_EST_MAXBLK blocks. */
-static const size_t wv_est_side[5] = {0, 16384, 128, 32, 12};
+ * at least 1 and at most WV_EST_MAXBLK blocks. */
+static const size_t wv_est_side[5] = {0, 32768, 192, 48, 14};
 #define WV_EST_FRACTION 0.02
 #define WV_EST_MAXBLK 16
 
@@ -670,7 +706,7 @@ static gwlz_error wv_estimate(const gwlz_base_params *p, const void *data, doubl
     }
     bs.total = bn;
     double want = (double)s.total * WV_EST_FRACTION / (double)bn;
-    nblk = want < 2 ? 2 : (want > WV_EST_MAXBLK ? WV_EST_MAXBLK : (int)want);
+    nblk = want < 1 ? 1 : (want > WV_EST_MAXBLK ? WV_EST_MAXBLK : (int)(want + 0.5));
   } else {
     bn = s.total;
   }

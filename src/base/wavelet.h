@@ -13,6 +13,8 @@ typedef struct {
   int min_len;        /* an axis is transformed while its length >= this  */
   int max_levels;     /* at most this many levels per axis                 */
   int fit_offsets;    /* 1: fit the reconstruction offsets, 0: none        */
+  double iso_thr;     /* an isolated |k| = 1 in a detail band with |c| / q
+                         below this is set to 0 (0: off)                   */
   int no_corr;        /* experiments only: 1 = no correction pass (the
                          bound is then NOT held)                           */
 } gwlz_wv_tuning;

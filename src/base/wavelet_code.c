@@ -121,7 +121,7 @@ typedef struct {
   gwlz_rc_model blk[WV_LC][4][3];
   gwlz_rc_model mag[WV_LC][4][WV_NCTX][WV_NBIN];
   gwlz_rc_model mant[WV_LC][32];
-  gwlz_rc_model sign[WV_LC][9];
+  gwlz_rc_model sign[WV_LC][16][9];
   gwlz_rc_model gap[4][32];
   gwlz_rc_model gapm[64];
   gwlz_rc_model cmag[16];
@@ -315,7 +315,7 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_band *bd, const wv_tmpl *t
   /* sign context: the previous values (residuals) along the two fastest axes */
   int sw = sgn3(res[0]), sn = sgn3(res[1]);
   STAT(5);
-  int neg = rc_bit(rc, &rc->m.sign[lc][3 * sw + sn], v < 0);
+  int neg = rc_bit(rc, &rc->m.sign[lc][bd->orient][3 * sw + sn], v < 0);
   if (rc->dec) {
     int64_t kv = pred + (neg ? -(int64_t)r : (int64_t)r);
     if (kv > GWLZ_WV_KMAX || kv < -GWLZ_WV_KMAX) {
