@@ -31,7 +31,7 @@
 #include "base/wavelet_code.h"
 #include "base/wavelet_xform.h"
 
-gwlz_wv_tuning gwlz_wv_tune = {0.9, 0.5, 1.0, 16, 6, 1, 0.7, 0};
+gwlz_wv_tuning gwlz_wv_tune = {0.9, 0.5, 1.0, 16, 6, 1, 0.7};
 
 #define WV_AUX_CORRECTED 0x10
 #define WV_HUGE 0x1p1000
@@ -551,7 +551,7 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   finish(c, h.mean, recon, isd, n);
   free(c);
   c = NULL;
-  for (size_t i = 0; i < n && !tu->no_corr; i++) {
+  for (size_t i = 0; i < n; i++) {
     double x = getv(data, i, isd), r = getv(recon, i, isd);
     if (GWLZ_LIKELY(fabs(x - r) <= tol)) continue;
     gwlz_wv_corr cr;

@@ -15,8 +15,6 @@ typedef struct {
   int fit_offsets;    /* 1: fit the reconstruction offsets, 0: none        */
   double iso_thr;     /* an isolated |k| = 1 in a detail band with |c| / q
                          below this is set to 0 (0: off)                   */
-  int no_corr;        /* experiments only: 1 = no correction pass (the
-                         bound is then NOT held)                           */
 } gwlz_wv_tuning;
 
 extern gwlz_wv_tuning gwlz_wv_tune;

@@ -403,26 +403,6 @@ static void choose_pred(const gwlz_wv_bands *b, const gwlz_wv_band *bd, const in
 
 static void code_band(wv_rc *rc, const gwlz_wv_bands *b, int bi, int32_t *k, uint8_t *flags) {
   const gwlz_wv_band *bd = &b->band[bi];
-#ifdef GWLZ_WV_STATS
-  if (!rc->dec && getenv("BANDSTATS")) {
-    double sa = 0, sd[4] = {0, 0, 0, 0}, cnt = 0;
-    for (size_t i0 = 1; i0 < bd->ext[0] || (i0 == 1 && bd->ext[0] == 1); i0++)
-      for (size_t i1 = 1; i1 < bd->ext[1] || (i1 == 1 && bd->ext[1] == 1); i1++)
-        for (size_t i2 = 1; i2 < bd->ext[2]; i2++)
-          for (size_t i3 = 1; i3 < bd->ext[3]; i3++) {
-            size_t c0 = bd->ext[0] == 1 ? 0 : i0, c1 = bd->ext[1] == 1 ? 0 : i1;
-            size_t pos = (bd->off[0] + c0) * b->S[0] + (bd->off[1] + c1) * b->S[1] +
-                         (bd->off[2] + i2) * b->S[2] + bd->off[3] + i3;
-            sa += fabs((double)k[pos]);
-            cnt++;
-            for (int a = 0; a < 4; a++)
-              if (bd->ext[a] > 1) sd[a] += fabs((double)k[pos] - (double)k[pos - b->S[a]]);
-          }
-    if (cnt > 0)
-      fprintf(stderr, "band l=%d o=%d n=%.0f mean|k|=%.3f  d0=%.3f d1=%.3f d2=%.3f d3=%.3f\n", bd->level,
-              bd->orient, cnt, sa / cnt, sd[0] / cnt, sd[1] / cnt, sd[2] / cnt, sd[3] / cnt);
-  }
-#endif
   const size_t zero[4] = {0, 0, 0, 0};
   wv_tmpl tp;
   switch (b->nd) {
