@@ -119,7 +119,7 @@ typedef struct {
   gwlz_rc_model band[WV_LC];
   gwlz_rc_model pred[WV_LC];
   gwlz_rc_model blk[WV_LC][4][3];
-  gwlz_rc_model mag[WV_LC][4][WV_NCTX][WV_NBIN];
+  gwlz_rc_model mag[2][4][WV_NCTX][WV_NBIN];
   gwlz_rc_model mant[WV_LC][32];
   gwlz_rc_model sign[WV_LC][16][9];
   gwlz_rc_model gap[4][32];
@@ -289,7 +289,8 @@ static inline void code_coef(wv_rc *rc, const gwlz_wv_band *bd, const wv_tmpl *t
   if (bd->sibling >= 0) m += WV_W_SIBLING * absk(k[spos]);
   const int64_t pred = pred_val(pr, k, pos, c);
   const int lc = bd->lc, ctx = act_bucket(m);
-  gwlz_rc_model *mm = rc->m.mag[lc][pcls][ctx];
+  /* the magnitude models are shared by all detail levels */
+  gwlz_rc_model *mm = rc->m.mag[lc ? 1 : 0][pcls][ctx];
   int64_t v = rc->dec ? 0 : (int64_t)k[pos] - pred;
   if (v > UINT32_MAX / 2 || v < -(int64_t)(UINT32_MAX / 2)) v = 0; /* unreachable: |pred| < 2^31 */
   uint32_t a = (uint32_t)(v < 0 ? -v : v);
