@@ -34,7 +34,7 @@
 gwlz_wv_tuning gwlz_wv_tune = {0.9, 0.5, 1.0, 16, 6, 1, 0.7};
 
 #define WV_AUX_CORRECTED 0x10
-#define WV_HUGE 0x1p1000
+#define WV_HUGE 0x1p960 /* larger values skip the transform (no overflow in it) */
 #define WV_FLAGS_MASK 0x00
 
 typedef struct {
