@@ -65,56 +65,78 @@ size_t gwlz_wv_scratch_size(const gwlz_wv_geom *g) {
   return mx;
 }
 
-/* ---- lifting steps on rows of w lanes -------------------------------------
- * s: h rows, d: m rows (h = m or m + 1, m >= 1). */
+/* ---- lifting on rows of w lanes --------------------------------------------
+ * s: h rows, d: m rows (h = m or m + 1, m >= 1), each row w lanes. The four
+ * lifting steps run as one sweep over the rows with the lags their
+ * dependencies allow; every lane sees exactly the operations, in the order,
+ * of the four steps run one after the other (the format's definition). The
+ * scalings are applied by the callers while gathering (inverse) or
+ * scattering (forward). */
 
-static void predict(double *d, const double *s, size_t h, size_t m, size_t w, double c, int inv) {
-  for (size_t i = 0; i < m; i++) {
-    const double *s0 = s + i * w, *s1 = s + (i + 1 < h ? i + 1 : i) * w;
-    double *di = d + i * w;
-    if (inv)
-      for (size_t l = 0; l < w; l++) di[l] = di[l] - c * (s0[l] + s1[l]);
-    else
-      for (size_t l = 0; l < w; l++) di[l] = di[l] + c * (s0[l] + s1[l]);
-  }
-}
+#define ROW(x, i) ((x) + (i) * w)
 
-static void update(double *s, const double *d, size_t h, size_t m, size_t w, double c, int inv) {
-  for (size_t i = 0; i < h; i++) {
-    const double *d0 = d + (i ? i - 1 : 0) * w, *d1 = d + (i < m ? i : m - 1) * w;
-    double *si = s + i * w;
-    if (inv)
-      for (size_t l = 0; l < w; l++) si[l] = si[l] - c * (d0[l] + d1[l]);
-    else
-      for (size_t l = 0; l < w; l++) si[l] = si[l] + c * (d0[l] + d1[l]);
-  }
-}
-
-static void scale(double *v, size_t rows, size_t w, double c) {
-  for (size_t i = 0; i < rows * w; i++) v[i] = v[i] * c;
-}
-
+/* forward: d += A (s[i] + s[i+1]); s += B (d[i-1] + d[i]); d += C ...; s += D ... */
 static void lift_forward(double *b, size_t len, size_t w) {
-  size_t h = (len + 1) / 2, m = len / 2;
+  const size_t h = (len + 1) / 2, m = len / 2;
   double *s = b, *d = b + h * w;
-  predict(d, s, h, m, w, WV_A, 0);
-  update(s, d, h, m, w, WV_B, 0);
-  predict(d, s, h, m, w, WV_C, 0);
-  update(s, d, h, m, w, WV_D, 0);
-  scale(s, h, w, WV_K);
-  scale(d, m, w, WV_IK);
+  for (size_t t = 0; t <= h; t++) {
+    if (t < m) { /* d1[t] */
+      double *dt = ROW(d, t);
+      const double *s0 = ROW(s, t), *s1 = ROW(s, t + 1 < h ? t + 1 : t);
+      for (size_t l = 0; l < w; l++) dt[l] = dt[l] + WV_A * (s0[l] + s1[l]);
+    }
+    if (t < h) { /* s1[t] */
+      double *st = ROW(s, t);
+      const double *d0 = ROW(d, t ? t - 1 : 0), *d1 = ROW(d, t < m ? t : m - 1);
+      for (size_t l = 0; l < w; l++) st[l] = st[l] + WV_B * (d0[l] + d1[l]);
+    }
+    if (t >= 1 && t - 1 < m) { /* d2[t-1] */
+      double *dt = ROW(d, t - 1);
+      const double *s0 = ROW(s, t - 1), *s1 = ROW(s, t < h ? t : t - 1);
+      for (size_t l = 0; l < w; l++) dt[l] = dt[l] + WV_C * (s0[l] + s1[l]);
+    }
+    if (t >= 1) { /* s2[t-1] */
+      const size_t i = t - 1;
+      double *st = ROW(s, i);
+      const double *d0 = ROW(d, i ? i - 1 : 0), *d1 = ROW(d, i < m ? i : m - 1);
+      for (size_t l = 0; l < w; l++) st[l] = st[l] + WV_D * (d0[l] + d1[l]);
+    }
+  }
 }
 
+/* inverse (inputs already scaled): s -= D (...); d -= C (...); s -= B (...);
+ * d -= A (...) */
 static void lift_inverse(double *b, size_t len, size_t w) {
-  size_t h = (len + 1) / 2, m = len / 2;
+  const size_t h = (len + 1) / 2, m = len / 2;
   double *s = b, *d = b + h * w;
-  scale(s, h, w, WV_IK);
-  scale(d, m, w, WV_K);
-  update(s, d, h, m, w, WV_D, 1);
-  predict(d, s, h, m, w, WV_C, 1);
-  update(s, d, h, m, w, WV_B, 1);
-  predict(d, s, h, m, w, WV_A, 1);
+  for (size_t t = 0; t <= h + 1; t++) {
+    if (t < h) { /* s1[t] */
+      double *st = ROW(s, t);
+      const double *d0 = ROW(d, t ? t - 1 : 0), *d1 = ROW(d, t < m ? t : m - 1);
+      for (size_t l = 0; l < w; l++) st[l] = st[l] - WV_D * (d0[l] + d1[l]);
+    }
+    if (t >= 1 && t - 1 < m) { /* d1[t-1] */
+      const size_t i = t - 1;
+      double *dt = ROW(d, i);
+      const double *s0 = ROW(s, i), *s1 = ROW(s, i + 1 < h ? i + 1 : i);
+      for (size_t l = 0; l < w; l++) dt[l] = dt[l] - WV_C * (s0[l] + s1[l]);
+    }
+    if (t >= 1 && t - 1 < h) { /* s2[t-1] */
+      const size_t i = t - 1;
+      double *st = ROW(s, i);
+      const double *d0 = ROW(d, i ? i - 1 : 0), *d1 = ROW(d, i < m ? i : m - 1);
+      for (size_t l = 0; l < w; l++) st[l] = st[l] - WV_B * (d0[l] + d1[l]);
+    }
+    if (t >= 2 && t - 2 < m) { /* d2[t-2] */
+      const size_t i = t - 2;
+      double *dt = ROW(d, i);
+      const double *s0 = ROW(s, i), *s1 = ROW(s, i + 1 < h ? i + 1 : i);
+      for (size_t l = 0; l < w; l++) dt[l] = dt[l] - WV_A * (s0[l] + s1[l]);
+    }
+  }
 }
+
+#undef ROW
 
 /* ---- one axis over a region -----------------------------------------------
  * N: full extents (4-D, padded with leading 1s), R: region extents, e: the
@@ -148,18 +170,30 @@ static void axis_pass(double *a, const size_t *N, const size_t *R, int e, double
                 buf[((k & 1) ? h + k / 2 : k / 2) * w + l] = base[k * se + l * sf];
           }
           lift_forward(buf, len, w);
+          /* scatter with the scaling: low rows * K, high rows * IK */
           if (sf == 1) {
-            for (size_t k = 0; k < len; k++) memcpy(base + k * se, buf + k * w, w * sizeof(double));
+            for (size_t k = 0; k < len; k++) {
+              const double c = k < h ? WV_K : WV_IK, *row = buf + k * w;
+              double *dst = base + k * se;
+              for (size_t l = 0; l < w; l++) dst[l] = row[l] * c;
+            }
           } else {
             for (size_t l = 0; l < w; l++)
-              for (size_t k = 0; k < len; k++) base[k * se + l * sf] = buf[k * w + l];
+              for (size_t k = 0; k < len; k++)
+                base[k * se + l * sf] = buf[k * w + l] * (k < h ? WV_K : WV_IK);
           }
         } else {
+          /* gather with the scaling: low rows * IK, high rows * K */
           if (sf == 1) {
-            for (size_t k = 0; k < len; k++) memcpy(buf + k * w, base + k * se, w * sizeof(double));
+            for (size_t k = 0; k < len; k++) {
+              const double c = k < h ? WV_IK : WV_K, *src = base + k * se;
+              double *row = buf + k * w;
+              for (size_t l = 0; l < w; l++) row[l] = src[l] * c;
+            }
           } else {
             for (size_t l = 0; l < w; l++)
-              for (size_t k = 0; k < len; k++) buf[k * w + l] = base[k * se + l * sf];
+              for (size_t k = 0; k < len; k++)
+                buf[k * w + l] = base[k * se + l * sf] * (k < h ? WV_IK : WV_K);
           }
           lift_inverse(buf, len, w);
           if (sf == 1) {
