@@ -96,28 +96,26 @@ static void geom_init(gwlz_wv_geom *g, const gwlz_shape *s, const int *lev) {
         }                                                                              \
       }
 
-/* c = dequantized coefficients (docs/format.md §9.9.4). */
+/* c = dequantized coefficients (docs/format.md §9.9.6); magnitudes below
+ * WV_DQ_TAB from a table of the same expressions. */
+#define WV_DQ_TAB 16
 static void dequantize(const gwlz_wv_bands *b, const int32_t *k, double *c, double q,
                        const uint8_t *off) {
   for (int bi = 0; bi < b->nbands; bi++) {
     const gwlz_wv_band *bd = &b->band[bi];
-    double d1 = 0.0, d2 = 0.0;
+    double d1 = 0.0, d2 = 0.0, tab[WV_DQ_TAB];
     if (bd->orient) {
       d1 = (double)off[2 * bd->level] / 256.0;
       d2 = (double)off[2 * bd->level + 1] / 256.0;
     }
-    const double v1 = (1.0 - d1) * q;
+    tab[0] = 0.0;
+    tab[1] = (1.0 - d1) * q;
+    for (int a = 2; a < WV_DQ_TAB; a++) tab[a] = ((double)a - d2) * q;
     FOR_BAND(b, bd, pos, {
       int32_t v = k[pos];
-      double r;
-      if (v == 0) {
-        r = 0.0;
-      } else {
-        uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
-        r = a == 1 ? v1 : ((double)a - d2) * q;
-        if (v < 0) r = -r;
-      }
-      c[pos] = r;
+      uint32_t a = v < 0 ? (uint32_t)(-(int64_t)v) : (uint32_t)v;
+      double r = a < WV_DQ_TAB ? tab[a] : ((double)a - d2) * q;
+      c[pos] = v < 0 ? -r : r;
     })
   }
 }
@@ -620,22 +618,25 @@ static gwlz_error wv_decompress(const gwlz_base_params *p, const uint8_t *payloa
   geom_init(&g, &s, h.lev);
   gwlz_wv_bands b;
   gwlz_wv_dec *d = NULL;
-  int32_t *k = (int32_t *)malloc(n * sizeof(int32_t));
+  /* float32: the integers live in the output (same size) until the end */
+  int32_t *kbuf = isd ? (int32_t *)calloc(n, sizeof(int32_t)) : NULL;
+  int32_t *k = isd ? kbuf : (int32_t *)out;
   double *c = (double *)malloc(n * sizeof(double));
   memset(&b, 0, sizeof b);
   if (!k || !c) {
     e = GWLZ_ERR_MEMORY;
     goto done;
   }
+  if (!isd) memset(k, 0, n * sizeof(int32_t));
   if ((e = gwlz_wv_bands_init(&b, &g)) != GWLZ_OK) goto done;
   e = gwlz_wv_dec_open(&d, r.data + r.pos, r.size - r.pos);
   if (e == GWLZ_OK) e = gwlz_wv_dec_coefs(d, &b, k);
   if (e != GWLZ_OK) goto done;
+  if (aux && (e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;
   if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
-  finish(c, h.mean, out, isd, n);
+  finish(c, h.mean, out, isd, n); /* (float32: overwrites the integers) */
   free(c);
   c = NULL;
-  if (aux && (e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;
   for (uint64_t j = 0; j < h.ncorr; j++) {
     gwlz_wv_corr cr;
     if ((e = gwlz_wv_dec_corr(d, n, isd, &cr)) != GWLZ_OK) goto done;
@@ -647,7 +648,7 @@ done:
     gwlz_error e2 = gwlz_wv_dec_close(d);
     if (e == GWLZ_OK) e = e2;
   }
-  free(k);
+  free(kbuf);
   free(c);
   gwlz_wv_bands_free(&b);
   return e;

@@ -625,10 +625,8 @@ gwlz_error gwlz_wv_dec_open(gwlz_wv_dec **dp, const uint8_t *data, size_t size) 
 }
 
 gwlz_error gwlz_wv_dec_coefs(gwlz_wv_dec *d, const gwlz_wv_bands *b, int32_t *k) {
-  size_t n = b->N[0] * b->S[0];
   d->flags = (uint8_t *)malloc(b->nflags ? b->nflags : 1);
   if (!d->flags) return GWLZ_ERR_MEMORY;
-  memset(k, 0, n * sizeof(int32_t));
   for (int bi = 0; bi < b->nbands; bi++) {
     code_band(&d->rc, b, bi, k, d->flags);
     if (d->rc.d.over > 4) return GWLZ_ERR_TRUNCATED;

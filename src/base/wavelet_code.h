@@ -56,8 +56,8 @@ typedef struct {
  * (ncorr entries, increasing positions) as one range-coded stream. */
 gwlz_error gwlz_wv_encode(const gwlz_wv_bands *b, const int32_t *k, const gwlz_wv_corr *corr,
                           size_t ncorr, int isd, gwlz_wbuf *out);
-/* Decoder: open the stream, decode the coefficients (k: n values, any
- * contents on entry), then the corrections one at a time, then close (which
+/* Decoder: open the stream, decode the coefficients (k: n values, all 0
+ * on entry), then the corrections one at a time, then close (which
  * checks that the stream was read exactly to its end). CORRUPT / TRUNCATED
  * on a bad stream; close frees d in any case. */
 typedef struct gwlz_wv_dec gwlz_wv_dec;

@@ -28,6 +28,16 @@
 #define WV_K (0x1.264c795071460p+0)   /*  1.149604398860241 */
 #define WV_IK (0x1.bd5edf975ce1dp-1)  /*  0.8698644516247814 (1/K rounded) */
 
+/* The lifting kernels are also built for AVX2 and picked at run time where
+ * the compiler supports function multi-versioning. Element-wise IEEE
+ * operations (no contraction) give the same bits at any vector width. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(GWLZ_NO_CLONES)
+#define WV_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WV_CLONES
+#endif
+
 /* Lines processed side by side (lanes): along the fastest axis when it is
  * not the transformed one (contiguous rows of WV_LANES_ROW values), else
  * along the next axis (WV_LANES_COL lines, transposed through the buffer). */
@@ -76,7 +86,7 @@ size_t gwlz_wv_scratch_size(const gwlz_wv_geom *g) {
 #define ROW(x, i) ((x) + (i) * w)
 
 /* forward: d += A (s[i] + s[i+1]); s += B (d[i-1] + d[i]); d += C ...; s += D ... */
-static void lift_forward(double *b, size_t len, size_t w) {
+WV_CLONES static void lift_forward(double *b, size_t len, size_t w) {
   const size_t h = (len + 1) / 2, m = len / 2;
   double *s = b, *d = b + h * w;
   for (size_t t = 0; t <= h; t++) {
@@ -106,7 +116,7 @@ static void lift_forward(double *b, size_t len, size_t w) {
 
 /* inverse (inputs already scaled): s -= D (...); d -= C (...); s -= B (...);
  * d -= A (...) */
-static void lift_inverse(double *b, size_t len, size_t w) {
+WV_CLONES static void lift_inverse(double *b, size_t len, size_t w) {
   const size_t h = (len + 1) / 2, m = len / 2;
   double *s = b, *d = b + h * w;
   for (size_t t = 0; t <= h + 1; t++) {
