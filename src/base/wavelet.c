@@ -83,7 +83,8 @@ static void geom_init(gwlz_wv_geom *g, const gwlz_shape *s, const int *lev) {
 
 /* ---- (de)quantization ---------------------------------------------------- */
 
-/* Calls fn(ctx, band, linear position) over every coefficient of a band. */
+/* Runs the statements (the variadic part) for every coefficient of a band,
+ * with pos its linear position, in C order. */
 #define FOR_BAND(b, bd, pos, ...)                                                     \
   for (size_t i0_ = 0; i0_ < (bd)->ext[0]; i0_++)                                      \
     for (size_t i1_ = 0; i1_ < (bd)->ext[1]; i1_++)                                    \
