@@ -3,12 +3,14 @@
  * on the binary range coder of format/rangecoder.h.
  *
  * Coefficients: subbands coarsest first; inside a subband a zero flag for
- * the whole subband, then blocks in raster order, each with a zero flag
- * (set partitioning of the zero coefficients), then every coefficient of a
- * non-zero block: its bit length in unary, the bits below the leading one,
- * its sign. Contexts come from already coded neighbours in the subband, the
- * co-located coefficient of the parent subband (one level coarser) and of a
- * sibling subband (same level). Encoder and decoder run the same code. */
+ * the whole subband, its predictor (none, or the previous value along one
+ * or two axes: the residual is coded), then blocks in raster order, each
+ * with a zero flag (set partitioning of the zero coefficients), then every
+ * coefficient of a non-zero block: the bit length of its residual in unary,
+ * the bits below the leading one, its sign. Contexts come from already
+ * coded neighbours in the subband, the co-located coefficient of the parent
+ * subband (one level coarser) and of a sibling subband (same level).
+ * Encoder and decoder run the same code. */
 #ifndef GWLZ_WAVELET_CODE_H
 #define GWLZ_WAVELET_CODE_H
 
