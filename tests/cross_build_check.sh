@@ -28,7 +28,7 @@ check() { # name, file a, file b
   if cmp -s "$2" "$3"; then pass=$((pass + 1)); else
     fail=$((fail + 1)); echo "FAIL: $1: $2 differs from $3"; fi
 }
-# field, type flag, dims (fastest first), bound, enhancer
+# field, type flag, dims (fastest first), bound, enhancer[, base]
 cases=(
   "nyx_plane_temperature_64x512.f32 -f -2 512 64 1e-3 linear"
   "nyx_plane_dark_matter_density_64x512.f32 -f -2 512 64 5e-3 cnn"
@@ -36,18 +36,24 @@ cases=(
   "vtk_chi_s3d_50x50x50.f32 -f -3 50 50 50 1e-3 linear"
   "nyxlya50_nhi_50x50x50.f64 -d -3 50 50 50 1e-3 auto"
   "astro_gc_bolocam_638x640.f32 -f -2 640 638 1e-3 auto"
+  "nyx_plane_velocity_x_64x512.f32 -f -2 512 64 1e-4 linear wavelet"
+  "sperr_wmag91_float_91x91x91.f32 -f -3 91 91 91 1e-3 none wavelet"
+  "nyxlya50_tau_real_50x50x50.f64 -d -3 50 50 50 1e-5 linear wavelet"
 )
 for c in "${cases[@]}"; do
   read -r file tflag dflag rest <<<"$c"
-  if [ "$dflag" = -2 ]; then read -r d1 d2 eb enh <<<"$rest"; dims="$d1 $d2";
-  else read -r d1 d2 d3 eb enh <<<"$rest"; dims="$d1 $d2 $d3"; fi
+  bname=
+  if [ "$dflag" = -2 ]; then read -r d1 d2 eb enh bname <<<"$rest"; dims="$d1 $d2";
+  else read -r d1 d2 d3 eb enh bname <<<"$rest"; dims="$d1 $d2 $d3"; fi
+  bopt=()
+  [ -n "$bname" ] && bopt=(--base "$bname")
   in=$data/$file
   [ -f "$in" ] || { echo "missing $in"; fail=$((fail + 1)); continue; }
-  base=$work/${file%.*}-$enh
+  base=$work/${file%.*}-$enh${bname:+-$bname}
   # shellcheck disable=SC2086
-  "$nat" $tflag -i "$in" -z "$base.nat.gwlz" $dflag $dims -M REL "$eb" --enhancer "$enh" --threads 2 -q
+  "$nat" $tflag -i "$in" -z "$base.nat.gwlz" $dflag $dims -M REL "$eb" --enhancer "$enh" "${bopt[@]}" --threads 2 -q
   # shellcheck disable=SC2086
-  "$o0" $tflag -i "$in" -z "$base.o0.gwlz" $dflag $dims -M REL "$eb" --enhancer "$enh" --threads 1 -q
+  "$o0" $tflag -i "$in" -z "$base.o0.gwlz" $dflag $dims -M REL "$eb" --enhancer "$enh" "${bopt[@]}" --threads 1 -q
   for s in nat o0; do
     "$nat" -z "$base.$s.gwlz" -o "$base.$s.nat1.out" --threads 1 -q
     "$nat" -z "$base.$s.gwlz" -o "$base.$s.nat2.out" --threads 2 -q

@@ -114,11 +114,11 @@ gwlz_error gwlz_enh_peek(const uint8_t *models, size_t models_size, gwlz_enhance
     e2_geom g;
     memset(&g, 0, sizeof(g));
     g.k = 3;
-    e2_model *M = (e2_model *)malloc(sizeof(e2_model));
+    e2_model *M = (e2_model *)calloc(1, sizeof(e2_model));
     if (!M) return GWLZ_ERR_MEMORY;
     gwlz_error e = gwlz_e2_parse_models(models, models_size, &g, M);
     int K = 0;
-    for (int grp = 0; grp < M->ngroups; grp++) K += M->kept[grp];
+    for (int grp = 0; e == GWLZ_OK && grp < M->ngroups; grp++) K += M->kept[grp];
     free(M);
     if (e != GWLZ_OK) return e;
     if (kind) *kind = GWLZ_ENH_LINEAR;
