@@ -113,8 +113,9 @@ typedef enum {
   GWLZ_BASE_AUTO = 0,     /* chosen per field from sampled estimates (default) */
   GWLZ_BASE_INTERP = 1,   /* multilevel interpolation / Lorenzo prediction,
                              quantization, Huffman, zstd (SZ3 family)         */
-  GWLZ_BASE_WAVELET = 2,  /* CDF 9/7 wavelets, set-partitioned bitplane coding,
-                             point-wise corrections (SPERR family)            */
+  GWLZ_BASE_WAVELET = 2,  /* CDF 9/7 wavelets, context-modelled range coding
+                             of the coefficients, point-wise corrections
+                             (SPERR family)                                   */
   GWLZ_BASE_ZFP = 3       /* ZFP fixed-accuracy mode (through libzfp)         */
 } gwlz_base;
 #define GWLZ_BASE_COUNT 4

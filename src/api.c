@@ -376,7 +376,7 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   if (!gwlz_mul_size(n, ts, &raw) || !gwlz_mul_size(n, ts + 10, &spec)) return 0;
   /* header + section frames, base (never above a zstd frame of the raw
    * bytes plus its own small header), specials (positions + bit patterns),
-   * enhancer sections (capped by gwlz_compress at raw/8 + 64 KiB). */
+   * enhancer sections (kept by gwlz_compress only up to raw/8 + 64 KiB). */
   total = 1024;
   if (!gwlz_add_size(total, zstd_bound(raw) + 256, &total)) return 0;
   if (!gwlz_add_size(total, zstd_bound(spec) + 256, &total)) return 0;
@@ -433,7 +433,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   const int want_enh = enhance && ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 &&
                        pl->finite > 0;
   recon = malloc(n * ts);
-  if (want_enh) aux = (uint8_t *)malloc(n);
+  if (want_enh) aux = (uint8_t *)calloc(n ? n : 1, 1); /* zero where a base gives none */
   if (!recon || (want_enh && !aux)) {
     err = GWLZ_ERR_MEMORY;
     goto done;
@@ -469,6 +469,14 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
 
   const void *final_out = recon;
   st->enhancer = GWLZ_ENH_NONE;
+  /* errors in units of a power of two near the half range: an exact scaling
+   * that keeps the squares of huge errors finite (and those of tiny ones
+   * normal) */
+  const double scale = half_range > 0 ? ldexp(1.0, ilogb(half_range)) : 1.0;
+  const double range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
+  double base_sse, base_max, rd_slope = 0.0;
+  size_t nreg;
+  error_stats(t, x, recon, mask, n, scale, &base_sse, &base_max, &nreg);
   if (want_enh) {
     enh = malloc(n * ts);
     if (!enh) {
@@ -493,6 +501,10 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     ep.mask = mask;
     ep.aux = aux;
     ep.base_bytes = base_stream;
+    /* the price of the enhancer's bytes: the base's rate-distortion slope */
+    rd_slope = gwlz_enh_measure_slope(&bp, binfo.base, x, mask, base.size, base_stream,
+                                      base_sse * scale * scale);
+    ep.rd_slope = rd_slope;
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
     gwlz_enh_stats es;
@@ -501,10 +513,8 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     if (err == GWLZ_OK && models.err != GWLZ_OK) err = models.err;
     if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
     if (err != GWLZ_OK) goto done;
-    /* Keep the enhancer only within the size cap (two section frames of 12
-     * bytes each included). */
-    if (models.size > 0 &&
-        (double)(models.size + exc.size + 24) <= GWLZ_ENH_MAX_OVERHEAD * (double)base_stream) {
+    /* Kept below only if it pays for its bytes (rate-distortion check). */
+    if (models.size > 0) {
       final_out = enh;
       st->enhancer = es.kind;
       st->groups_kept = es.groups_kept;
@@ -523,21 +533,18 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   /* Statistics over regular cells, and a last check of the bound (the
    * strict policy guarantees it for the enhanced output as well). */
   {
-    double sse, maxerr;
-    size_t cnt;
-    /* errors in units of a power of two near the half range: an exact
-     * scaling that keeps the squares of huge errors finite (and those of
-     * tiny ones normal) */
-    const double scale = half_range > 0 ? ldexp(1.0, ilogb(half_range)) : 1.0;
-    const double range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
-    error_stats(t, x, recon, mask, n, scale, &sse, &maxerr, &cnt);
-    st->base_psnr = psnr_of(sse, cnt, range_units);
-    st->base_max_err = maxerr;
+    double sse = base_sse, maxerr = base_max;
+    size_t cnt = nreg;
+    st->base_psnr = psnr_of(base_sse, nreg, range_units);
+    st->base_max_err = base_max;
     if (final_out != recon) {
-      double base_sse = sse, base_max = maxerr;
       error_stats(t, x, final_out, mask, n, scale, &sse, &maxerr, &cnt);
-      if (!(sse < base_sse)) {
-        /* Never worse than the base: drop an enhancement that does not help. */
+      /* Never worse at equal bits: drop an enhancement whose squared-error
+       * reduction is not worth its bytes (two section frames of 12 bytes
+       * each included) at the base's rate-distortion slope. */
+      const size_t extra = st->enhancer_bytes + st->exception_bytes + 24;
+      if (!gwlz_enh_pays(base_sse, sse, extra, base_stream, rd_slope) ||
+          extra > n * ts / 8 + 65536 /* gwlz_compress_bound's allowance */) {
         final_out = recon;
         sse = base_sse;
         maxerr = base_max;
@@ -547,12 +554,9 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
         st->enhancer_bytes = 0;
         st->exception_bytes = 0;
       }
-      st->enhanced_psnr = psnr_of(sse, cnt, range_units);
-      st->enhanced_max_err = maxerr;
-    } else {
-      st->enhanced_psnr = st->base_psnr;
-      st->enhanced_max_err = st->base_max_err;
     }
+    st->enhanced_psnr = psnr_of(sse, cnt, range_units);
+    st->enhanced_max_err = maxerr;
     double limit = ctx->policy == GWLZ_BOUND_RELAXED && final_out != recon ? 2 * eb : eb;
     if (st->base_max_err > eb || st->enhanced_max_err > limit) {
       err = GWLZ_ERR_BOUND;
@@ -916,7 +920,7 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   gwlz_base_params bp;
   base_params_of(h, threads, &bp);
   uint8_t *aux = NULL;
-  if (sm && !(aux = (uint8_t *)malloc(h->n ? h->n : 1))) return GWLZ_ERR_MEMORY;
+  if (sm && !(aux = (uint8_t *)calloc(h->n ? h->n : 1, 1))) return GWLZ_ERR_MEMORY;
   /* chunked: the chunks carry their own special cells (stream.c) */
   const int chunked = sb->size >= 2 && sb->data[1] == GWLZ_BASE_MODE_CHUNKED;
   uint8_t *mask = NULL;

@@ -275,7 +275,8 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
     x = work;
   }
   recon = scratch_get(sc, SCR_RECON, m * ts);
-  if (fo && fo->aux) aux = (uint8_t *)scratch_get(sc, SCR_AUX, m);
+  /* zero where a base gives no side information (as api.c's calloc) */
+  if (fo && fo->aux && (aux = (uint8_t *)scratch_get(sc, SCR_AUX, m)) != NULL) memset(aux, 0, m);
   if (!recon || (fo && fo->aux && !aux)) {
     e = GWLZ_ERR_MEMORY;
     goto out;
@@ -1254,7 +1255,7 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k, scratch *sc) {
   e = gwlz_chunk_record_split(rec, (size_t)rd->ent[k].size, &spec, &spec_size, &basep, &base_size);
   if (e != GWLZ_OK) return e;
   vals = (uint8_t *)scratch_get(sc, SCR_RECON, m * ts);
-  if (bj->aux) aux = (uint8_t *)scratch_get(sc, SCR_AUX, m);
+  if (bj->aux && (aux = (uint8_t *)scratch_get(sc, SCR_AUX, m)) != NULL) memset(aux, 0, m);
   if (spec_size && (mask = (uint8_t *)scratch_get(sc, SCR_MASK, m)) != NULL) memset(mask, 0, m);
   if (!vals || (bj->aux && !aux) || (spec_size && !mask)) return GWLZ_ERR_MEMORY;
   if (spec_size) {

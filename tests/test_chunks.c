@@ -303,8 +303,8 @@ static void test_damage(void) {
   gwlz_error e = gwlz_compress(ctx, data, s, cap, &size);
   CHECK(e == GWLZ_OK, "damage: compress");
   gwlz_info info;
-  CHECK(gwlz_get_info(s, size, &info) == GWLZ_OK && info.base == GWLZ_BASE_INTERP,
-        "damage: info base %d", (int)info.base);
+  CHECK(gwlz_get_info(s, size, &info) == GWLZ_OK && info.base != GWLZ_BASE_AUTO,
+        "damage: info base %d (the first chunk's)", (int)info.base);
   /* flip a byte in the last record */
   uint8_t *bad = malloc(size);
   memcpy(bad, s, size);

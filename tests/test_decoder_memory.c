@@ -102,7 +102,8 @@ static size_t count_stop(void) {
 #define BIG_N ((size_t)1 << 28) /* values declared by the crafted streams */
 #define SMALL_LIMIT ((size_t)1 << 20)
 
-/* A valid stream of a field compressed through the public API. */
+/* A valid stream of a field compressed through the public API (interp base:
+ * the crafted streams below edit its payload). */
 static uint8_t *compress_field(gwlz_type t, int ndims, const size_t *dims, const void *data,
                                double abs_eb, int groups, gwlz_enhancer enh, size_t *size) {
   gwlz_ctx *ctx = gwlz_create();
@@ -111,7 +112,7 @@ static uint8_t *compress_field(gwlz_type t, int ndims, const size_t *dims, const
   if (ctx && gwlz_set_type(ctx, t) == GWLZ_OK && gwlz_set_dims(ctx, ndims, dims) == GWLZ_OK &&
       gwlz_set_error_bound(ctx, GWLZ_EB_ABS, abs_eb, 0, 0) == GWLZ_OK &&
       gwlz_set_groups(ctx, groups) == GWLZ_OK && gwlz_set_enhancer(ctx, enh) == GWLZ_OK &&
-      gwlz_set_epochs(ctx, 1) == GWLZ_OK) {
+      gwlz_set_epochs(ctx, 1) == GWLZ_OK && gwlz_set_base(ctx, GWLZ_BASE_INTERP) == GWLZ_OK) {
     size_t cap = gwlz_compress_bound(ctx);
     out = malloc(cap);
     if (out && gwlz_compress(ctx, data, out, cap, size) != GWLZ_OK) {

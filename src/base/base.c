@@ -25,10 +25,12 @@
 /* Largest extent accepted (keeps 5 * stride arithmetic far from overflow). */
 #define BASE_MAX_EXTENT ((size_t)1 << 60)
 
+extern const gwlz_base_impl gwlz_base_wavelet; /* base/wavelet.c */
+
 const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT] = {
     NULL, /* GWLZ_BASE_AUTO */
     &gwlz_base_interp,
-    NULL, /* GWLZ_BASE_WAVELET: not built in yet */
+    &gwlz_base_wavelet,
 #ifdef GWLZ_HAVE_ZFP
     &gwlz_base_zfp,
 #else
@@ -103,27 +105,59 @@ static gwlz_error raw_decompress(gwlz_rbuf *r, const gwlz_shape *s, int isd, siz
 /* ---- choice ---------------------------------------------------------------- */
 
 /* GWLZ_BASE_AUTO: every built-in base with an estimate predicts its bits per
- * value R and mean squared error D on a sample of the field; the base with
- * the lowest R + log2(D) / 2 wins, i.e. the best quality at equal size
- * under the high-rate rule that one bit per value buys 6.02 dB. The interp
- * base wins ties and is used when no estimate succeeds. */
+ * value R and mean squared error D on a sample of the field, at the bound
+ * and at twice the bound. Each base's two points give its local
+ * rate-distortion slope S (dB of PSNR per doubling of R, clamped to
+ * [1, 30]); the bases are compared at a common rate Rm, the geometric mean
+ * of their R at the bound: the base with the highest
+ *   -10 log10(D) + S * log2(Rm / R)
+ * wins, i.e. the best quality at equal size along its own local curve. (The
+ * high-rate rule "6.02 dB per bit" misjudges low rates, where a doubling of
+ * the rate buys far more than 6 dB: measured on the shared fields it chose
+ * the worse base at 6 of 114 (field, bound) points, losing up to 19 dB; the
+ * local slope at 2 of 114, losing at most 7 dB.) The interp base wins ties
+ * and is used when no estimate succeeds. */
+#define AUTO_MAX_BASES GWLZ_BASE_COUNT
+
 static gwlz_base choose_base(const gwlz_base_params *p, const void *data, double *est_bits) {
   gwlz_base best = GWLZ_BASE_INTERP;
-  double best_score = INFINITY;
+  double R[AUTO_MAX_BASES], P[AUTO_MAX_BASES], S[AUTO_MAX_BASES];
+  int ok[AUTO_MAX_BASES], nok = 0;
+  double lsum = 0.0;
   *est_bits = 0;
-  /* Without an estimate of the interp base there is nothing to weigh the
-   * others against. */
-  if (!gwlz_base_impls[GWLZ_BASE_INTERP]->estimate) return best;
-  for (int b = GWLZ_BASE_INTERP; b < GWLZ_BASE_COUNT; b++) {
+  for (int b = 0; b < GWLZ_BASE_COUNT; b++) {
     const gwlz_base_impl *im = gwlz_base_impls[b];
-    double bits, mse;
-    if (!im || !im->estimate) continue;
-    if (im->estimate(p, data, &bits, &mse) != GWLZ_OK || !(bits >= 0)) continue;
-    double score = bits + 0.5 * log2(mse > 0 ? mse : DBL_MIN);
-    if (score < best_score) {
-      best_score = score;
+    double r0, d0, r1, d1;
+    ok[b] = 0;
+    if (b == GWLZ_BASE_AUTO || !im || !im->estimate) continue;
+    if (im->estimate(p, data, &r0, &d0) != GWLZ_OK || !(r0 >= 0) || !(d0 >= 0)) continue;
+    gwlz_base_params p2 = *p;
+    p2.abs_eb = 2.0 * p->abs_eb;
+    if (im->estimate(&p2, data, &r1, &d1) != GWLZ_OK || !(r1 >= 0) || !(d1 >= 0)) {
+      r1 = r0;
+      d1 = d0;
+    }
+    r0 = r0 > 1e-6 ? r0 : 1e-6;
+    r1 = r1 > 1e-6 ? r1 : 1e-6;
+    P[b] = -10.0 * log10(d0 > DBL_MIN ? d0 : DBL_MIN);
+    double p1 = -10.0 * log10(d1 > DBL_MIN ? d1 : DBL_MIN);
+    double s = r0 > r1 * 1.0001 ? (P[b] - p1) / log2(r0 / r1) : 8.0;
+    S[b] = !(s >= 1.0) ? 1.0 : (s > 30.0 ? 30.0 : s);
+    R[b] = r0;
+    ok[b] = 1;
+    nok++;
+    lsum += log2(r0);
+  }
+  if (!nok) return best;
+  const double lm = lsum / nok;
+  double best_v = -INFINITY;
+  for (int b = 0; b < GWLZ_BASE_COUNT; b++) {
+    if (!ok[b]) continue;
+    double v = P[b] + S[b] * (lm - log2(R[b]));
+    if (v > best_v || (b == GWLZ_BASE_INTERP && v == best_v)) {
+      best_v = v;
       best = (gwlz_base)b;
-      *est_bits = bits;
+      *est_bits = R[b];
     }
   }
   return best;

@@ -1,14 +1,19 @@
 /* enhancer.h - group-wise residual enhancers. At compression time, learn
- * R = X - X' per value group of X' (linear filter or tiny CNN), keep the
- * models that help, find the positions where the enhanced value would break
- * the bound (strict policy) and store models and exceptions. The decoder runs
- * the very same inference (bit-exact across builds and thread counts). */
+ * R = X - X' per group of cells (one linear model per group, or a tiny CNN),
+ * keep a group's model only where the squared error it removes is worth its
+ * bytes at the base's rate-distortion slope, find the positions where the
+ * enhanced value would break the bound (strict policy) and store models and
+ * exceptions. The decoder runs the very same inference (bit-exact across
+ * builds and thread counts).
+ *
+ * Two payload versions (docs/format.md §10): version 2 (v2.h: the default,
+ * linear models over symmetric features, groups from the base's side
+ * information and value bins) and version 1 (v1.h: value groups, the CNN
+ * kinds; every version 1 payload still decodes). */
 #ifndef GWLZ_ENHANCER_H
 #define GWLZ_ENHANCER_H
+#include "base/base.h"
 #include "common.h"
-
-/* Enhancer sections may add at most this fraction of the base stream. */
-#define GWLZ_ENH_MAX_OVERHEAD 0.10
 
 typedef struct {
   gwlz_type type;
@@ -28,9 +33,10 @@ typedef struct {
   const uint8_t *aux;           /* NULL or n bytes: the base's side information
                                    per value (base/base.h), the same at both ends */
   size_t base_bytes;            /* size of the whole stream without enhancer
-                                   sections (0 = unknown); the library drops
-                                   the enhancer if it would add more than
-                                   GWLZ_ENH_MAX_OVERHEAD of this             */
+                                   sections (0 = unknown): stored bytes are
+                                   priced against it (rate-distortion)     */
+  double rd_slope;              /* the base's PSNR slope in dB per doubling
+                                   of base_bytes (0 = gwlz_enh_rd_slope)   */
   gwlz_progress_fn progress;
   void *progress_user;
 } gwlz_enh_params;
@@ -45,6 +51,27 @@ typedef struct {
   double enhance_seconds;
   int epochs_run;
 } gwlz_enh_stats;
+
+/* The base's rate-distortion slope at its operating point, in dB of PSNR per
+ * doubling of its stream size, from a model fitted on the shared fields
+ * (measured local slopes of the interp base at six bounds on 19 fields: most
+ * within a factor 1.5, larger errors only on tiny or near-constant fields):
+ * S = 7 + 3.2 * (bits per value of the base stream). A byte of enhancer
+ * sections pays for itself at equal bits per value when it lowers the squared
+ * error by more than (ln 10 / (10 ln 2)) * S * SSE / B (B the stream bytes). */
+double gwlz_enh_rd_slope(size_t n, size_t base_bytes);
+/* Whether enhancement sections of extra bytes that lower the squared error
+ * from sse_base to sse_enh pay for themselves at equal bits per value:
+ * 10 log10(sse_base / sse_enh) > S log2(1 + extra / base_bytes). */
+int gwlz_enh_pays(double sse_base, double sse_enh, size_t extra, size_t base_bytes, double slope);
+/* The slope used to price the enhancer (rdslope.c): the largest of
+ * gwlz_enh_rd_slope and, for fields of up to 2^17 values, the base's measured
+ * slopes from its point at p->abs_eb to eb/2 and eb/5. x: the field compressed by base `which` into a payload of
+ * base_payload bytes and a stream of stream_bytes with squared error sse
+ * over the cells with mask 0 (mask may be NULL). */
+double gwlz_enh_measure_slope(const gwlz_base_params *p, gwlz_base which, const void *x,
+                              const uint8_t *mask, size_t base_payload, size_t stream_bytes,
+                              double sse);
 
 /* x: original values (specials replaced by the working-copy substitutes),
  * xr: the base reconstruction X'. y receives the decoder's final output before

@@ -133,13 +133,26 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
       {2, {128, 128}, GWLZ_TYPE_FLOAT, GWLZ_EB_ABS, 0.02, 0, 0, 0, 2, GWLZ_ENH_LINEAR, 1, 1, 0},
       {1, {8192}, GWLZ_TYPE_DOUBLE, GWLZ_EB_ABS, 0.02, 0, 0, 2, 2, GWLZ_ENH_LINEAR, 0, 1, 0},
   };
-  for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++) {
+  /* every row with the interp base (BASE modes 0-2), then these rows again
+   * with the wavelet base (mode 3) and, when built in, the ZFP base (mode 4) */
+  static const struct {
+    size_t row;
+    gwlz_base base;
+  } more[] = {{0, GWLZ_BASE_WAVELET},  {3, GWLZ_BASE_WAVELET},  {4, GWLZ_BASE_WAVELET},
+              {5, GWLZ_BASE_WAVELET},  {6, GWLZ_BASE_WAVELET},  {9, GWLZ_BASE_WAVELET},
+              {16, GWLZ_BASE_WAVELET}, {19, GWLZ_BASE_WAVELET}, {0, GWLZ_BASE_ZFP},
+              {3, GWLZ_BASE_ZFP},      {5, GWLZ_BASE_ZFP},      {16, GWLZ_BASE_ZFP}};
+  const size_t ncfg = sizeof cfg / sizeof *cfg;
+  for (size_t it = 0; it < ncfg + sizeof more / sizeof *more; it++) {
+    const size_t c = it < ncfg ? it : more[it - ncfg].row;
+    const gwlz_base base = it < ncfg ? GWLZ_BASE_INTERP : more[it - ncfg].base;
+    if (!gwlz_base_available(base)) continue;
     size_t n = 1;
     for (int i = 0; i < cfg[c].ndims; i++) n *= cfg[c].dims[i];
     size_t ts = cfg[c].type == GWLZ_TYPE_DOUBLE ? 8 : 4;
     uint8_t *src = (uint8_t *)malloc(n * ts);
     if (!src) continue;
-    uint64_t st = 1234 + c;
+    uint64_t st = 1234 + it;
     for (size_t i = 0; i < n; i++) {
       double x = (double)i;
       double v = cfg[c].texture
@@ -170,7 +183,8 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
              gwlz_set_enhancer(ctx, cfg[c].groups ? cfg[c].enh : GWLZ_ENH_NONE) == GWLZ_OK &&
              gwlz_set_arch(ctx, cfg[c].arch) == GWLZ_OK &&
              gwlz_set_bound_policy(ctx, cfg[c].policy) == GWLZ_OK &&
-             gwlz_set_epochs(ctx, cfg[c].texture ? 1 : 2) == GWLZ_OK;
+             gwlz_set_epochs(ctx, cfg[c].texture ? 1 : 2) == GWLZ_OK &&
+             gwlz_set_base(ctx, base) == GWLZ_OK;
     if (ok && (cfg[c].special == 2 || cfg[c].special == 3))
       ok = gwlz_set_fill_value(ctx, -9999.0) == GWLZ_OK;
     size_t cap = ok ? gwlz_compress_bound(ctx) : 0;
