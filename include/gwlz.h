@@ -66,7 +66,8 @@ typedef enum {
   GWLZ_ERR_BOUND = 11,         /* internal check: the error bound would not hold */
   GWLZ_ERR_LOSSLESS = 12,      /* the lossless (zstd) stage failed */
   GWLZ_ERR_TOO_LARGE = 13,     /* sizes overflow size_t or the format's limits */
-  GWLZ_ERR_INTERNAL = 14       /* a bug: please report */
+  GWLZ_ERR_INTERNAL = 14,      /* a bug: please report */
+  GWLZ_ERR_IO = 15             /* a caller's read or write callback failed */
 } gwlz_error;
 
 GWLZ_API const char *gwlz_error_string(gwlz_error err);
@@ -151,7 +152,8 @@ GWLZ_API gwlz_error gwlz_set_error_bound(gwlz_ctx *ctx, gwlz_eb_mode mode, doubl
  * range, of REL bounds and of the statistics. */
 GWLZ_API gwlz_error gwlz_set_fill_value(gwlz_ctx *ctx, double value);
 GWLZ_API gwlz_error gwlz_clear_fill_value(gwlz_ctx *ctx);
-/* Threads for the parallel parts (enhancer training and inference);
+/* Threads for the parallel parts (chunks of the base, enhancer training and
+ * inference);
  * 0 = all available, 1 = none (default 1). Output bytes do not depend on it. */
 GWLZ_API gwlz_error gwlz_set_threads(gwlz_ctx *ctx, int threads);
 
@@ -243,6 +245,59 @@ GWLZ_API gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_s
  * restored), e.g. to show what the enhancer changed. 0 (default): the full
  * output. Compression is not affected. */
 GWLZ_API gwlz_error gwlz_set_skip_enhancer(gwlz_ctx *ctx, int skip);
+
+/* ---- chunks, streaming and random access --------------------------------
+ * An array with more values than the chunk size is cut into a fixed grid of
+ * chunks (boxes of about that many values, found from the dims and the chunk
+ * size alone), each compressed on its own, with an index in the stream
+ * (docs/format.md §9.11). The chunks are what the threads share out and what
+ * a region decoder reads; the stream's bytes never depend on the number of
+ * threads. Arrays of at most the chunk size are one piece. */
+#define GWLZ_DEFAULT_CHUNK_SIZE ((size_t)1 << 21)
+/* Chunk size in values: 0 = GWLZ_DEFAULT_CHUNK_SIZE, else 1..2^30. */
+GWLZ_API gwlz_error gwlz_set_chunk_size(gwlz_ctx *ctx, size_t values);
+
+/* Reads size bytes at byte offset of the caller's source into buf; returns
+ * 0 when all of them were read, non-zero on failure (GWLZ_ERR_IO). Called
+ * from one thread at a time. */
+typedef int (*gwlz_read_fn)(void *user, uint64_t offset, void *buf, size_t size);
+/* Takes the next size bytes of the output; returns 0 on success, non-zero
+ * on failure (GWLZ_ERR_IO). Called from one thread at a time, in order. */
+typedef int (*gwlz_write_fn)(void *user, const void *buf, size_t size);
+
+/* Compress as gwlz_compress does (the same bytes), reading the input
+ * (num_values * value size bytes, type and dims as set on ctx) through read
+ * and handing the stream to write; *stream_size (may be NULL) receives its
+ * size. Chunked arrays without an enhancer (and not in PSNR mode, whose
+ * bound search runs the whole pipeline several times) are read and
+ * compressed a group of chunks at a time, so memory stays bounded by a few
+ * chunk rows plus the compressed stream, whatever the array's size; the input
+ * may be read more than once (a relative bound needs the value range first).
+ * Otherwise the input is read whole and gwlz_compress does the work. */
+GWLZ_API gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
+                                         gwlz_write_fn write, void *write_user,
+                                         uint64_t *stream_size);
+/* Decompress the stream of src_size bytes behind read, handing the values
+ * (info.decompressed_bytes bytes, C order) to write. Chunked streams without
+ * an enhancer are decoded a row of chunks at a time (memory: about two chunk
+ * rows); others are read and decoded whole. */
+GWLZ_API gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
+                                           uint64_t src_size, gwlz_write_fn write,
+                                           void *write_user);
+/* Decode the box lo[i] <= index[i] < hi[i] (C order, slowest first, one
+ * pair per dimension of the stream) into dst, as a C-order array of
+ * extents hi[i] - lo[i]; byte-identical to the same box of a full decode.
+ * Only the chunks that the box meets are read and decoded (the whole stream
+ * when it is not chunked or carries an enhancer). An empty box is valid. */
+GWLZ_API gwlz_error gwlz_decompress_region(gwlz_ctx *ctx, const void *src, size_t src_size,
+                                           const size_t *lo, const size_t *hi, void *dst,
+                                           size_t dst_capacity);
+/* The same from a stream behind a read callback: reads the header, the
+ * section frames, the chunk index and the chunks the box meets. */
+GWLZ_API gwlz_error gwlz_decompress_region_stream(gwlz_ctx *ctx, gwlz_read_fn read,
+                                                  void *read_user, uint64_t src_size,
+                                                  const size_t *lo, const size_t *hi, void *dst,
+                                                  size_t dst_capacity);
 
 /* ---- statistics of the last gwlz_compress on this context ---------------- */
 typedef struct {

@@ -25,6 +25,8 @@ for arg in "$@"; do
 done
 
 PACKAGES=(build-essential cmake pkg-config libzstd-dev libzfp-dev libpng-dev
+  # gwlz-mpi (chunks across MPI processes) and its tests
+  libopenmpi-dev openmpi-bin
   # HDF5 filter plugin, netCDF-4, Python package and their tests
   libhdf5-dev hdf5-tools libnetcdf-dev netcdf-bin
   python3 python3-numpy python3-h5py python3-h5py-serial python3-zarr python3-numcodecs)

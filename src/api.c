@@ -20,6 +20,7 @@
 #include "gwlz.h"
 #include "format/special.h"
 #include "psnr.h"
+#include "stream.h"
 
 #define GWLZ_STR2(x) #x
 #define GWLZ_STR(x) GWLZ_STR2(x)
@@ -49,6 +50,7 @@ struct gwlz_ctx {
   int skip_enhancer; /* decompression: return the base reconstruction */
   int have_stats;
   gwlz_stats stats;
+  size_t chunk_size; /* 0 = GWLZ_DEFAULT_CHUNK_SIZE */
 };
 
 const char *gwlz_version_string(void) {
@@ -75,6 +77,7 @@ const char *gwlz_error_string(gwlz_error err) {
     case GWLZ_ERR_LOSSLESS: return "lossless stage (zstd) failed";
     case GWLZ_ERR_TOO_LARGE: return "size too large";
     case GWLZ_ERR_INTERNAL: return "internal error";
+    case GWLZ_ERR_IO: return "read or write callback failed";
   }
   return "unknown error code";
 }
@@ -185,6 +188,13 @@ gwlz_error gwlz_set_base(gwlz_ctx *ctx, gwlz_base base) {
   if (!ctx || (int)base < 0 || (int)base >= GWLZ_BASE_COUNT) return GWLZ_ERR_PARAM;
   if (!gwlz_base_available(base)) return GWLZ_ERR_UNSUPPORTED;
   ctx->base = base;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_chunk_size(gwlz_ctx *ctx, size_t values) {
+  if (!ctx || (values != 0 && (values < GWLZ_CHUNK_MIN || values > GWLZ_CHUNK_MAX)))
+    return GWLZ_ERR_PARAM;
+  ctx->chunk_size = values;
   return GWLZ_OK;
 }
 
@@ -371,6 +381,9 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   if (!gwlz_add_size(total, zstd_bound(raw) + 256, &total)) return 0;
   if (!gwlz_add_size(total, zstd_bound(spec) + 256, &total)) return 0;
   if (!gwlz_add_size(total, raw / 8 + 65536, &total)) return 0;
+  gwlz_settings cs;
+  gwlz_ctx_settings(ctx, &cs);
+  if (!gwlz_add_size(total, gwlz_chunked_bound_extra(&cs), &total)) return 0;
   return total;
 }
 
@@ -385,6 +398,9 @@ typedef struct {
                                overflows a double)                         */
   double half_range;        /* max/2 - min/2, always finite               */
   size_t finite;            /* number of regular values                   */
+  const void *src;          /* the values as given                        */
+  const gwlz_settings *chunks; /* chunked (stream.c) when not NULL: the
+                               chunks keep their own special cells        */
 } pipeline;
 
 /* One run of the pipeline at absolute bound eb: base, the enhancer when
@@ -432,7 +448,10 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   bp.threads = resolve_threads(ctx->threads);
   gwlz_base_info binfo;
   memset(&binfo, 0, sizeof(binfo));
-  err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
+  if (pl->chunks)
+    err = gwlz_chunked_base(pl->chunks, eb, pl->src, 0, NULL, NULL, recon, aux, &base, &binfo);
+  else
+    err = gwlz_base_compress(&bp, ctx->base, x, recon, aux, &base, &binfo);
   if (err == GWLZ_OK) err = base.err;
   if (err != GWLZ_OK) goto done;
   st->num_unpredictable = binfo.unpredictable;
@@ -440,20 +459,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   st->base_seconds = gwlz_now() - t0;
 
   gwlz_header h;
-  memset(&h, 0, sizeof(h));
-  h.version = GWLZ_FORMAT_VERSION;
-  h.type = t;
-  h.ndims = ctx->ndims;
-  memcpy(h.dims, ctx->dims, sizeof(h.dims));
-  h.n = n;
-  h.eb_mode = ctx->eb_mode;
-  h.eb_abs = ctx->eb_abs;
-  h.eb_rel = ctx->eb_rel;
-  h.eb_psnr = ctx->eb_psnr;
-  h.abs_bound = eb;
-  h.has_fill = ctx->has_fill;
-  h.fill_value = ctx->has_fill ? ctx->fill_value : 0;
-  h.policy = ctx->policy;
+  gwlz_ctx_header(ctx, eb, &h);
 
   /* The base-only stream: what is kept when no enhancer helps. */
   err = write_stream(&h, pl->spec, &base, NULL, NULL, out);
@@ -640,6 +646,13 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   if (!ctx || !src || !dst_size || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
   if (ctx->ndims == 0) return GWLZ_ERR_PARAM;
   ctx->have_stats = 0;
+  /* Chunked arrays (stream.c): base only with a bound from the range, all
+   * there; otherwise the pipeline below with a chunked base. */
+  gwlz_settings cs;
+  gwlz_ctx_settings(ctx, &cs);
+  const int chunked = gwlz_chunked_applies(&cs);
+  if (chunked && !cs.enhance && !cs.psnr)
+    return gwlz_chunked_compress(ctx, src, dst, dst_capacity, dst_size);
   const gwlz_type t = ctx->type;
   const size_t ts = gwlz_type_size(t);
   const size_t n = num_values(ctx->dims, ctx->ndims);
@@ -664,7 +677,8 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   gwlz_wbuf_init(&out);
   void *work = NULL;
   uint8_t *mask = NULL;
-  pipeline pl = {ctx, src, NULL, &spec, n, range, half_range, scan.finite};
+  pipeline pl = {ctx,         src,         NULL, &spec, n, range, half_range, scan.finite,
+                 src,         chunked ? &cs : NULL};
 
   if (scan.count > 0) {
     work = malloc(n * ts);
@@ -673,7 +687,10 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
       err = GWLZ_ERR_MEMORY;
       goto done;
     }
-    err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
+    if (chunked) /* chunk-local working copies; the records hold the specials */
+      err = gwlz_chunked_specials(&cs, src, work, mask);
+    else
+      err = gwlz_special_encode(t, src, n, ctx->has_fill, ctx->fill_value, work, mask, &spec);
     if (err == GWLZ_OK) err = spec.err;
     if (err != GWLZ_OK) goto done;
     pl.x = work;
@@ -752,7 +769,11 @@ gwlz_error gwlz_get_info(const void *src, size_t src_size, gwlz_info *info) {
       GWLZ_OK) {
     const gwlz_section *b = find_section(secs, ns, GWLZ_SEC_BASE);
     gwlz_base base;
-    if (b && gwlz_base_peek(b->data, b->size, &base, NULL) == GWLZ_OK) info->base = base;
+    int mode = -1;
+    if (b && gwlz_base_peek(b->data, b->size, &base, &mode) == GWLZ_OK) info->base = base;
+    if (b && mode == GWLZ_BASE_MODE_CHUNKED &&
+        gwlz_chunked_peek_base(&h, b->data, b->size, &base) == GWLZ_OK)
+      info->base = base;
     const gwlz_section *m = find_section(secs, ns, GWLZ_SEC_MODELS);
     if (m) {
       gwlz_enhancer kind;
@@ -824,6 +845,12 @@ static gwlz_error validate_sections(const parsed_stream *ps) {
   base_params_of(h, 1, &bp);
   gwlz_error err = gwlz_base_check(&bp, ps->base->data, ps->base->size);
   if (err != GWLZ_OK) return err;
+  if (ps->base->size >= 2 && ps->base->data[1] == GWLZ_BASE_MODE_CHUNKED) {
+    /* the chunks carry their own special cells: no SPEC section (§9.11) */
+    if (ps->spec) return GWLZ_ERR_CORRUPT;
+    err = gwlz_chunked_check(h, ps->base->data, ps->base->size);
+    if (err != GWLZ_OK) return err;
+  }
   if (ps->spec) {
     err = gwlz_special_decode(h->type, ps->spec->data, ps->spec->size, NULL, h->n, NULL);
     if (err != GWLZ_OK) return err;
@@ -894,13 +921,27 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   base_params_of(h, threads, &bp);
   uint8_t *aux = NULL;
   if (sm && !(aux = (uint8_t *)calloc(h->n ? h->n : 1, 1))) return GWLZ_ERR_MEMORY;
-  err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
+  /* chunked: the chunks carry their own special cells (stream.c) */
+  const int chunked = sb->size >= 2 && sb->data[1] == GWLZ_BASE_MODE_CHUNKED;
+  uint8_t *mask = NULL;
+  if (chunked && sm && !(mask = (uint8_t *)calloc(h->n ? h->n : 1, 1))) {
+    err = GWLZ_ERR_MEMORY;
+  } else if (chunked) {
+    size_t nspecial = 0;
+    err = gwlz_chunked_decode(h, sb->data, sb->size, threads, dst, aux, mask, !sm, &nspecial);
+    if (nspecial == 0) {
+      free(mask);
+      mask = NULL;
+    }
+  } else {
+    err = gwlz_base_decompress(&bp, sb->data, sb->size, dst, aux);
+  }
   if (err != GWLZ_OK) {
     free(aux);
+    free(mask);
     return err;
   }
 
-  uint8_t *mask = NULL;
   if (sm) {
     if (ss) {
       mask = (uint8_t *)calloc(h->n, 1);
@@ -923,6 +964,8 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
                               dst);
     free(mask);
     free(aux);
+    if (err == GWLZ_OK && chunked)
+      err = gwlz_chunked_put_specials(h, sb->data, sb->size, threads, dst);
     if (err != GWLZ_OK) return err;
   }
   if (ss) {
@@ -931,3 +974,54 @@ gwlz_error gwlz_decompress(gwlz_ctx *ctx, const void *src, size_t src_size, void
   }
   return GWLZ_OK;
 }
+
+/* ---- internal access for the chunked pipelines (stream.c) --------------- */
+
+void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
+  memset(s, 0, sizeof *s);
+  s->type = ctx->type;
+  s->ndims = ctx->ndims;
+  memcpy(s->dims, ctx->dims, sizeof s->dims);
+  s->n = ctx->ndims ? num_values(ctx->dims, ctx->ndims) : 0;
+  s->has_fill = ctx->has_fill;
+  s->fill = ctx->fill_value;
+  s->base = ctx->base;
+  s->threads = resolve_threads(ctx->threads);
+  s->chunk = ctx->chunk_size ? ctx->chunk_size : GWLZ_DEFAULT_CHUNK_SIZE;
+  s->enhance = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE;
+  s->range_needed = ctx->eb_mode != GWLZ_EB_ABS;
+  s->psnr = ctx->eb_mode == GWLZ_EB_PSNR;
+  s->groups = ctx->groups;
+}
+
+gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double max,
+                          double *eb) {
+  /* as gwlz_compress derives range and half range from its scan */
+  double range = finite ? max - min : 0;
+  double half_range = finite ? max * 0.5 - min * 0.5 : 0;
+  return absolute_bound(ctx, range, half_range, eb);
+}
+
+void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h) {
+  memset(h, 0, sizeof(*h));
+  h->version = GWLZ_FORMAT_VERSION;
+  h->type = ctx->type;
+  h->ndims = ctx->ndims;
+  memcpy(h->dims, ctx->dims, sizeof(h->dims));
+  h->n = num_values(ctx->dims, ctx->ndims);
+  h->eb_mode = ctx->eb_mode;
+  h->eb_abs = ctx->eb_abs;
+  h->eb_rel = ctx->eb_rel;
+  h->eb_psnr = ctx->eb_psnr;
+  h->abs_bound = eb;
+  h->has_fill = ctx->has_fill;
+  h->fill_value = ctx->has_fill ? ctx->fill_value : 0;
+  h->policy = ctx->policy;
+}
+
+void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st) {
+  if (st) ctx->stats = *st;
+  ctx->have_stats = st != NULL;
+}
+
+int gwlz_ctx_threads(const gwlz_ctx *ctx) { return resolve_threads(ctx->threads); }

@@ -81,6 +81,8 @@ typedef struct {
   int mode_count;             /* -M given this many times                      */
   int abs_count, rel_count, psnr_count; /* each bound value given this often */
   const char *mode_value;     /* the value given right after -M, if any        */
+  uint64_t chunk; int chunk_given;
+  const char *region;         /* --region as given (fastest first)           */
 } options;
 
 /* Limits of the integer options, shared by the parser and its messages. */
@@ -118,6 +120,10 @@ static void usage(FILE *f) {
 "other\n"
 "  --fill VALUE            cells equal to VALUE (or any NaN for nan) kept exactly\n"
 "  --threads N | -T N      threads 0..%d (0 = all; output does not depend on it)\n"
+"  --region x0:x1,y0:y1,.. with -z IN -o OUT: decode only this box (half-open ranges,\n"
+"                          fastest first as -1..-4; 'a:' to the end, ':' all)\n"
+"  --chunk N               chunk size in values (0 = default 2^21); larger arrays are\n"
+"                          cut into chunks, compressed independently (random access)\n"
 "  -a                      print ratio, PSNR, errors, speeds and times (with -z\n"
 "                          alone: the stream's header, as --info)\n"
 "  --info                  print a stream's header and sections (type, dims,\n"
@@ -402,6 +408,15 @@ static int parse_args(int argc, char **argv, options *o) {
       o->slice_index = (size_t)idx;
     } else if (!strcmp(opt, "--png-log") || !strcmp(opt, "--png-linear")) {
       o->png_log = opt[6] == 'l' && opt[7] == 'o';
+    } else if (!strcmp(opt, "--region")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!*v) return bad_value(opt, v, "ranges x0:x1,y0:y1,...");
+      o->region = v;
+    } else if (!strcmp(opt, "--chunk")) {
+      if (!(v = take(&c, opt))) return 0;
+      if (!parse_u64(v, &o->chunk) || o->chunk > ((uint64_t)1 << 30))
+        return bad_value(opt, v, "a chunk size in values, 0..2^30 (0 = default)");
+      o->chunk_given = 1;
     } else if (!strcmp(opt, "--seed")) {
       if (!(v = take(&c, opt))) return 0;
       if (!parse_u64(v, &o->seed)) return bad_value(opt, v, "an unsigned integer");
@@ -480,6 +495,7 @@ static int check_settings(const options *o, int compress) {
     if (o->train_given) names[k++] = "--train-seconds";
     if (o->policy_given) names[k++] = "--bound";
     if (o->seed_given) names[k++] = "--seed";
+    if (o->chunk_given) names[k++] = "--chunk";
     if (o->fill_given) names[k++] = "--fill";
     for (int i = 0; i < k; i++)
       warnmsg(o, "%s is ignored when decompressing (the stream records its settings)", names[i]);
@@ -755,10 +771,9 @@ static int out_prepare(out_file *f, int slot, const char *path, int force) {
   return 1;
 }
 
-/* Regular targets: writes data to a new temporary file beside the target,
- * with the existing file's permissions. Write-through targets: nothing yet. */
-static int out_stage(out_file *f, const void *data, size_t size) {
-  if (f->through || f->to_stdout) return 1;
+/* Regular targets: a new temporary file beside the target (descriptor, or
+ * -1 after a message); *mode receives the permissions it gets at the end. */
+static int out_open_tmp(out_file *f, mode_t *mode) {
   const char *target = f->target;
   const char *slash = strrchr(target, '/');
   size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
@@ -767,38 +782,34 @@ static int out_stage(out_file *f, const void *data, size_t size) {
   char *tmp = malloc(cap);
   if (!tmp) {
     errmsg("out of memory");
-    return 0;
+    return -1;
   }
   snprintf(tmp, cap, "%.*s.%s.XXXXXX", (int)dirlen, target, base);
   int fd = mkstemp(tmp);
   if (fd < 0) {
     errmsg("cannot create a file beside '%s': %s", f->path, strerror(errno));
     free(tmp);
-    return 0;
+    return -1;
   }
   f->tmp = tmp;
   pending[f->slot] = tmp;
-  mode_t mode;
   if (f->exists) {
     /* keep owner, group (where allowed) and permission bits, not set-id bits */
     if (fchown(fd, f->st.st_uid, f->st.st_gid) != 0 && fchown(fd, (uid_t)-1, f->st.st_gid) != 0) {
       /* not permitted: the new file keeps the caller's owner and group */
     }
-    mode = f->st.st_mode & 01777;
+    *mode = f->st.st_mode & 01777;
   } else {
     mode_t mask = umask(0);
     umask(mask);
-    mode = 0666 & ~mask;
+    *mode = 0666 & ~mask;
   }
-  int ok = 1;
-  const unsigned char *b = data;
-  size_t done = 0;
-  while (ok && done < size) {
-    ssize_t w = write(fd, b + done, size - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) ok = 0;
-    else done += (size_t)w;
-  }
+  return fd;
+}
+
+/* Finishes a temporary: ok says whether the writes succeeded (if not, errno
+ * holds why); the temporary is removed on failure. */
+static int out_close_tmp(out_file *f, int fd, mode_t mode, int ok) {
   int saved = errno;
   if (ok && fchmod(fd, mode) != 0) {
     ok = 0;
@@ -814,6 +825,32 @@ static int out_stage(out_file *f, const void *data, size_t size) {
     return 0;
   }
   return 1;
+}
+
+/* All of size bytes to fd; 1 on success (errno tells otherwise). */
+static int write_all(int fd, const void *data, size_t size) {
+  const unsigned char *b = data;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t w = write(fd, b + done, size - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = EIO;
+      return 0;
+    }
+    done += (size_t)w;
+  }
+  return 1;
+}
+
+/* Regular targets: writes data to a new temporary file beside the target,
+ * with the existing file's permissions. Write-through targets: nothing yet. */
+static int out_stage(out_file *f, const void *data, size_t size) {
+  if (f->through || f->to_stdout) return 1;
+  mode_t mode;
+  int fd = out_open_tmp(f, &mode);
+  if (fd < 0) return 0;
+  return out_close_tmp(f, fd, mode, write_all(fd, data, size));
 }
 
 /* Writes data through an open descriptor of a non-regular file. */
@@ -1048,12 +1085,13 @@ static int print_info(const char *name, const void *stream, size_t size, const g
   else printf("fill value = none\n");
   /* the BASE payload's mode byte (docs/format.md §9.2) names the method */
   static const char *const base_modes[] = {"stored losslessly, zstd", "interpolation",
-                                           "Lorenzo", "wavelet", "ZFP"};
+                                           "Lorenzo", "wavelet", "ZFP",
+                                           "chunked; first chunk's base"};
   const char *mode = "?";
   for (int k = 0; k < ns && k < 32; k++)
     if (!strcmp(secs[k].tag, "BASE") && secs[k].size >= 2) {
       unsigned m = ((const unsigned char *)stream)[secs[k].offset + 1];
-      mode = m < 5 ? base_modes[m] : "unknown mode";
+      mode = m < 6 ? base_modes[m] : "unknown mode";
     }
   printf("base = %s (%s)\n", info->base == GWLZ_BASE_AUTO ? "raw" : gwlz_base_name(info->base),
          mode);
@@ -1185,6 +1223,7 @@ static int set_params(gwlz_ctx *ctx, const options *o, const size_t *dims_c) {
   if (!e && o->train_given) e = gwlz_set_train_seconds(ctx, o->train_seconds);
   if (!e && o->policy_given) e = gwlz_set_bound_policy(ctx, o->policy);
   if (!e && o->seed_given) e = gwlz_set_seed(ctx, o->seed);
+  if (!e && o->chunk_given) e = gwlz_set_chunk_size(ctx, (size_t)o->chunk);
   if (e) {
     errmsg("invalid settings: %s", gwlz_error_string(e));
     return 0;
@@ -1215,6 +1254,200 @@ static int check_stream_matches(const options *o, const gwlz_info *info) {
     }
   }
   return 1;
+}
+
+/* ---- streaming through the library's callbacks ---------------------------- */
+
+typedef struct {
+  int fd;
+  int err; /* errno of the first failure */
+} fd_io;
+
+static int fd_read_cb(void *user, uint64_t offset, void *buf, size_t size) {
+  fd_io *f = user;
+  unsigned char *b = buf;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t r = pread(f->fd, b + done, size - done, (off_t)(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      f->err = r < 0 ? errno : EIO;
+      return -1;
+    }
+    done += (size_t)r;
+  }
+  return 0;
+}
+
+static int fd_write_cb(void *user, const void *buf, size_t size) {
+  fd_io *f = user;
+  if (!write_all(f->fd, buf, size)) {
+    f->err = errno;
+    return -1;
+  }
+  return 0;
+}
+
+typedef struct {
+  const unsigned char *p;
+  size_t size;
+} mem_in;
+
+static int mem_read_cb(void *user, uint64_t offset, void *buf, size_t size) {
+  mem_in *m = user;
+  if (offset > m->size || size > m->size - offset) return -1;
+  memcpy(buf, m->p + offset, size);
+  return 0;
+}
+
+typedef struct {
+  unsigned char *p;
+  size_t size, cap;
+} mem_out;
+
+static int mem_write_cb(void *user, const void *buf, size_t size) {
+  mem_out *m = user;
+  if (size > SIZE_MAX - m->size) return -1;
+  if (m->size + size > m->cap) {
+    size_t cap = m->cap ? m->cap : 65536;
+    while (cap < m->size + size) cap = cap > SIZE_MAX / 2 ? m->size + size : cap * 2;
+    unsigned char *q = realloc(m->p, cap);
+    if (!q) return -1;
+    m->p = q;
+    m->cap = cap;
+  }
+  memcpy(m->p + m->size, buf, size);
+  m->size += size;
+  return 0;
+}
+
+/* A regular target: decodes the stream into its temporary a slab at a time
+ * (out_commit then puts it in place). */
+static int out_stage_decoded(out_file *f, gwlz_ctx *ctx, const void *stream, size_t size,
+                             const char *sname) {
+  mode_t mode;
+  int fd = out_open_tmp(f, &mode);
+  if (fd < 0) return 0;
+  mem_in in = {stream, size};
+  fd_io out = {fd, 0};
+  gwlz_error e = gwlz_decompress_stream(ctx, mem_read_cb, &in, size, fd_write_cb, &out);
+  if (e == GWLZ_ERR_IO && out.err) {
+    errno = out.err;
+    return out_close_tmp(f, fd, mode, 0);
+  }
+  if (e) {
+    errmsg("decompression of '%s' failed: %s", sname, gwlz_error_string(e));
+    close(fd);
+    out_discard(f);
+    return 0;
+  }
+  return out_close_tmp(f, fd, mode, 1);
+}
+
+/* Parses --region "a:b,c:d,..." (fastest first; "a:" to the end, ":" all)
+ * against the stream's dims into C-order lo/hi. */
+static int parse_region(const char *spec, const gwlz_info *info, size_t *lo, size_t *hi) {
+  int k = 0;
+  const char *p = spec;
+  while (*p) {
+    if (k >= info->ndims) {
+      errmsg("--region has more ranges than the stream's %d dims", info->ndims);
+      return 0;
+    }
+    size_t extent = info->dims[info->ndims - 1 - k];
+    const char *colon = strchr(p, ':'), *comma = strchr(p, ',');
+    if (!comma) comma = p + strlen(p);
+    if (!colon || colon > comma) {
+      errmsg("bad --region range '%.*s': expected a:b", (int)(comma - p), p);
+      return 0;
+    }
+    char a[32] = "", b[32] = "";
+    size_t la = (size_t)(colon - p), lb = (size_t)(comma - colon - 1);
+    if (la >= sizeof a || lb >= sizeof b) {
+      errmsg("bad --region range '%.*s'", (int)(comma - p), p);
+      return 0;
+    }
+    memcpy(a, p, la);
+    memcpy(b, colon + 1, lb);
+    uint64_t va = 0, vb = extent;
+    if ((la && !parse_u64(a, &va)) || (lb && !parse_u64(b, &vb)) || va > vb ||
+        vb > extent) {
+      errmsg("bad --region range '%.*s' for an extent of %zu", (int)(comma - p), p, extent);
+      return 0;
+    }
+    lo[info->ndims - 1 - k] = (size_t)va;
+    hi[info->ndims - 1 - k] = (size_t)vb;
+    k++;
+    p = *comma ? comma + 1 : comma;
+  }
+  if (k != info->ndims) {
+    errmsg("--region gives %d ranges for a stream of %d dims", k, info->ndims);
+    return 0;
+  }
+  return 1;
+}
+
+/* --region: reads the header, the index and the chunks the box meets (a
+ * stream on standard input is read whole). Exit status. */
+static int run_region(const options *o, gwlz_ctx *ctx, out_file *out) {
+  int fd = -1, status = EXIT_FAIL;
+  void *stream = NULL, *box = NULL;
+  size_t ssize = 0;
+  unsigned char head[65536];
+  fd_io in = {-1, 0};
+  gwlz_info info;
+  size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], n = 1;
+  gwlz_error e;
+  if (is_stdio(o->cmp)) {
+    if (!read_file(o->cmp, &stream, &ssize)) return EXIT_FAIL;
+    e = gwlz_get_info(stream, ssize, &info);
+  } else {
+    struct stat st;
+    if ((fd = open(o->cmp, O_RDONLY)) < 0) {
+      errmsg("cannot open '%s': %s", o->cmp, strerror(errno));
+      return EXIT_FAIL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      errmsg("'%s' is not a regular file", o->cmp);
+      goto out;
+    }
+    ssize = (uintmax_t)st.st_size <= SIZE_MAX ? (size_t)st.st_size : SIZE_MAX;
+    size_t hn = ssize < sizeof head ? ssize : sizeof head;
+    in.fd = fd;
+    if (fd_read_cb(&in, 0, head, hn) != 0) {
+      errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+      goto out;
+    }
+    e = gwlz_get_info(head, hn, &info);
+  }
+  if (e) {
+    errmsg("'%s': %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  if (!check_stream_matches(o, &info) || !parse_region(o->region, &info, lo, hi)) {
+    status = EXIT_USAGE;
+    goto out;
+  }
+  for (int k = 0; k < info.ndims; k++) n *= hi[k] - lo[k];
+  size_t bytes = n * type_size(info.type);
+  if (!(box = malloc(bytes ? bytes : 1))) {
+    errmsg("out of memory (%zu bytes)", bytes);
+    goto out;
+  }
+  e = stream ? gwlz_decompress_region(ctx, stream, ssize, lo, hi, box, bytes)
+             : gwlz_decompress_region_stream(ctx, fd_read_cb, &in, (uint64_t)ssize, lo, hi, box,
+                                             bytes);
+  if (e) {
+    if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o->cmp, strerror(in.err));
+    else errmsg("decompression of '%s' failed: %s", o->cmp, gwlz_error_string(e));
+    goto out;
+  }
+  if (out_stage(out, box, bytes) && out_commit(out, box, bytes)) status = 0;
+out:
+  free(stream);
+  free(box);
+  if (fd >= 0) close(fd);
+  return status;
 }
 
 #ifdef GWLZ_HAVE_PNG
@@ -1359,6 +1592,10 @@ int main(int argc, char **argv) {
            "decompress -z and compare with -i: that needs -o or --png)");
     return EXIT_USAGE;
   }
+  if (o.region && (o.in || !o.cmp || !o.out || o.analyse || o.png || show_info)) {
+    errmsg("--region decodes a box: give -z IN and -o OUT (no -i, -a, --png or --info)");
+    return EXIT_USAGE;
+  }
   if (!compress && !(o.cmp && (o.out || o.png || show_info))) {
     errmsg("nothing to do: give -i and -z to compress, -z and -o (or --png) to decompress, "
            "-z and --info to describe a stream");
@@ -1394,6 +1631,11 @@ int main(int argc, char **argv) {
     }
   } else {
     check_settings(&o, 0);
+    /* threads also decode (the output does not depend on them) */
+    if (o.threads_given && gwlz_set_threads(ctx, o.threads) != GWLZ_OK) {
+      gwlz_free(ctx);
+      return EXIT_USAGE;
+    }
   }
   if (same_file(o.in, o.cmp) || same_file(o.in, o.out) || same_file(o.cmp, o.out) ||
       same_file(o.png, o.in) || same_file(o.png, o.cmp) || same_file(o.png, o.out)) {
@@ -1436,16 +1678,48 @@ int main(int argc, char **argv) {
   if (compress && o.cmp && !out_prepare(&outs[0], 0, o.cmp, o.force)) goto done;
   if (decompress && !out_prepare(&outs[1], 1, o.out, o.force)) goto done;
   if (o.png && !out_prepare(&outs[2], 2, o.png, o.force)) goto done;
+  if (o.region) {
+    status = run_region(&o, ctx, &outs[1]);
+    goto done;
+  }
 
   if (compress) {
     size_t es = type_size(o.type);
-    if (!read_file(o.in, &input, &input_size)) goto done;
+    /* Without -a and --png a regular input file is streamed: the library
+     * reads it a group of chunks at a time and keeps only the stream. */
+    struct stat ist;
+    int in_fd = o.analyse || o.png || is_stdio(o.in) ? -1 : open(o.in, O_RDONLY);
+    if (in_fd >= 0 && (fstat(in_fd, &ist) != 0 || !S_ISREG(ist.st_mode))) {
+      close(in_fd);
+      in_fd = -1;
+    }
+    if (in_fd < 0 && !read_file(o.in, &input, &input_size)) goto done;
+    if (in_fd >= 0) input_size = (uintmax_t)ist.st_size <= SIZE_MAX ? (size_t)ist.st_size : 0;
     if (input_size != n * es) {
       char d[128];
       dims_string(o.dims_f, o.ndims, d, sizeof d);
       errmsg("input has %zu bytes, expected %zu for %d dims %s %s", input_size, n * es, o.ndims,
              d, type_name(o.type));
+      if (in_fd >= 0) close(in_fd);
       goto done;
+    }
+    if (in_fd >= 0) {
+      fd_io in = {in_fd, 0};
+      mem_out so = {NULL, 0, 0};
+      double t0 = now_seconds();
+      e = gwlz_compress_stream(ctx, fd_read_cb, &in, mem_write_cb, &so, NULL);
+      comp_s = now_seconds() - t0;
+      end_progress(&ps);
+      close(in_fd);
+      stream = so.p;
+      stream_size = so.size;
+      if (e) {
+        if (e == GWLZ_ERR_IO && in.err) errmsg("cannot read '%s': %s", o.in, strerror(in.err));
+        else errmsg("compression failed: %s", gwlz_error_string(e));
+        goto done;
+      }
+      have_stats = gwlz_get_stats(ctx, &stats) == GWLZ_OK;
+      goto compressed;
     }
     size_t cap = gwlz_compress_bound(ctx);
     if (cap == 0 || !(stream = malloc(cap))) {
@@ -1466,6 +1740,7 @@ int main(int argc, char **argv) {
     if (reference && !read_file(o.in, &input, &input_size)) goto done;
   }
 
+compressed:;
   const char *sname = compress ? "(new stream)" : o.cmp;
   e = gwlz_get_info(stream, stream_size, &info);
   if (e) {
@@ -1487,15 +1762,20 @@ int main(int argc, char **argv) {
     goto done;
   }
 
-  /* With -a a compression is also decoded in memory, for the metrics. */
-  int decode = decompress || (compress && o.analyse) || o.png;
-  if (decode) {
+  /* With -a a compression is also decoded in memory, for the metrics (so
+   * are --png and outputs that are not regular files); a regular output file
+   * is written a slab at a time. */
+  int streamed = decompress && !o.analyse && !o.png && !outs[1].through && !outs[1].to_stdout;
+  int decode = (decompress && !streamed) || (compress && o.analyse) || o.png;
+  if (decode || streamed) {
     /* the whole stream is checked before its output is allocated */
     e = gwlz_check_stream(stream, stream_size);
     if (e) {
       errmsg("'%s': %s", sname, gwlz_error_string(e));
       goto done;
     }
+  }
+  if (decode) {
     if (!(output = malloc(info.decompressed_bytes ? info.decompressed_bytes : 1))) {
       errmsg("'%s': out of memory for its %zu decompressed bytes", sname,
              info.decompressed_bytes);
@@ -1512,7 +1792,12 @@ int main(int argc, char **argv) {
 
   /* Write every output to a temporary first, then put them all in place. */
   if (compress && o.cmp && !out_stage(&outs[0], stream, stream_size)) goto done;
-  if (decompress && !out_stage(&outs[1], output, info.decompressed_bytes)) goto done;
+  if (decompress && !streamed && !out_stage(&outs[1], output, info.decompressed_bytes)) goto done;
+  if (streamed) {
+    double t0 = now_seconds();
+    if (!out_stage_decoded(&outs[1], ctx, stream, stream_size, sname)) goto done;
+    decomp_s = now_seconds() - t0;
+  }
 #ifdef GWLZ_HAVE_PNG
   if (o.png && (!make_picture(&o, ctx, &info, stream, stream_size, input, output, &picture,
                               &picture_size) ||

@@ -41,7 +41,8 @@ const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT] = {
 /* The base that owns each payload mode. */
 static const gwlz_base mode_owner[GWLZ_BASE_NMODES] = {
     GWLZ_BASE_AUTO, /* raw: shared */
-    GWLZ_BASE_INTERP, GWLZ_BASE_INTERP, GWLZ_BASE_WAVELET, GWLZ_BASE_ZFP};
+    GWLZ_BASE_INTERP, GWLZ_BASE_INTERP, GWLZ_BASE_WAVELET, GWLZ_BASE_ZFP,
+    GWLZ_BASE_AUTO /* chunked: each chunk names its own base */};
 
 gwlz_error gwlz_base_squeeze(const gwlz_base_params *p, gwlz_shape *s) {
   size_t total = 1;
@@ -247,6 +248,7 @@ gwlz_error gwlz_base_decompress(const gwlz_base_params *p, const uint8_t *payloa
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   if (!gwlz_mul_size(s.total, gwlz_type_size(p->type), &bytes)) return GWLZ_ERR_TOO_LARGE;
   if ((e = gwlz_base_peek(payload, size, &b, &mode)) != GWLZ_OK) return e;
+  if (mode == GWLZ_BASE_MODE_CHUNKED) return GWLZ_ERR_CORRUPT; /* not here (stream.c) */
   if (mode == GWLZ_BASE_MODE_RAW) {
     gwlz_rbuf r;
     gwlz_rbuf_init(&r, payload + 2, size - 2);
@@ -269,6 +271,7 @@ gwlz_error gwlz_base_check(const gwlz_base_params *p, const uint8_t *payload, si
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   if (!gwlz_mul_size(s.total, gwlz_type_size(p->type), &bytes)) return GWLZ_ERR_TOO_LARGE;
   if ((e = gwlz_base_peek(payload, size, &b, &mode)) != GWLZ_OK) return e;
+  if (mode == GWLZ_BASE_MODE_CHUNKED) return GWLZ_OK; /* checked by stream.c */
   if (mode != GWLZ_BASE_MODE_RAW) return gwlz_base_impls[b] ? GWLZ_OK : GWLZ_ERR_UNSUPPORTED;
   gwlz_rbuf r;
   gwlz_rbuf_init(&r, payload + 2, size - 2);

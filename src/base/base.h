@@ -18,6 +18,9 @@
  *   mode 2  interp: first-order Lorenzo             (base/interp.c)
  *   mode 3  wavelet: CDF 9/7 + set partitioning     (base/wavelet.c)
  *   mode 4  zfp: ZFP fixed accuracy through libzfp  (base/zfp.c)
+ *   mode 5  chunked: a grid of chunks, each with its own payload of one of
+ *           the modes above (format/chunks.c; coded and decoded by stream.c,
+ *           never by gwlz_base_decompress)
  *
  * Implementations register in gwlz_base_impls (base.c); a base that is not
  * built in has a NULL entry, and its streams give GWLZ_ERR_UNSUPPORTED.
@@ -32,7 +35,8 @@
 #define GWLZ_BASE_MODE_LORENZO 2
 #define GWLZ_BASE_MODE_WAVELET 3
 #define GWLZ_BASE_MODE_ZFP 4
-#define GWLZ_BASE_NMODES 5
+#define GWLZ_BASE_MODE_CHUNKED 5 /* a grid of chunks (format/chunks.h, stream.c) */
+#define GWLZ_BASE_NMODES 6
 
 typedef struct {
   gwlz_type type;

@@ -1,0 +1,1630 @@
+/*
+ * stream.c - chunked compression and decompression (docs/format.md §9.11).
+ *
+ * An array with more values than the chunk size is cut into a fixed grid of
+ * chunks (format/chunks.c: gwlz_grid_plan, from the dims and the chunk size
+ * only). Each chunk is one task: copy its box out of the array (or out of a
+ * slab read through the caller's callback), find its special cells, run the
+ * base on it, and keep the record (SPEC payload + BASE payload). The records
+ * are independent of which thread made them, so the stream is the same for
+ * any number of threads, and for any number of processes (gwlz_part_*).
+ *
+ * Memory: the in-memory entry points hold the input, the output and the
+ * compressed records plus one chunk of scratch per thread; the streaming
+ * entry points hold two slabs (groups of chunk rows along dimension 0: one
+ * being read or written while the other is worked on), the compressed
+ * records, and the per-thread chunk scratch.
+ *
+ * Decoding reads the header, walks the section frames, reads the chunk
+ * index, checks the stream CRC by combining the index's record CRCs (so that
+ * a region needs only its own chunks), and decodes the chunks a box meets,
+ * in parallel, each into scratch and then into place.
+ */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1 /* madvise */
+#endif
+#include "stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "base/base.h"
+#include "format/checksum.h"
+
+/* Values per block of the parallel range scan. */
+#define SCAN_BLOCK ((size_t)1 << 20)
+/* A batch of chunk rows holds at least this many chunks per thread. */
+#define CHUNKS_PER_THREAD 1
+/* Fewer values than this are worked on by the calling thread alone: a
+ * parallel region costs more than it saves (and idle OpenMP threads spin). */
+#define PAR_MIN ((size_t)1 << 17)
+/* Pieces in which the reader checksums stream bytes it does not decode. */
+#define CRC_PIECE ((size_t)1 << 20)
+
+/* ---- geometry ------------------------------------------------------------ */
+
+/* Copy the box of extents be[] from position so[] of a C-order array of
+ * extents se[] to position dof[] of a C-order array of extents de[];
+ * ts bytes per value. */
+static void copy_box(int nd, size_t ts, const uint8_t *src, const size_t *se, const size_t *so,
+                     uint8_t *dst, const size_t *de, const size_t *dof, const size_t *be) {
+  size_t idx[GWLZ_MAX_DIMS] = {0, 0, 0, 0};
+  for (int i = 0; i < nd; i++)
+    if (be[i] == 0) return;
+  const size_t run = be[nd - 1] * ts;
+  for (;;) {
+    size_t s = 0, d = 0;
+    for (int i = 0; i < nd; i++) {
+      size_t o = i < nd - 1 ? idx[i] : 0;
+      s = s * se[i] + so[i] + o;
+      d = d * de[i] + dof[i] + o;
+    }
+    memcpy(dst + d * ts, src + s * ts, run);
+    int i = nd - 2;
+    while (i >= 0) {
+      if (++idx[i] < be[i]) break;
+      idx[i] = 0;
+      i--;
+    }
+    if (i < 0) break;
+  }
+}
+
+static size_t plane_values(const gwlz_grid *g) {
+  size_t p = 1;
+  for (int i = 1; i < g->nd; i++) p *= g->dims[i];
+  return p;
+}
+
+/* Dimension-0 range of chunk rows [r0, r1). */
+static void rows_range(const gwlz_grid *g, size_t r0, size_t r1, size_t *z0, size_t *z1) {
+  *z0 = r0 * g->cdims[0];
+  *z1 = r1 * g->cdims[0] < g->dims[0] ? r1 * g->cdims[0] : g->dims[0];
+}
+
+/* Chunk rows per batch: enough chunks to keep every thread busy. */
+static size_t rows_per_batch(const gwlz_grid *g, int threads) {
+  size_t per_row = g->count / g->grid[0];
+  size_t want = (size_t)CHUNKS_PER_THREAD * (size_t)(threads > 0 ? threads : 1);
+  size_t r = (want + per_row - 1) / per_row;
+  if (r < 1) r = 1;
+  if (r > g->grid[0]) r = g->grid[0];
+  return r;
+}
+
+/* ---- errors shared by tasks ---------------------------------------------- */
+
+typedef struct {
+  gwlz_error err;
+  size_t at; /* the lowest failing item wins, so the report is deterministic */
+  int stop;  /* set on the first failure: later tasks skip their work */
+} task_err;
+
+static void task_fail(task_err *t, size_t at, gwlz_error e) {
+#pragma omp critical(gwlz_stream_err)
+  {
+    if (t->err == GWLZ_OK || at < t->at) {
+      t->err = e;
+      t->at = at;
+    }
+  }
+#pragma omp atomic write
+  t->stop = 1;
+}
+
+static int task_stopped(task_err *t) {
+  int v;
+#pragma omp atomic read
+  v = t->stop;
+  return v;
+}
+
+/* ---- large buffers --------------------------------------------------------
+ * Slabs and chunk scratch are megabytes, touched once from end to end; on
+ * Linux the pages inside them are advised to be backed by huge pages, which
+ * cuts the page faults of their first touch (a serial cost in the reads) by
+ * up to 512. Plain malloc()/free() memory: the advice covers the whole pages
+ * inside the block. */
+static void *big_alloc(size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
+#if defined(MADV_HUGEPAGE)
+  const size_t page = 4096, huge = (size_t)2 << 20;
+  if (p && bytes >= 2 * huge) {
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE); /* advice only */
+  }
+#endif
+  return p;
+}
+
+/* ---- per-thread scratch ---------------------------------------------------
+ * Chunk-sized buffers kept by each thread of a team from one chunk to the
+ * next: allocating and freeing megabytes per chunk costs page faults, which
+ * also serialise the threads on the kernel's memory map lock. A task uses
+ * the pool entry of the thread that runs it (tied tasks without scheduling
+ * points: no other task runs on that thread meanwhile). */
+enum { SCR_BOX, SCR_WORK, SCR_MASK, SCR_RECON, SCR_AUX, SCR_REC, SCR_N };
+
+typedef struct {
+  uint8_t *p[SCR_N];
+  size_t cap[SCR_N];
+} scratch;
+
+typedef struct {
+  scratch *t; /* one per thread */
+  int n;
+} scratch_pool;
+
+static gwlz_error pool_init(scratch_pool *sp, int threads) {
+  sp->n = threads > 0 ? threads : 1;
+  sp->t = (scratch *)calloc((size_t)sp->n, sizeof *sp->t);
+  return sp->t ? GWLZ_OK : GWLZ_ERR_MEMORY;
+}
+
+static void pool_free(scratch_pool *sp) {
+  if (sp->t)
+    for (int i = 0; i < sp->n; i++)
+      for (int k = 0; k < SCR_N; k++) free(sp->t[i].p[k]);
+  free(sp->t);
+  sp->t = NULL;
+}
+
+/* The calling thread's entry. */
+static scratch *pool_mine(scratch_pool *sp) {
+  int id = 0;
+#ifdef _OPENMP
+  id = omp_get_thread_num();
+#endif
+  return &sp->t[id < sp->n ? id : 0];
+}
+
+/* Buffer slot of at least bytes (contents undefined); NULL when out of memory. */
+static void *scratch_get(scratch *sc, int slot, size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (sc->cap[slot] < bytes) {
+    free(sc->p[slot]);
+    sc->p[slot] = (uint8_t *)big_alloc(bytes);
+    sc->cap[slot] = sc->p[slot] ? bytes : 0;
+  }
+  return sc->p[slot];
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+int gwlz_chunked_applies(const gwlz_settings *s) {
+  gwlz_grid g;
+  gwlz_grid_plan(&g, s->ndims, s->dims, s->chunk);
+  return g.count > 1;
+}
+
+void gwlz_part_grid(const gwlz_settings *s, gwlz_grid *g) {
+  gwlz_grid_plan(g, s->ndims, s->dims, s->chunk);
+}
+
+size_t gwlz_chunked_bound_extra(const gwlz_settings *s) {
+  gwlz_grid g;
+  gwlz_grid_plan(&g, s->ndims, s->dims, s->chunk);
+  if (g.count <= 1) return 0;
+  size_t extra;
+  /* per chunk: index entry, record varint, its own SPEC and BASE framing and
+   * zstd's per-frame slack; generous */
+  if (!gwlz_mul_size(g.count, 8192, &extra)) return SIZE_MAX;
+  return extra;
+}
+
+/* ---- compressing one chunk ----------------------------------------------- */
+
+typedef struct {
+  double sse, maxerr;
+  size_t cnt, specials, unpred, finite;
+  double vmin, vmax;
+  gwlz_base base;
+  int mode;
+} cstat;
+
+/* Full-size outputs of the enhancer path (all NULL otherwise). */
+typedef struct {
+  void *work;
+  uint8_t *mask;
+  void *recon;
+  uint8_t *aux;
+} full_out;
+
+void gwlz_part_scan(const gwlz_settings *s, const void *box, size_t m, gwlz_special_scan *sc) {
+  gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, sc);
+}
+
+/* Compress chunk k from box (its m values, C order) into rec; scatter the
+ * chunk's X', aux, working copy and mask into fo when given. */
+static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_t k,
+                               const void *box, double eb, gwlz_wbuf *rec, const full_out *fo,
+                               cstat *st, scratch *sc) {
+  const size_t ts = gwlz_type_size(s->type);
+  size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
+  size_t m = gwlz_grid_box(g, k, lo, hi);
+  for (int i = 0; i < g->nd; i++) ext[i] = hi[i] - lo[i];
+  gwlz_special_scan scan;
+  gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, &scan);
+  memset(st, 0, sizeof *st);
+  st->specials = scan.count;
+  st->finite = scan.finite;
+  st->vmin = scan.min;
+  st->vmax = scan.max;
+
+  gwlz_error e = GWLZ_OK;
+  gwlz_wbuf spec;
+  gwlz_wbuf_init(&spec);
+  void *work = NULL, *recon = NULL;
+  uint8_t *mask = NULL, *aux = NULL;
+  const void *x = box;
+  if (scan.count > 0) {
+    work = scratch_get(sc, SCR_WORK, m * ts);
+    mask = (uint8_t *)scratch_get(sc, SCR_MASK, m);
+    if (!work || !mask) {
+      e = GWLZ_ERR_MEMORY;
+      goto out;
+    }
+    e = gwlz_special_encode(s->type, box, m, s->has_fill, s->fill, work, mask, &spec);
+    if (e == GWLZ_OK) e = spec.err;
+    if (e != GWLZ_OK) goto out;
+    x = work;
+  }
+  recon = scratch_get(sc, SCR_RECON, m * ts);
+  /* zero where a base gives no side information (as api.c's calloc) */
+  if (fo && fo->aux && (aux = (uint8_t *)scratch_get(sc, SCR_AUX, m)) != NULL) memset(aux, 0, m);
+  if (!recon || (fo && fo->aux && !aux)) {
+    e = GWLZ_ERR_MEMORY;
+    goto out;
+  }
+  gwlz_wbuf_varint(rec, (uint64_t)spec.size);
+  gwlz_wbuf_put(rec, spec.data, spec.size);
+  gwlz_base_params bp;
+  memset(&bp, 0, sizeof bp);
+  bp.type = s->type;
+  bp.ndims = g->nd;
+  memcpy(bp.dims, ext, sizeof bp.dims);
+  bp.n = m;
+  bp.abs_eb = eb;
+  bp.threads = 1;
+  gwlz_base_info bi;
+  memset(&bi, 0, sizeof bi);
+  e = gwlz_base_compress(&bp, s->base, x, recon, aux, rec, &bi);
+  if (e == GWLZ_OK) e = rec->err;
+  if (e != GWLZ_OK) goto out;
+  st->unpred = bi.unpredictable;
+  st->base = bi.base;
+  st->mode = bi.mode;
+  {
+    double sse = 0, mx = 0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < m; i++) {
+      if (mask && mask[i]) continue;
+      double a = ts == 8 ? ((const double *)x)[i] : (double)((const float *)x)[i];
+      double b = ts == 8 ? ((const double *)recon)[i] : (double)((const float *)recon)[i];
+      double d = a - b;
+      sse += d * d;
+      if (fabs(d) > mx) mx = fabs(d);
+      cnt++;
+    }
+    st->sse = sse;
+    st->maxerr = mx;
+    st->cnt = cnt;
+  }
+  if (fo) {
+    copy_box(g->nd, ts, (const uint8_t *)recon, ext, zero, (uint8_t *)fo->recon, g->dims, lo, ext);
+    if (aux) copy_box(g->nd, 1, aux, ext, zero, fo->aux, g->dims, lo, ext);
+    if (work && fo->work)
+      copy_box(g->nd, ts, (const uint8_t *)work, ext, zero, (uint8_t *)fo->work, g->dims, lo, ext);
+    else if (fo->work)
+      copy_box(g->nd, ts, (const uint8_t *)box, ext, zero, (uint8_t *)fo->work, g->dims, lo, ext);
+    if (mask && fo->mask) copy_box(g->nd, 1, mask, ext, zero, fo->mask, g->dims, lo, ext);
+  }
+out:
+  gwlz_wbuf_free(&spec);
+  return e;
+}
+
+/* The box of chunk k out of a slab holding dimension-0 range [z0, z1) of the
+ * array (all of the other dimensions), in the scratch buffer SCR_BOX. */
+static void *box_from_slab(const gwlz_grid *g, size_t ts, size_t k, const uint8_t *slab, size_t z0,
+                           size_t z1, scratch *sc) {
+  size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], se[GWLZ_MAX_DIMS],
+      so[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
+  size_t m = gwlz_grid_box(g, k, lo, hi);
+  uint8_t *box = (uint8_t *)scratch_get(sc, SCR_BOX, m * ts);
+  if (!box) return NULL;
+  for (int i = 0; i < g->nd; i++) {
+    ext[i] = hi[i] - lo[i];
+    se[i] = i == 0 ? z1 - z0 : g->dims[i];
+    so[i] = i == 0 ? lo[0] - z0 : lo[i];
+  }
+  copy_box(g->nd, ts, slab, se, so, box, ext, zero, ext);
+  return box;
+}
+
+gwlz_error gwlz_part_record(const gwlz_settings *s, const gwlz_grid *g, size_t k,
+                            const void *box, double eb, gwlz_wbuf *rec, gwlz_chunk_entry *entry) {
+  cstat st;
+  scratch sc;
+  memset(&sc, 0, sizeof sc);
+  size_t start = rec->size;
+  gwlz_error e = chunk_encode(s, g, k, box, eb, rec, NULL, &st, &sc);
+  for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
+  if (e != GWLZ_OK) return e;
+  entry->size = rec->size - start;
+  entry->crc = gwlz_crc32c(0, rec->data + start, rec->size - start);
+  return GWLZ_OK;
+}
+
+/* ---- the compression job ------------------------------------------------- */
+
+typedef struct {
+  const gwlz_settings *s;
+  gwlz_grid g;
+  double eb;
+  gwlz_wbuf *rec;          /* K records                                  */
+  gwlz_chunk_entry *ent;   /* K entries                                  */
+  cstat *st;               /* K statistics                               */
+  const full_out *fo;      /* enhancer path outputs, or NULL             */
+  task_err te;
+  scratch_pool pool;
+} cjob;
+
+static gwlz_error cjob_init(cjob *j, const gwlz_settings *s) {
+  memset(j, 0, sizeof *j);
+  j->s = s;
+  gwlz_grid_plan(&j->g, s->ndims, s->dims, s->chunk);
+  size_t K = j->g.count;
+  j->rec = (gwlz_wbuf *)calloc(K, sizeof *j->rec); /* zeroed: empty buffers */
+  j->ent = (gwlz_chunk_entry *)calloc(K, sizeof *j->ent);
+  j->st = (cstat *)calloc(K, sizeof *j->st);
+  if (!j->rec || !j->ent || !j->st) return GWLZ_ERR_MEMORY;
+  for (size_t k = 0; k < K; k++) gwlz_wbuf_init(&j->rec[k]);
+  return pool_init(&j->pool, s->threads);
+}
+
+static void cjob_free(cjob *j) {
+  if (j->rec)
+    for (size_t k = 0; k < j->g.count; k++) gwlz_wbuf_free(&j->rec[k]);
+  free(j->rec);
+  free(j->ent);
+  free(j->st);
+  pool_free(&j->pool);
+  j->rec = NULL;
+  j->ent = NULL;
+  j->st = NULL;
+}
+
+/* One chunk of a slab (dimension-0 range [z0, z1)). */
+static void cjob_chunk(cjob *j, size_t k, const uint8_t *slab, size_t z0, size_t z1) {
+  const size_t ts = gwlz_type_size(j->s->type);
+  scratch *sc = pool_mine(&j->pool);
+  void *box = box_from_slab(&j->g, ts, k, slab, z0, z1, sc);
+  if (!box) {
+    task_fail(&j->te, k, GWLZ_ERR_MEMORY);
+    return;
+  }
+  gwlz_wbuf *r = &j->rec[k];
+  gwlz_error e = chunk_encode(j->s, &j->g, k, box, j->eb, r, j->fo, &j->st[k], sc);
+  if (e == GWLZ_OK) e = r->err;
+  if (e != GWLZ_OK) {
+    task_fail(&j->te, k, e);
+    return;
+  }
+  j->ent[k].size = r->size;
+  j->ent[k].crc = gwlz_crc32c(0, r->data, r->size);
+}
+
+/* Every chunk of chunk rows [r0, r1), whose slab starts at dimension-0 index
+ * z0; called inside a parallel region by one thread (tasks). */
+static void cjob_rows(cjob *j, size_t r0, size_t r1, const uint8_t *slab) {
+  size_t per_row = j->g.count / j->g.grid[0], z0, z1;
+  rows_range(&j->g, r0, r1, &z0, &z1);
+  for (size_t k = r0 * per_row; k < r1 * per_row; k++) {
+#pragma omp task firstprivate(k)
+    cjob_chunk(j, k, slab, z0, z1);
+  }
+#pragma omp taskwait
+}
+
+/* ---- range scan ---------------------------------------------------------- */
+
+typedef struct {
+  size_t count, finite;
+  double min, max;
+} range_acc;
+
+static void range_add(range_acc *a, const gwlz_special_scan *sc) {
+  a->count += sc->count;
+  if (sc->finite) {
+    if (a->finite == 0 || sc->min < a->min) a->min = sc->min;
+    if (a->finite == 0 || sc->max > a->max) a->max = sc->max;
+  }
+  a->finite += sc->finite;
+}
+
+/* Scan n values at data in blocks, as tasks, adding into acc (exact: min,
+ * max and counts do not depend on the order). */
+static void scan_tasks(const gwlz_settings *s, const uint8_t *data, size_t n, range_acc *acc) {
+  const size_t ts = gwlz_type_size(s->type);
+  for (size_t b = 0; b < n; b += SCAN_BLOCK) {
+#pragma omp task firstprivate(b)
+    {
+      gwlz_special_scan sc;
+      size_t len = n - b < SCAN_BLOCK ? n - b : SCAN_BLOCK;
+      gwlz_special_scan_data(s->type, data + b * ts, len, s->has_fill, s->fill, &sc);
+#pragma omp critical(gwlz_stream_scan)
+      range_add(acc, &sc);
+    }
+  }
+#pragma omp taskwait
+}
+
+/* ---- input: memory or callback ------------------------------------------- */
+
+typedef struct {
+  gwlz_read_fn fn;
+  void *user;
+  const uint8_t *mem;
+  uint64_t size;
+} source;
+
+static gwlz_error src_read(const source *src, uint64_t off, void *buf, size_t len) {
+  if (off > src->size || (uint64_t)len > src->size - off) return GWLZ_ERR_TRUNCATED;
+  if (len == 0) return GWLZ_OK;
+  if (src->mem) {
+    memcpy(buf, src->mem + off, len);
+    return GWLZ_OK;
+  }
+  return src->fn(src->user, off, buf, len) == 0 ? GWLZ_OK : GWLZ_ERR_IO;
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static double psnr_from(double sse, size_t cnt, double range) {
+  if (cnt == 0 || sse == 0) return INFINITY;
+  double mse = sse / (double)cnt;
+  if (range <= 0) return -10.0 * log10(mse);
+  return 20.0 * log10(range) - 10.0 * log10(mse);
+}
+
+/* Sums the chunk statistics in chunk order. */
+static void cjob_stats(const cjob *j, const gwlz_settings *s, double t0, size_t base_bytes,
+                       size_t total, gwlz_stats *st) {
+  memset(st, 0, sizeof *st);
+  range_acc r = {0, 0, 0, 0};
+  double sse = 0, mx = 0;
+  size_t cnt = 0;
+  int same_base = 1;
+  for (size_t k = 0; k < j->g.count; k++) {
+    const cstat *c = &j->st[k];
+    gwlz_special_scan sc = {c->specials, c->vmin, c->vmax, c->finite};
+    range_add(&r, &sc);
+    sse += c->sse;
+    if (c->maxerr > mx) mx = c->maxerr;
+    cnt += c->cnt;
+    st->num_unpredictable += c->unpred;
+    gwlz_base b = c->mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : c->base;
+    gwlz_base b0 = j->st[0].mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : j->st[0].base;
+    if (b != b0) same_base = 0;
+  }
+  st->abs_bound = j->eb;
+  st->value_min = r.finite ? r.min : 0;
+  st->value_max = r.finite ? r.max : 0;
+  st->num_values = s->n;
+  st->num_special = r.count;
+  st->base_bytes = base_bytes;
+  st->total_bytes = total;
+  st->groups_requested = s->groups;
+  st->enhancer = GWLZ_ENH_NONE;
+  st->base_psnr = psnr_from(sse, cnt, r.finite ? r.max - r.min : 0);
+  st->enhanced_psnr = st->base_psnr;
+  st->base_max_err = mx;
+  st->enhanced_max_err = mx;
+  st->base_seconds = gwlz_now() - t0;
+  st->base = same_base ? (j->st[0].mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : j->st[0].base)
+                       : GWLZ_BASE_INTERP;
+  if (!same_base) {
+    /* mixed: report the base of the most chunks that are not raw */
+    size_t votes[GWLZ_BASE_COUNT] = {0};
+    for (size_t k = 0; k < j->g.count; k++)
+      if (j->st[k].mode != GWLZ_BASE_MODE_RAW && (int)j->st[k].base < GWLZ_BASE_COUNT)
+        votes[j->st[k].base]++;
+    int best = GWLZ_BASE_AUTO;
+    for (int b = 1; b < GWLZ_BASE_COUNT; b++)
+      if (votes[b] > votes[best]) best = b;
+    st->base = (gwlz_base)best;
+  }
+}
+
+/* ---- assembling the stream ----------------------------------------------- */
+
+static size_t records_bytes(const gwlz_grid *g, const gwlz_chunk_entry *e, int *overflow) {
+  size_t sum = 0;
+  *overflow = 0;
+  for (size_t k = 0; k < g->count; k++)
+    if (!gwlz_add_size(sum, (size_t)e[k].size, &sum)) *overflow = 1;
+  return sum;
+}
+
+gwlz_error gwlz_part_head(const gwlz_ctx *ctx, const gwlz_grid *g, double eb,
+                          const gwlz_chunk_entry *entries, gwlz_wbuf *head) {
+  gwlz_header h;
+  gwlz_ctx_header(ctx, eb, &h);
+  /* The header is what the container writes before its first section: a
+   * container without sections minus its 16-byte END section. */
+  gwlz_wbuf hb;
+  gwlz_wbuf_init(&hb);
+  gwlz_error e = gwlz_container_write(&h, NULL, 0, &hb);
+  if (e == GWLZ_OK) e = hb.err;
+  if (e != GWLZ_OK) {
+    gwlz_wbuf_free(&hb);
+    return e;
+  }
+  gwlz_wbuf_put(head, hb.data, hb.size - 16);
+  gwlz_wbuf_free(&hb);
+  int ovf;
+  size_t recs = records_bytes(g, entries, &ovf);
+  size_t hs = gwlz_chunked_head_size(g->nd, g->count), payload;
+  if (ovf || hs == 0 || !gwlz_add_size(recs, hs, &payload)) return GWLZ_ERR_TOO_LARGE;
+  gwlz_wbuf_u32(head, GWLZ_SEC_BASE);
+  gwlz_wbuf_u64(head, (uint64_t)payload);
+  gwlz_chunked_write_head(g, entries, head);
+  return head->err;
+}
+
+void gwlz_part_tail(uint32_t crc_head, const gwlz_grid *g, const gwlz_chunk_entry *entries,
+                    gwlz_wbuf *tail) {
+  uint32_t crc = crc_head;
+  for (size_t k = 0; k < g->count; k++)
+    crc = gwlz_crc32c_combine(crc, entries[k].crc, entries[k].size);
+  gwlz_wbuf_u32(tail, GWLZ_SEC_END);
+  gwlz_wbuf_u64(tail, 4);
+  gwlz_wbuf_u32(tail, crc);
+}
+
+/* ---- in memory, base only ------------------------------------------------ */
+
+gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
+                                 size_t *dst_size) {
+  double t0 = gwlz_now();
+  gwlz_settings s;
+  gwlz_ctx_settings(ctx, &s);
+  gwlz_ctx_put_stats(ctx, NULL);
+  cjob j;
+  gwlz_error e = cjob_init(&j, &s);
+  gwlz_wbuf head, tail;
+  gwlz_wbuf_init(&head);
+  gwlz_wbuf_init(&tail);
+  if (e != GWLZ_OK) goto out;
+  {
+    range_acc acc = {0, 0, 0, 0};
+    if (s.range_needed) {
+#pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
+#pragma omp single
+      scan_tasks(&s, (const uint8_t *)src, s.n, &acc);
+    }
+    e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb);
+    if (e != GWLZ_OK) goto out;
+  }
+#pragma omp parallel num_threads(s.threads) if (s.n >= PAR_MIN)
+#pragma omp single
+  cjob_rows(&j, 0, j.g.grid[0], (const uint8_t *)src);
+  if ((e = j.te.err) != GWLZ_OK) goto out;
+  if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto out;
+  gwlz_part_tail(gwlz_crc32c(0, head.data, head.size), &j.g, j.ent, &tail);
+  if ((e = tail.err) != GWLZ_OK) goto out;
+  {
+    int ovf;
+    size_t recs = records_bytes(&j.g, j.ent, &ovf), total;
+    if (ovf || !gwlz_add_size(recs, head.size + tail.size, &total)) {
+      e = GWLZ_ERR_TOO_LARGE;
+      goto out;
+    }
+    if (total > dst_capacity) {
+      e = GWLZ_ERR_DST_TOO_SMALL;
+      goto out;
+    }
+    uint8_t *p = (uint8_t *)dst;
+    memcpy(p, head.data, head.size);
+    p += head.size;
+    for (size_t k = 0; k < j.g.count; k++) {
+      memcpy(p, j.rec[k].data, j.rec[k].size);
+      p += j.rec[k].size;
+    }
+    memcpy(p, tail.data, tail.size);
+    *dst_size = total;
+    gwlz_stats st;
+    size_t hdr = head.size - gwlz_chunked_head_size(j.g.nd, j.g.count) - 12;
+    cjob_stats(&j, &s, t0, total - hdr - 12 - tail.size, total, &st);
+    gwlz_ctx_put_stats(ctx, &st);
+  }
+out:
+  gwlz_wbuf_free(&head);
+  gwlz_wbuf_free(&tail);
+  cjob_free(&j);
+  return e;
+}
+
+/* ---- in memory, for the enhancer path ------------------------------------ */
+
+gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src, size_t nspecial,
+                             void *work, uint8_t *mask, void *recon, uint8_t *aux,
+                             gwlz_wbuf *base, gwlz_base_info *info) {
+  cjob j;
+  full_out fo = {nspecial ? work : NULL, nspecial ? mask : NULL, recon, aux};
+  gwlz_error e = cjob_init(&j, s);
+  if (e != GWLZ_OK) {
+    cjob_free(&j);
+    return e;
+  }
+  j.eb = eb;
+  j.fo = &fo;
+#pragma omp parallel num_threads(s->threads) if (s->n >= PAR_MIN)
+#pragma omp single
+  cjob_rows(&j, 0, j.g.grid[0], (const uint8_t *)src);
+  if ((e = j.te.err) == GWLZ_OK) {
+    gwlz_chunked_write_head(&j.g, j.ent, base);
+    for (size_t k = 0; k < j.g.count; k++) gwlz_wbuf_put(base, j.rec[k].data, j.rec[k].size);
+    e = base->err;
+  }
+  if (e == GWLZ_OK && info) {
+    memset(info, 0, sizeof *info);
+    for (size_t k = 0; k < j.g.count; k++) info->unpredictable += j.st[k].unpred;
+    info->base = j.st[0].mode == GWLZ_BASE_MODE_RAW ? GWLZ_BASE_AUTO : j.st[0].base;
+    info->mode = GWLZ_BASE_MODE_CHUNKED;
+  }
+  cjob_free(&j);
+  return e;
+}
+
+/* The working copies and masks of every chunk, for the pipeline of api.c
+ * (the enhancer and the PSNR search see the values the chunks' bases see). */
+gwlz_error gwlz_chunked_specials(const gwlz_settings *s, const void *src, void *work,
+                                 uint8_t *mask) {
+  gwlz_grid g;
+  gwlz_grid_plan(&g, s->ndims, s->dims, s->chunk);
+  const size_t ts = gwlz_type_size(s->type);
+  task_err te;
+  memset(&te, 0, sizeof te);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(s->threads) if (s->n >= PAR_MIN)
+  for (size_t k = 0; k < g.count; k++) {
+    size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
+    size_t m = gwlz_grid_box(&g, k, lo, hi);
+    for (int i = 0; i < g.nd; i++) ext[i] = hi[i] - lo[i];
+    uint8_t *box = (uint8_t *)malloc(m * ts), *wk = (uint8_t *)malloc(m * ts);
+    uint8_t *mk = (uint8_t *)malloc(m);
+    gwlz_error e = box && wk && mk ? GWLZ_OK : GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) {
+      copy_box(g.nd, ts, (const uint8_t *)src, g.dims, lo, box, ext, zero, ext);
+      gwlz_special_scan sc;
+      gwlz_special_scan_data(s->type, box, m, s->has_fill, s->fill, &sc);
+      if (sc.count > 0) {
+        gwlz_wbuf spec;
+        gwlz_wbuf_init(&spec);
+        e = gwlz_special_encode(s->type, box, m, s->has_fill, s->fill, wk, mk, &spec);
+        if (e == GWLZ_OK) e = spec.err;
+        gwlz_wbuf_free(&spec);
+      } else {
+        memcpy(wk, box, m * ts);
+        memset(mk, 0, m);
+      }
+    }
+    if (e == GWLZ_OK) {
+      copy_box(g.nd, ts, wk, ext, zero, (uint8_t *)work, g.dims, lo, ext);
+      copy_box(g.nd, 1, mk, ext, zero, mask, g.dims, lo, ext);
+    } else {
+      task_fail(&te, k, e);
+    }
+    free(box);
+    free(wk);
+    free(mk);
+  }
+  return te.err;
+}
+
+/* ---- streaming compression ----------------------------------------------- */
+
+typedef struct {
+  const source *src;
+  const gwlz_grid *g;
+  size_t ts, rows;       /* chunk rows per batch */
+  uint8_t *buf[2];
+  task_err te;
+  int kept;              /* every batch is still in its slab: no reads  */
+} slabs;
+
+/* Read batch b (chunk rows [b*rows, ...)) into buf[b % 2]. */
+static void slab_read(slabs *sl, size_t b) {
+  if (sl->kept) return;
+  size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+  if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
+  rows_range(sl->g, r0, r1, &z0, &z1);
+  size_t plane = plane_values(sl->g) * sl->ts;
+  gwlz_error e = src_read(sl->src, (uint64_t)z0 * plane, sl->buf[b % 2], (z1 - z0) * plane);
+  if (e != GWLZ_OK) task_fail(&sl->te, b, e);
+}
+
+static gwlz_error slabs_init(slabs *sl, const source *src, const gwlz_grid *g, size_t ts,
+                             int threads) {
+  memset(sl, 0, sizeof *sl);
+  sl->src = src;
+  sl->g = g;
+  sl->ts = ts;
+  sl->rows = rows_per_batch(g, threads);
+  size_t z0, z1;
+  rows_range(g, 0, sl->rows, &z0, &z1);
+  size_t bytes = (z1 - z0) * plane_values(g) * ts;
+  int two = sl->rows < g->grid[0];
+  sl->buf[0] = (uint8_t *)big_alloc(bytes);
+  sl->buf[1] = two ? (uint8_t *)big_alloc(bytes) : NULL;
+  if (!sl->buf[0] || (two && !sl->buf[1])) return GWLZ_ERR_MEMORY;
+  return GWLZ_OK;
+}
+
+static void slabs_free(slabs *sl) {
+  free(sl->buf[0]);
+  free(sl->buf[1]);
+  sl->buf[0] = sl->buf[1] = NULL;
+}
+
+static size_t batches(const slabs *sl) { return (sl->g->grid[0] + sl->rows - 1) / sl->rows; }
+
+/* The streaming pipelines. Batch b (a group of chunk rows) lives in slab
+ * b % 2. Task dependences order the work without barriers: the task that
+ * fills or drains a slab as a whole (a read, a write) is "out" on dep[b % 2],
+ * the tasks that work on its parts (scan blocks, chunks) are "in" on it, so a
+ * slab is refilled only once every task on its previous batch is done while
+ * the other slab's batch goes on; "io" keeps the callback calls in order and
+ * one at a time. */
+
+/* The value range of the whole input. */
+static gwlz_error stream_range(const gwlz_settings *s, slabs *sl, range_acc *acc) {
+  const size_t nb = batches(sl), plane = plane_values(sl->g), ts = sl->ts;
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
+#pragma omp parallel num_threads(s->threads) if (s->n >= PAR_MIN)
+#pragma omp single
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
+      if (!task_stopped(&sl->te)) slab_read(sl, b);
+      size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+      if (r1 > sl->g->grid[0]) r1 = sl->g->grid[0];
+      rows_range(sl->g, r0, r1, &z0, &z1);
+      const size_t n = (z1 - z0) * plane;
+      for (size_t o = 0; o < n; o += SCAN_BLOCK) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(b, o)
+        if (!task_stopped(&sl->te)) {
+          gwlz_special_scan sc;
+          size_t len = n - o < SCAN_BLOCK ? n - o : SCAN_BLOCK;
+          gwlz_special_scan_data(s->type, sl->buf[b % 2] + o * ts, len, s->has_fill, s->fill, &sc);
+#pragma omp critical(gwlz_stream_scan)
+          range_add(acc, &sc);
+        }
+      }
+    }
+#pragma omp taskwait
+  }
+  return sl->te.err;
+}
+
+/* Every chunk of the input. */
+static gwlz_error stream_chunks(cjob *j, slabs *sl) {
+  const size_t nb = batches(sl), per_row = j->g.count / j->g.grid[0];
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
+#pragma omp parallel num_threads(j->s->threads) if (j->s->n >= PAR_MIN)
+#pragma omp single
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b)
+      if (!task_stopped(&sl->te) && !task_stopped(&j->te)) slab_read(sl, b);
+      size_t r0 = b * sl->rows, r1 = r0 + sl->rows, z0, z1;
+      if (r1 > j->g.grid[0]) r1 = j->g.grid[0];
+      rows_range(&j->g, r0, r1, &z0, &z1);
+      for (size_t k = r0 * per_row; k < r1 * per_row; k++) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(b, k, z0, z1)
+        if (!task_stopped(&sl->te) && !task_stopped(&j->te))
+          cjob_chunk(j, k, sl->buf[b % 2], z0, z1);
+      }
+    }
+#pragma omp taskwait
+  }
+  return sl->te.err != GWLZ_OK ? sl->te.err : j->te.err;
+}
+
+typedef struct {
+  gwlz_write_fn fn;
+  void *user;
+  uint64_t written;
+} sink;
+
+static gwlz_error sink_put(sink *o, const void *p, size_t n) {
+  if (n == 0) return GWLZ_OK;
+  if (o->fn(o->user, p, n) != 0) return GWLZ_ERR_IO;
+  o->written += n;
+  return GWLZ_OK;
+}
+
+/* Read the whole source into memory (the fallbacks). */
+static gwlz_error slurp(const source *src, uint8_t **out) {
+  if (src->size > (uint64_t)SIZE_MAX - 1) return GWLZ_ERR_TOO_LARGE;
+  uint8_t *p = (uint8_t *)malloc(src->size ? (size_t)src->size : 1);
+  if (!p) return GWLZ_ERR_MEMORY;
+  gwlz_error e = src_read(src, 0, p, (size_t)src->size);
+  if (e != GWLZ_OK) {
+    free(p);
+    return e;
+  }
+  *out = p;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
+                                gwlz_write_fn write, void *write_user, uint64_t *stream_size) {
+  if (!ctx || !read || !write) return GWLZ_ERR_PARAM;
+  gwlz_settings s;
+  gwlz_ctx_settings(ctx, &s);
+  if (s.ndims == 0) return GWLZ_ERR_PARAM;
+  gwlz_ctx_put_stats(ctx, NULL);
+  const size_t ts = gwlz_type_size(s.type);
+  size_t bytes;
+  if (!gwlz_mul_size(s.n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  source src = {read, read_user, NULL, (uint64_t)bytes};
+  sink out = {write, write_user, 0};
+  gwlz_error e;
+
+  if (!gwlz_chunked_applies(&s) || s.enhance || s.psnr) {
+    /* one piece, an enhancer that needs the whole field, or the trial runs
+     * of the PSNR search: in memory */
+    uint8_t *in = NULL, *dst = NULL;
+    size_t cap = gwlz_compress_bound(ctx), got = 0;
+    if ((e = slurp(&src, &in)) != GWLZ_OK) return e;
+    if (cap == 0 || !(dst = (uint8_t *)malloc(cap))) {
+      free(in);
+      return cap == 0 ? GWLZ_ERR_TOO_LARGE : GWLZ_ERR_MEMORY;
+    }
+    e = gwlz_compress(ctx, in, dst, cap, &got);
+    free(in);
+    if (e == GWLZ_OK) e = sink_put(&out, dst, got);
+    free(dst);
+    if (e == GWLZ_OK && stream_size) *stream_size = got;
+    return e;
+  }
+
+  double t0 = gwlz_now();
+  cjob j;
+  slabs sl;
+  gwlz_wbuf head, tail;
+  gwlz_wbuf_init(&head);
+  gwlz_wbuf_init(&tail);
+  memset(&sl, 0, sizeof sl);
+  if ((e = cjob_init(&j, &s)) != GWLZ_OK) goto done;
+  if ((e = slabs_init(&sl, &src, &j.g, ts, s.threads)) != GWLZ_OK) goto done;
+  {
+    range_acc acc = {0, 0, 0, 0};
+    if (s.range_needed && (e = stream_range(&s, &sl, &acc)) != GWLZ_OK) goto done;
+    if ((e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb)) != GWLZ_OK)
+      goto done;
+  }
+  memset(&sl.te, 0, sizeof sl.te);
+  /* an input of at most two batches is still in the slabs after the scan */
+  sl.kept = s.range_needed && batches(&sl) <= 2;
+  if ((e = stream_chunks(&j, &sl)) != GWLZ_OK) goto done;
+  slabs_free(&sl);
+  if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto done;
+  gwlz_part_tail(gwlz_crc32c(0, head.data, head.size), &j.g, j.ent, &tail);
+  if ((e = tail.err) != GWLZ_OK) goto done;
+  if ((e = sink_put(&out, head.data, head.size)) != GWLZ_OK) goto done;
+  for (size_t k = 0; k < j.g.count; k++) {
+    if ((e = sink_put(&out, j.rec[k].data, j.rec[k].size)) != GWLZ_OK) goto done;
+    gwlz_wbuf_free(&j.rec[k]);
+  }
+  if ((e = sink_put(&out, tail.data, tail.size)) != GWLZ_OK) goto done;
+  if (stream_size) *stream_size = out.written;
+  {
+    gwlz_stats st;
+    size_t hdr = head.size - gwlz_chunked_head_size(j.g.nd, j.g.count) - 12;
+    cjob_stats(&j, &s, t0, (size_t)out.written - hdr - 12 - tail.size, (size_t)out.written, &st);
+    gwlz_ctx_put_stats(ctx, &st);
+  }
+done:
+  slabs_free(&sl);
+  gwlz_wbuf_free(&head);
+  gwlz_wbuf_free(&tail);
+  cjob_free(&j);
+  return e;
+}
+
+/* ---- reader -------------------------------------------------------------- */
+
+struct gwlz_reader {
+  source src;
+  gwlz_header h;
+  int chunked;            /* BASE is mode 5                              */
+  int enhanced;           /* a non-empty ENHM section                    */
+  uint64_t base_off, base_len;
+  gwlz_grid g;
+  gwlz_chunk_entry *ent;
+  uint64_t *off;          /* stream offsets of the records               */
+};
+
+void gwlz_reader_close(gwlz_reader *rd) {
+  if (!rd) return;
+  free(rd->ent);
+  free(rd->off);
+  free(rd);
+}
+
+const gwlz_header *gwlz_reader_header(const gwlz_reader *rd) { return &rd->h; }
+
+const gwlz_grid *gwlz_reader_grid(const gwlz_reader *rd) {
+  return rd->chunked && !rd->enhanced ? &rd->g : NULL;
+}
+
+void gwlz_reader_span(const gwlz_reader *rd, uint64_t *rec0, uint64_t *rend) {
+  *rec0 = *rend = 0;
+  if (!rd->chunked) return;
+  *rec0 = rd->base_off + gwlz_chunked_head_size(rd->h.ndims, rd->g.count);
+  *rend = rd->base_off + rd->base_len;
+}
+
+void gwlz_reader_record(const gwlz_reader *rd, size_t k, uint64_t *off, uint64_t *size) {
+  *off = rd->off[k];
+  *size = rd->ent[k].size;
+}
+
+static int tag_printable(uint32_t tag) {
+  for (int i = 0; i < 4; i++) {
+    uint8_t c = (uint8_t)(tag >> (8 * i));
+    if (c < 0x21 || c > 0x7E) return 0;
+  }
+  return 1;
+}
+
+/* CRC-32C continued over stream bytes [a, b). */
+static gwlz_error crc_range(const source *src, uint64_t a, uint64_t b, uint32_t *crc) {
+  if (src->mem) {
+    *crc = gwlz_crc32c(*crc, src->mem + a, (size_t)(b - a));
+    return GWLZ_OK;
+  }
+  uint8_t *buf = (uint8_t *)malloc(CRC_PIECE);
+  if (!buf) return GWLZ_ERR_MEMORY;
+  gwlz_error e = GWLZ_OK;
+  while (a < b && e == GWLZ_OK) {
+    size_t len = b - a < CRC_PIECE ? (size_t)(b - a) : CRC_PIECE;
+    if ((e = src_read(src, a, buf, len)) == GWLZ_OK) *crc = gwlz_crc32c(*crc, buf, len);
+    a += len;
+  }
+  free(buf);
+  return e;
+}
+
+/* Parse the chunked head of the payload at rd->base_off (length base_len). */
+static gwlz_error reader_index(gwlz_reader *rd) {
+  const int nd = rd->h.ndims;
+  uint8_t gb[4 + 8 * GWLZ_MAX_DIMS];
+  size_t gs = gwlz_chunked_grid_size(nd);
+  size_t avail = (uint64_t)gs < rd->base_len ? gs : (size_t)rd->base_len;
+  gwlz_error e = src_read(&rd->src, rd->base_off, gb, avail);
+  if (e != GWLZ_OK) return e;
+  if ((e = gwlz_chunked_read_grid(gb, avail, rd->base_len, nd, rd->h.dims, &rd->g)) != GWLZ_OK)
+    return e;
+  size_t hs = gwlz_chunked_head_size(nd, rd->g.count);
+  uint8_t *head = (uint8_t *)malloc(hs);
+  rd->ent = (gwlz_chunk_entry *)malloc(rd->g.count * sizeof *rd->ent);
+  rd->off = (uint64_t *)malloc(rd->g.count * sizeof *rd->off);
+  if (!head || !rd->ent || !rd->off) {
+    free(head);
+    return GWLZ_ERR_MEMORY;
+  }
+  if ((e = src_read(&rd->src, rd->base_off, head, hs)) == GWLZ_OK)
+    e = gwlz_chunked_read_index(head, &rd->g, rd->base_len, rd->ent, rd->off);
+  free(head);
+  if (e != GWLZ_OK) return e;
+  for (size_t k = 0; k < rd->g.count; k++) rd->off[k] += rd->base_off;
+  return GWLZ_OK;
+}
+
+/* Header, frames, index, CRCs, tags (docs/format.md §3.1, §5, §9.11). A
+ * stream that is not chunked is left for the whole-stream decoder, which
+ * checks it (rd->chunked = 0). */
+static gwlz_error reader_open_src(const source *src, gwlz_reader **out) {
+  gwlz_reader *rd = (gwlz_reader *)calloc(1, sizeof *rd);
+  if (!rd) return GWLZ_ERR_MEMORY;
+  rd->src = *src;
+  gwlz_error e;
+  uint8_t *hb = NULL, pre[8];
+  /* the fixed start (magic, version, header_size), then the whole header */
+  size_t hlen = src->size < 8 ? (size_t)src->size : 8, hs;
+  if ((e = src_read(src, 0, pre, hlen)) != GWLZ_OK) goto fail;
+  if (hlen == 8) {
+    size_t want = gwlz_load_u32(pre + 4) >> 16;
+    if (want < 8) want = 8;
+    hlen = src->size < want ? (size_t)src->size : want;
+  }
+  if (!(hb = (uint8_t *)malloc(hlen ? hlen : 1))) {
+    e = GWLZ_ERR_MEMORY;
+    goto fail;
+  }
+  if ((e = src_read(src, 0, hb, hlen)) != GWLZ_OK) goto fail;
+  e = gwlz_container_read_header(hb, hlen, &rd->h, &hs);
+  free(hb);
+  hb = NULL;
+  if (e != GWLZ_OK) goto fail;
+
+  /* walk the frames to END! */
+  uint64_t pos = hs, end_pos = 0;
+  uint32_t stored_crc = 0;
+  int nbase = 0, nspec = 0, nenhm = 0, nexcp = 0, bad_tag = 0, critical = 0;
+  uint64_t enhm_len = 0, excp_len = 0;
+  for (;;) {
+    uint8_t fr[12];
+    if (src->size - pos < 12) {
+      e = GWLZ_ERR_TRUNCATED;
+      goto fail;
+    }
+    if ((e = src_read(src, pos, fr, 12)) != GWLZ_OK) goto fail;
+    uint32_t tag = gwlz_load_u32(fr);
+    uint64_t len = gwlz_load_u64(fr + 4);
+    if (len > src->size - pos - 12) {
+      e = GWLZ_ERR_TRUNCATED;
+      goto fail;
+    }
+    if (tag == GWLZ_SEC_END) {
+      uint8_t cb[4];
+      if (len != 4) {
+        e = GWLZ_ERR_CORRUPT;
+        goto fail;
+      }
+      if ((e = src_read(src, pos + 12, cb, 4)) != GWLZ_OK) goto fail;
+      stored_crc = gwlz_load_u32(cb);
+      if (pos + 16 != src->size) {
+        e = GWLZ_ERR_CORRUPT;
+        goto fail;
+      }
+      end_pos = pos;
+      break;
+    }
+    if (!tag_printable(tag)) bad_tag = 1;
+    if (tag == GWLZ_SEC_BASE) {
+      if (nbase++ == 0) {
+        rd->base_off = pos + 12;
+        rd->base_len = len;
+      }
+    } else if (tag == GWLZ_SEC_SPECIAL) {
+      nspec++;
+    } else if (tag == GWLZ_SEC_MODELS) {
+      nenhm++;
+      enhm_len = len;
+    } else if (tag == GWLZ_SEC_EXCEPT) {
+      nexcp++;
+      excp_len = len;
+    } else if (!((uint8_t)tag >= 'a' && (uint8_t)tag <= 'z')) {
+      critical = 1;
+    }
+    pos += 12 + len;
+  }
+  if (nbase == 0 || rd->base_len < 2) {
+    *out = rd; /* not chunked: the whole-stream decoder reports it */
+    return GWLZ_OK;
+  }
+  {
+    uint8_t mb[2];
+    if ((e = src_read(src, rd->base_off, mb, 2)) != GWLZ_OK) goto fail;
+    if (mb[1] != GWLZ_BASE_MODE_CHUNKED) {
+      *out = rd;
+      return GWLZ_OK;
+    }
+  }
+  rd->chunked = 1;
+  if ((e = reader_index(rd)) != GWLZ_OK) goto fail;
+  {
+    /* stream CRC: bytes before the records, the records' CRCs from the
+     * index, the bytes after them */
+    uint32_t crc = 0;
+    uint64_t rec0 = rd->base_off + gwlz_chunked_head_size(rd->h.ndims, rd->g.count);
+    uint64_t rend = rd->base_off + rd->base_len;
+    if ((e = crc_range(src, 0, rec0, &crc)) != GWLZ_OK) goto fail;
+    for (size_t k = 0; k < rd->g.count; k++)
+      crc = gwlz_crc32c_combine(crc, rd->ent[k].crc, rd->ent[k].size);
+    if ((e = crc_range(src, rend, end_pos, &crc)) != GWLZ_OK) goto fail;
+    if (crc != stored_crc) {
+      e = GWLZ_ERR_CHECKSUM;
+      goto fail;
+    }
+  }
+  if (bad_tag || nbase > 1 || nspec > 0 || nenhm > 1 || nexcp > 1 || (nexcp && !nenhm)) {
+    e = GWLZ_ERR_CORRUPT;
+    goto fail;
+  }
+  if (critical) {
+    e = GWLZ_ERR_UNSUPPORTED;
+    goto fail;
+  }
+  if (enhm_len == 0 && excp_len > 0) {
+    e = GWLZ_ERR_CORRUPT;
+    goto fail;
+  }
+  rd->enhanced = enhm_len > 0;
+  *out = rd;
+  return GWLZ_OK;
+fail:
+  free(hb);
+  gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_reader_open(gwlz_read_fn read, void *user, const void *mem, uint64_t size,
+                            gwlz_reader **out) {
+  if (!out || (!read && !mem)) return GWLZ_ERR_PARAM;
+  source src = {read, user, (const uint8_t *)mem, size};
+  return reader_open_src(&src, out);
+}
+
+/* A reader over a chunked BASE payload alone (already checked by the
+ * container's CRC). */
+static gwlz_error reader_from_payload(const gwlz_header *h, const uint8_t *payload, size_t size,
+                                      gwlz_reader **out) {
+  gwlz_reader *rd = (gwlz_reader *)calloc(1, sizeof *rd);
+  if (!rd) return GWLZ_ERR_MEMORY;
+  rd->src.mem = payload;
+  rd->src.size = size;
+  rd->h = *h;
+  rd->chunked = 1;
+  rd->base_off = 0;
+  rd->base_len = size;
+  gwlz_error e = reader_index(rd);
+  if (e != GWLZ_OK) {
+    gwlz_reader_close(rd);
+    return e;
+  }
+  *out = rd;
+  return GWLZ_OK;
+}
+
+/* ---- decoding boxes ------------------------------------------------------ */
+
+typedef struct {
+  gwlz_reader *rd;
+  size_t lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS], ext[GWLZ_MAX_DIMS];
+  size_t glo[GWLZ_MAX_DIMS], ghi[GWLZ_MAX_DIMS];
+  uint8_t *dst, *aux, *mask;   /* box-shaped outputs (aux, mask may be NULL) */
+  int values;                  /* decode the values (else only the specials) */
+  int put_specials;
+  size_t nspecial;
+  task_err te;
+  task_err *te_out;            /* report failures there instead (or NULL) */
+  size_t work;                 /* values of the chunks it meets           */
+  scratch_pool *pool;          /* per-thread buffers (NULL: allocate)      */
+} box_job;
+
+/* The record of chunk k: a pointer into memory, or a copy in the scratch. */
+static gwlz_error record_get(gwlz_reader *rd, size_t k, const uint8_t **rec, scratch *sc) {
+  size_t size = (size_t)rd->ent[k].size;
+  if (rd->src.mem) {
+    *rec = rd->src.mem + rd->off[k];
+  } else {
+    uint8_t *p = (uint8_t *)scratch_get(sc, SCR_REC, size);
+    gwlz_error e;
+    if (!p) return GWLZ_ERR_MEMORY;
+#pragma omp critical(gwlz_stream_read)
+    e = src_read(&rd->src, rd->off[k], p, size);
+    if (e != GWLZ_OK) return e;
+    *rec = p;
+  }
+  if (gwlz_crc32c(0, *rec, size) != rd->ent[k].crc) return GWLZ_ERR_CHECKSUM;
+  return GWLZ_OK;
+}
+
+/* Decode chunk k and copy its part of the box. */
+static gwlz_error box_chunk_run(box_job *bj, size_t k, scratch *sc) {
+  gwlz_reader *rd = bj->rd;
+  const gwlz_grid *g = &rd->g;
+  const size_t ts = gwlz_type_size(rd->h.type);
+  size_t clo[GWLZ_MAX_DIMS], chi[GWLZ_MAX_DIMS], cext[GWLZ_MAX_DIMS];
+  size_t ilo[GWLZ_MAX_DIMS], iext[GWLZ_MAX_DIMS], so[GWLZ_MAX_DIMS], dof[GWLZ_MAX_DIMS];
+  size_t m = gwlz_grid_box(g, k, clo, chi);
+  for (int i = 0; i < g->nd; i++) {
+    cext[i] = chi[i] - clo[i];
+    ilo[i] = bj->lo[i] > clo[i] ? bj->lo[i] : clo[i];
+    size_t ihi = bj->hi[i] < chi[i] ? bj->hi[i] : chi[i];
+    iext[i] = ihi - ilo[i];
+    so[i] = ilo[i] - clo[i];
+    dof[i] = ilo[i] - bj->lo[i];
+  }
+  const uint8_t *rec, *spec, *basep;
+  uint8_t *vals = NULL, *aux = NULL, *mask = NULL;
+  size_t spec_size, base_size;
+  gwlz_error e = record_get(rd, k, &rec, sc);
+  if (e != GWLZ_OK) return e;
+  e = gwlz_chunk_record_split(rec, (size_t)rd->ent[k].size, &spec, &spec_size, &basep, &base_size);
+  if (e != GWLZ_OK) return e;
+  vals = (uint8_t *)scratch_get(sc, SCR_RECON, m * ts);
+  if (bj->aux && (aux = (uint8_t *)scratch_get(sc, SCR_AUX, m)) != NULL) memset(aux, 0, m);
+  if (spec_size && (mask = (uint8_t *)scratch_get(sc, SCR_MASK, m)) != NULL) memset(mask, 0, m);
+  if (!vals || (bj->aux && !aux) || (spec_size && !mask)) return GWLZ_ERR_MEMORY;
+  if (spec_size) {
+    /* positions (and, when wanted, the bit patterns over the values later) */
+    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, NULL, m, mask)) != GWLZ_OK) return e;
+  }
+  if (bj->values) {
+    gwlz_base_params bp;
+    memset(&bp, 0, sizeof bp);
+    bp.type = rd->h.type;
+    bp.ndims = g->nd;
+    memcpy(bp.dims, cext, sizeof bp.dims);
+    bp.n = m;
+    bp.abs_eb = rd->h.abs_bound;
+    bp.threads = 1;
+    if ((e = gwlz_base_decompress(&bp, basep, base_size, vals, aux)) != GWLZ_OK) return e;
+    if (spec_size && bj->put_specials &&
+        (e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK)
+      return e;
+    copy_box(g->nd, ts, vals, cext, so, bj->dst, bj->ext, dof, iext);
+    if (aux) copy_box(g->nd, 1, aux, cext, so, bj->aux, bj->ext, dof, iext);
+  } else if (spec_size) {
+    /* only the special cells' bit patterns, over what dst holds */
+    if ((e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK) return e;
+    /* write back the special cells only: walk the box of the chunk */
+    size_t idx[GWLZ_MAX_DIMS] = {0, 0, 0, 0};
+    int nd = g->nd;
+    int empty = 0;
+    for (int i = 0; i < nd; i++)
+      if (iext[i] == 0) empty = 1;
+    while (!empty) {
+      size_t c = 0, d = 0;
+      for (int i = 0; i < nd; i++) {
+        c = c * cext[i] + so[i] + idx[i];
+        d = d * bj->ext[i] + dof[i] + idx[i];
+      }
+      if (mask[c]) memcpy(bj->dst + d * ts, vals + c * ts, ts);
+      int i = nd - 1;
+      while (i >= 0) {
+        if (++idx[i] < iext[i]) break;
+        idx[i] = 0;
+        i--;
+      }
+      if (i < 0) break;
+    }
+  }
+  if (mask && bj->mask) copy_box(g->nd, 1, mask, cext, so, bj->mask, bj->ext, dof, iext);
+  if (spec_size) {
+    size_t cnt = 0;
+    for (size_t i = 0; i < m; i++) cnt += mask[i];
+#pragma omp atomic
+    bj->nspecial += cnt;
+  }
+  return GWLZ_OK;
+}
+
+static void box_chunk(box_job *bj, size_t nth) {
+  size_t k = gwlz_grid_nth(&bj->rd->g, bj->glo, bj->ghi, nth);
+  gwlz_error e;
+  if (bj->pool) {
+    e = box_chunk_run(bj, k, pool_mine(bj->pool));
+  } else {
+    scratch sc;
+    memset(&sc, 0, sizeof sc);
+    e = box_chunk_run(bj, k, &sc);
+    for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
+  }
+  if (e != GWLZ_OK) task_fail(bj->te_out ? bj->te_out : &bj->te, k, e);
+}
+
+/* Set up a box job for [lo, hi) with outputs dst (and aux, mask). */
+static size_t box_setup(box_job *bj, gwlz_reader *rd, const size_t *lo, const size_t *hi,
+                        void *dst, uint8_t *aux, uint8_t *mask) {
+  memset(bj, 0, sizeof *bj);
+  bj->rd = rd;
+  for (int i = 0; i < rd->g.nd; i++) {
+    bj->lo[i] = lo[i];
+    bj->hi[i] = hi[i];
+    bj->ext[i] = hi[i] - lo[i];
+  }
+  bj->dst = (uint8_t *)dst;
+  bj->aux = aux;
+  bj->mask = mask;
+  bj->values = 1;
+  bj->put_specials = 1;
+  size_t count = gwlz_grid_touch(&rd->g, bj->lo, bj->hi, bj->glo, bj->ghi);
+  size_t cvals = 1;
+  for (int i = 0; i < rd->g.nd; i++) cvals *= rd->g.cdims[i];
+  bj->work = count > 1 ? count * cvals : 0; /* one chunk: no parallelism to be had */
+  return count;
+}
+
+/* Tasks for every chunk the box meets; inside a parallel region, one thread. */
+static void box_tasks(box_job *bj, size_t count) {
+  for (size_t nth = 0; nth < count; nth++) {
+#pragma omp task firstprivate(nth)
+    box_chunk(bj, nth);
+  }
+#pragma omp taskwait
+}
+
+gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *hi, void *dst,
+                              int threads) {
+  if (!gwlz_reader_grid(rd)) return GWLZ_ERR_PARAM;
+  box_job bj;
+  scratch_pool pool;
+  if (pool_init(&pool, threads) != GWLZ_OK) return GWLZ_ERR_MEMORY;
+  size_t count = box_setup(&bj, rd, lo, hi, dst, NULL, NULL);
+  bj.pool = &pool;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
+#pragma omp single
+  box_tasks(&bj, count);
+  pool_free(&pool);
+  return bj.te.err;
+}
+
+gwlz_error gwlz_chunked_decode(const gwlz_header *h, const uint8_t *payload, size_t size,
+                               int threads, void *dst, uint8_t *aux, uint8_t *mask,
+                               int put_specials, size_t *nspecial) {
+  gwlz_reader *rd;
+  gwlz_error e = reader_from_payload(h, payload, size, &rd);
+  if (e != GWLZ_OK) return e;
+  size_t lo[GWLZ_MAX_DIMS] = {0};
+  box_job bj;
+  scratch_pool pool;
+  if (pool_init(&pool, threads) != GWLZ_OK) {
+    gwlz_reader_close(rd);
+    return GWLZ_ERR_MEMORY;
+  }
+  size_t count = box_setup(&bj, rd, lo, rd->g.dims, dst, aux, mask);
+  bj.put_specials = put_specials;
+  bj.pool = &pool;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
+#pragma omp single
+  box_tasks(&bj, count);
+  e = bj.te.err;
+  if (nspecial) *nspecial = bj.nspecial;
+  pool_free(&pool);
+  gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_chunked_put_specials(const gwlz_header *h, const uint8_t *payload, size_t size,
+                                     int threads, void *dst) {
+  gwlz_reader *rd;
+  gwlz_error e = reader_from_payload(h, payload, size, &rd);
+  if (e != GWLZ_OK) return e;
+  size_t lo[GWLZ_MAX_DIMS] = {0};
+  box_job bj;
+  size_t count = box_setup(&bj, rd, lo, rd->g.dims, dst, NULL, NULL);
+  bj.values = 0;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
+#pragma omp single
+  box_tasks(&bj, count);
+  e = bj.te.err;
+  gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_chunked_check(const gwlz_header *h, const uint8_t *payload, size_t size) {
+  gwlz_reader *rd = NULL;
+  gwlz_error e = reader_from_payload(h, payload, size, &rd);
+  for (size_t k = 0; e == GWLZ_OK && k < rd->g.count; k++) {
+    const uint8_t *rec = payload + rd->off[k], *spec, *bp;
+    size_t rs = (size_t)rd->ent[k].size, ss, bs, lo[GWLZ_MAX_DIMS], hi[GWLZ_MAX_DIMS];
+    if (gwlz_crc32c(0, rec, rs) != rd->ent[k].crc) {
+      e = GWLZ_ERR_CHECKSUM;
+      break;
+    }
+    if ((e = gwlz_chunk_record_split(rec, rs, &spec, &ss, &bp, &bs)) != GWLZ_OK) break;
+    size_t m = gwlz_grid_box(&rd->g, k, lo, hi);
+    if (ss && (e = gwlz_special_decode(h->type, spec, ss, NULL, m, NULL)) != GWLZ_OK) break;
+    gwlz_base_params p;
+    memset(&p, 0, sizeof p);
+    p.type = h->type;
+    p.ndims = rd->g.nd;
+    for (int i = 0; i < rd->g.nd; i++) p.dims[i] = hi[i] - lo[i];
+    p.n = m;
+    p.abs_eb = h->abs_bound;
+    p.threads = 1;
+    e = gwlz_base_check(&p, bp, bs);
+  }
+  if (rd) gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_chunked_peek_base(const gwlz_header *h, const uint8_t *payload, size_t size,
+                                  gwlz_base *base) {
+  gwlz_reader *rd;
+  gwlz_error e = reader_from_payload(h, payload, size, &rd);
+  if (e != GWLZ_OK) return e;
+  const uint8_t *rec = payload + rd->off[0], *spec, *bp;
+  size_t ss, bs;
+  e = gwlz_chunk_record_split(rec, (size_t)rd->ent[0].size, &spec, &ss, &bp, &bs);
+  if (e == GWLZ_OK) e = gwlz_base_peek(bp, bs, base, NULL);
+  gwlz_reader_close(rd);
+  return e;
+}
+
+/* ---- public decoders ----------------------------------------------------- */
+
+static gwlz_error check_box(const gwlz_header *h, const size_t *lo, const size_t *hi,
+                            size_t dst_capacity, size_t *bytes) {
+  size_t n = 1;
+  for (int i = 0; i < h->ndims; i++) {
+    if (lo[i] > hi[i] || hi[i] > h->dims[i]) return GWLZ_ERR_PARAM;
+    n *= hi[i] - lo[i];
+  }
+  *bytes = n * gwlz_type_size(h->type);
+  return dst_capacity < *bytes ? GWLZ_ERR_DST_TOO_SMALL : GWLZ_OK;
+}
+
+/* The whole-stream path: decode all of it, copy the box. */
+static gwlz_error region_whole(gwlz_ctx *ctx, const uint8_t *stream, size_t size,
+                               const gwlz_header *h, const size_t *lo, const size_t *hi,
+                               void *dst) {
+  const size_t ts = gwlz_type_size(h->type);
+  size_t bytes;
+  if (!gwlz_mul_size(h->n, ts, &bytes)) return GWLZ_ERR_TOO_LARGE;
+  uint8_t *all = (uint8_t *)malloc(bytes ? bytes : 1);
+  if (!all) return GWLZ_ERR_MEMORY;
+  gwlz_error e = gwlz_decompress(ctx, stream, size, all, bytes);
+  if (e == GWLZ_OK) {
+    size_t ext[GWLZ_MAX_DIMS], zero[GWLZ_MAX_DIMS] = {0};
+    for (int i = 0; i < h->ndims; i++) ext[i] = hi[i] - lo[i];
+    copy_box(h->ndims, ts, all, h->dims, lo, (uint8_t *)dst, ext, zero, ext);
+  }
+  free(all);
+  return e;
+}
+
+static gwlz_error region_src(gwlz_ctx *ctx, const source *src, const size_t *lo, const size_t *hi,
+                             void *dst, size_t dst_capacity) {
+  if (!ctx || !lo || !hi || (!dst && dst_capacity)) return GWLZ_ERR_PARAM;
+  gwlz_reader *rd;
+  gwlz_error e = reader_open_src(src, &rd);
+  if (e != GWLZ_OK) return e;
+  size_t bytes;
+  e = check_box(&rd->h, lo, hi, dst_capacity, &bytes);
+  if (e == GWLZ_OK && bytes == 0) {
+    gwlz_reader_close(rd);
+    return GWLZ_OK;
+  }
+  if (e == GWLZ_OK) {
+    if (gwlz_reader_grid(rd)) {
+      e = gwlz_reader_decode(rd, lo, hi, dst, gwlz_ctx_threads(ctx));
+    } else {
+      gwlz_header h = rd->h;
+      uint8_t *all = NULL;
+      if (src->mem) {
+        e = region_whole(ctx, src->mem, (size_t)src->size, &h, lo, hi, dst);
+      } else if ((e = slurp(src, &all)) == GWLZ_OK) {
+        e = region_whole(ctx, all, (size_t)src->size, &h, lo, hi, dst);
+        free(all);
+      }
+    }
+  }
+  gwlz_reader_close(rd);
+  return e;
+}
+
+gwlz_error gwlz_decompress_region(gwlz_ctx *ctx, const void *src, size_t src_size,
+                                  const size_t *lo, const size_t *hi, void *dst,
+                                  size_t dst_capacity) {
+  if (!src) return GWLZ_ERR_PARAM;
+  source s = {NULL, NULL, (const uint8_t *)src, (uint64_t)src_size};
+  return region_src(ctx, &s, lo, hi, dst, dst_capacity);
+}
+
+gwlz_error gwlz_decompress_region_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
+                                         uint64_t src_size, const size_t *lo, const size_t *hi,
+                                         void *dst, size_t dst_capacity) {
+  if (!read) return GWLZ_ERR_PARAM;
+  source s = {read, read_user, NULL, src_size};
+  return region_src(ctx, &s, lo, hi, dst, dst_capacity);
+}
+
+/* Streaming decode: batch b of chunk rows is decoded into slab b % 2 while
+ * the previous slab is written (dependences as for compression: the chunk
+ * tasks are "in" on the slab, its write is "out"). */
+typedef struct {
+  sink *out;
+  uint8_t *buf[2];
+  task_err te;
+} wjob;
+
+static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads) {
+  const gwlz_grid *g = &rd->g;
+  const size_t ts = gwlz_type_size(rd->h.type), rows = rows_per_batch(g, threads);
+  const size_t nb = (g->grid[0] + rows - 1) / rows;
+  wjob w;
+  memset(&w, 0, sizeof w);
+  w.out = out;
+  size_t z0, z1;
+  rows_range(g, 0, rows, &z0, &z1);
+  size_t bytes = (z1 - z0) * plane_values(g) * ts;
+  w.buf[0] = (uint8_t *)big_alloc(bytes);
+  w.buf[1] = nb > 1 ? (uint8_t *)big_alloc(bytes) : NULL;
+  box_job *bj = (box_job *)calloc(nb, sizeof *bj);
+  scratch_pool pool;
+  if (!w.buf[0] || (nb > 1 && !w.buf[1]) || !bj || pool_init(&pool, threads) != GWLZ_OK) {
+    free(w.buf[0]);
+    free(w.buf[1]);
+    free(bj);
+    return GWLZ_ERR_MEMORY;
+  }
+  char dep[2], io = 0;
+  (void)dep;
+  (void)io;
+#pragma omp parallel num_threads(threads) if (rd->h.n >= PAR_MIN)
+#pragma omp single
+  /* an explicit parent task: libgomp frees the dependence table of an
+   * explicit task when it ends (not always that of an implicit one) */
+#pragma omp task
+  {
+    for (size_t b = 0; b < nb; b++) {
+      size_t r0 = b * rows, r1 = r0 + rows;
+      if (r1 > g->grid[0]) r1 = g->grid[0];
+      size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
+      for (int i = 0; i < g->nd; i++) hi[i] = g->dims[i];
+      rows_range(g, r0, r1, &lo[0], &hi[0]);
+      box_job *cur = &bj[b];
+      size_t count = box_setup(cur, rd, lo, hi, w.buf[b % 2], NULL, NULL);
+      cur->te_out = &w.te;
+      cur->pool = &pool;
+      size_t len = (hi[0] - lo[0]) * plane_values(g) * ts;
+      for (size_t nth = 0; nth < count; nth++) {
+#pragma omp task depend(in : dep[b % 2]) firstprivate(cur, nth)
+        if (!task_stopped(&w.te)) box_chunk(cur, nth);
+      }
+#pragma omp task depend(out : dep[b % 2]) depend(inout : io) firstprivate(b, len)
+      if (!task_stopped(&w.te)) {
+        gwlz_error e = sink_put(w.out, w.buf[b % 2], len);
+        if (e != GWLZ_OK) task_fail(&w.te, SIZE_MAX, e);
+      }
+    }
+#pragma omp taskwait
+  }
+
+  free(w.buf[0]);
+  free(w.buf[1]);
+  free(bj);
+  pool_free(&pool);
+  return w.te.err;
+}
+
+gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
+                                  uint64_t src_size, gwlz_write_fn write, void *write_user) {
+  if (!ctx || !read || !write) return GWLZ_ERR_PARAM;
+  source src = {read, read_user, NULL, src_size};
+  sink out = {write, write_user, 0};
+  gwlz_reader *rd;
+  gwlz_error e = reader_open_src(&src, &rd);
+  if (e != GWLZ_OK) return e;
+  if (gwlz_reader_grid(rd)) {
+    e = stream_decode_chunked(rd, &out, gwlz_ctx_threads(ctx));
+  } else {
+    uint8_t *all = NULL, *vals = NULL;
+    size_t bytes;
+    if (!gwlz_mul_size(rd->h.n, gwlz_type_size(rd->h.type), &bytes)) {
+      e = GWLZ_ERR_TOO_LARGE;
+    } else if ((e = slurp(&src, &all)) == GWLZ_OK) {
+      if (!(vals = (uint8_t *)malloc(bytes ? bytes : 1))) e = GWLZ_ERR_MEMORY;
+      if (e == GWLZ_OK) e = gwlz_decompress(ctx, all, (size_t)src_size, vals, bytes);
+      free(all);
+      if (e == GWLZ_OK) e = sink_put(&out, vals, bytes);
+      free(vals);
+    }
+  }
+  gwlz_reader_close(rd);
+  return e;
+}

@@ -1,0 +1,123 @@
+/* stream.h - the chunked pipelines (stream.c): an array cut into a fixed grid
+ * of chunks (format/chunks.h), compressed and decoded chunk by chunk, in
+ * parallel over chunks, from memory or through the caller's callbacks, with
+ * random access to regions. Also the pieces that a distributed writer
+ * (tools/gwlz-mpi.c) assembles into the very stream the serial path writes.
+ * Internal: not part of the public interface. */
+#ifndef GWLZ_STREAM_H
+#define GWLZ_STREAM_H
+#include "format/chunks.h"
+#include "format/container.h"
+#include "format/special.h"
+#include "gwlz.h"
+
+/* What the chunked pipelines need of a context (api.c fills it). */
+typedef struct {
+  gwlz_type type;
+  int ndims;
+  size_t dims[GWLZ_MAX_DIMS];
+  size_t n;
+  int has_fill;
+  double fill;
+  gwlz_base base;
+  int threads;       /* resolved, >= 1                                   */
+  size_t chunk;      /* resolved chunk size in values                    */
+  int enhance;       /* the settings ask for an enhancer                 */
+  int range_needed;  /* the absolute bound depends on the value range    */
+  int psnr;          /* PSNR mode: the bound is searched with trial runs
+                        of the whole pipeline (api.c), not streamed     */
+  int groups;        /* as set (for the statistics)                      */
+} gwlz_settings;
+
+/* ---- provided by api.c ---------------------------------------------------- */
+void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s);
+/* The absolute bound for the regular values' range: finite of them, from min
+ * to max (as gwlz_compress computes it, huge float64 ranges included). */
+gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double max,
+                          double *eb);
+/* The stream header gwlz_compress writes for bound eb. */
+void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h);
+/* The statistics of the last compression (NULL: none). */
+void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st);
+/* Settings for decoding: only threads matter. */
+int gwlz_ctx_threads(const gwlz_ctx *ctx);
+
+/* ---- chunked compression -------------------------------------------------- */
+/* 1 when arrays of these settings are written chunked (more than one chunk). */
+int gwlz_chunked_applies(const gwlz_settings *s);
+/* gwlz_compress of a chunked array without an enhancer: the whole stream. */
+gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
+                                 size_t *dst_size);
+/* The chunked BASE payload of src under bound eb, for the enhancer path of
+ * gwlz_compress: appended to base; recon (n values) receives X', aux (NULL
+ * or n bytes) the side information, and when the array has special cells
+ * (nspecial > 0, from the caller's scan) work (n values) the chunk-local
+ * working copies and mask (n bytes, zeroed) the special cells. */
+gwlz_error gwlz_chunked_base(const gwlz_settings *s, double eb, const void *src, size_t nspecial,
+                             void *work, uint8_t *mask, void *recon, uint8_t *aux,
+                             gwlz_wbuf *base, gwlz_base_info *info);
+/* The chunk-local working copies (work, n values) and special-cell mask
+ * (mask, n bytes) of src, as the chunks' compression makes them. */
+gwlz_error gwlz_chunked_specials(const gwlz_settings *s, const void *src, void *work,
+                                 uint8_t *mask);
+/* Extra bytes gwlz_compress_bound allows for the chunk index and records. */
+size_t gwlz_chunked_bound_extra(const gwlz_settings *s);
+
+/* ---- chunked decoding (in memory, from gwlz_decompress) ------------------- */
+/* Decode a chunked BASE payload into dst (the whole array); aux and mask
+ * (NULL or n bytes, mask zeroed) as gwlz_base_decompress and
+ * gwlz_special_decode give them; put_specials: write the special cells'
+ * bit patterns now (else call gwlz_chunked_put_specials after the enhancer);
+ * *nspecial receives the number of special cells. */
+gwlz_error gwlz_chunked_decode(const gwlz_header *h, const uint8_t *payload, size_t size,
+                               int threads, void *dst, uint8_t *aux, uint8_t *mask,
+                               int put_specials, size_t *nspecial);
+gwlz_error gwlz_chunked_put_specials(const gwlz_header *h, const uint8_t *payload, size_t size,
+                                     int threads, void *dst);
+/* Every check of a chunked BASE payload that needs no decoded values: grid,
+ * index and its CRC, every record's CRC, SPEC payload and BASE prefix (and
+ * raw block). */
+gwlz_error gwlz_chunked_check(const gwlz_header *h, const uint8_t *payload, size_t size);
+/* The base of the first chunk of a chunked payload (for gwlz_get_info). */
+gwlz_error gwlz_chunked_peek_base(const gwlz_header *h, const uint8_t *payload, size_t size,
+                                  gwlz_base *base);
+
+/* ---- pieces for a distributed writer ----------------------------------------
+ * A writer that spreads the chunks over processes (each one reading and
+ * compressing its own chunks) makes the same stream as gwlz_compress_stream:
+ * 1. gwlz_part_scan on each chunk; the value range is the min of the mins
+ *    and the max of the maxes over chunks with finite > 0;
+ * 2. gwlz_ctx_bound on that range gives eb;
+ * 3. gwlz_part_record for each chunk (its box's values in C order);
+ * 4. gwlz_part_head with every chunk's entry writes what precedes record 0;
+ *    gwlz_part_tail what follows the last record. */
+void gwlz_part_grid(const gwlz_settings *s, gwlz_grid *g);
+void gwlz_part_scan(const gwlz_settings *s, const void *box, size_t m, gwlz_special_scan *sc);
+gwlz_error gwlz_part_record(const gwlz_settings *s, const gwlz_grid *g, size_t k,
+                            const void *box, double eb, gwlz_wbuf *rec, gwlz_chunk_entry *entry);
+gwlz_error gwlz_part_head(const gwlz_ctx *ctx, const gwlz_grid *g, double eb,
+                          const gwlz_chunk_entry *entries, gwlz_wbuf *head);
+/* crc_head, head_size: CRC-32C and size of what gwlz_part_head wrote. */
+void gwlz_part_tail(uint32_t crc_head, const gwlz_grid *g, const gwlz_chunk_entry *entries,
+                    gwlz_wbuf *tail);
+
+/* ---- pieces for a distributed reader ---------------------------------------- */
+typedef struct gwlz_reader gwlz_reader;
+/* Open a stream behind read (or in memory when mem != NULL): header, frames,
+ * index and the stream CRC (from the index) are checked. */
+gwlz_error gwlz_reader_open(gwlz_read_fn read, void *user, const void *mem, uint64_t size,
+                            gwlz_reader **out);
+void gwlz_reader_close(gwlz_reader *rd);
+const gwlz_header *gwlz_reader_header(const gwlz_reader *rd);
+/* The grid when the stream is chunked and carries no enhancer (NULL otherwise:
+ * decode such streams whole). */
+const gwlz_grid *gwlz_reader_grid(const gwlz_reader *rd);
+/* Stream offsets [*rec0, *rend) of the records of a chunked stream (what
+ * the index covers); 0, 0 when not chunked. */
+void gwlz_reader_span(const gwlz_reader *rd, uint64_t *rec0, uint64_t *rend);
+/* Stream offset and size of record k. */
+void gwlz_reader_record(const gwlz_reader *rd, size_t k, uint64_t *off, uint64_t *size);
+/* Decode the box [lo, hi) into dst (C order, extents hi - lo). */
+gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *hi, void *dst,
+                              int threads);
+#endif
