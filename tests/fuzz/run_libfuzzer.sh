@@ -20,12 +20,25 @@ FLAGS=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -fno-omit-frame-pointer
        -I "$ROOT/include" -I "$ROOT/src" -I "$ROOT/tests/fuzz")
 read -r -a ZSTD_CFLAGS <<< "$(pkg-config --cflags libzstd)"
 read -r -a ZSTD_LIBS <<< "$(pkg-config --libs libzstd)"
+# The ZFP base as in the CMake build: compiled, registered and linked when
+# libzfp is there, left out otherwise.
+SKIP_SRC=""
+if echo '#include <zfp.h>
+int main(void) { return zfp_stream_open(0) != 0; }' |
+     "$CC" -x c - -lzfp -o "$OUT/.zfp-probe" >/dev/null 2>&1; then
+  FLAGS+=(-DGWLZ_HAVE_ZFP=1)
+  ZSTD_LIBS+=(-lzfp)
+else
+  SKIP_SRC="$ROOT/src/base/zfp.c"
+fi
+rm -f "$OUT/.zfp-probe"
 
 # the library once, instrumented for coverage
 echo "== libFuzzer: building the library with $CC"
 mkdir -p "$OUT/obj"
 objs=()
 for src in $(find "$ROOT/src" -name '*.c' | sort); do
+  [ "$src" = "$SKIP_SRC" ] && continue
   obj="$OUT/obj/$(echo "${src#"$ROOT"/src/}" | tr / _).o"
   "$CC" "${FLAGS[@]}" "${ZSTD_CFLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
   objs+=("$obj")
