@@ -2,7 +2,8 @@
  * test_range_overflow.c - float64 fields whose value range max - min exceeds
  * DBL_MAX (e.g. a ramp from -1.5e308 to 1.5e308) compress in every mode that
  * uses the range (REL, ABS_AND_REL, ABS_OR_REL, PSNR), with and without the
- * enhancer, and every value comes back within the bound the stream records.
+ * enhancer, and every value comes back within the bound the stream records;
+ * the bounds near DBL_MAX also with each base chosen explicitly.
  */
 #include <float.h>
 #include <math.h>
@@ -11,6 +12,8 @@
 
 #include "gwlz.h"
 #include "testutil.h"
+
+static gwlz_base g_base = GWLZ_BASE_AUTO; /* the base of the next round trips */
 
 static void roundtrip(const char *what, const double *x, int ndims, const size_t *dims,
                       gwlz_eb_mode mode, double abs, double rel, double psnr, int groups) {
@@ -22,6 +25,10 @@ static void roundtrip(const char *what, const double *x, int ndims, const size_t
   EXPECT(gwlz_set_error_bound(ctx, mode, abs, rel, psnr) == GWLZ_OK);
   EXPECT(gwlz_set_groups(ctx, groups) == GWLZ_OK);
   EXPECT(gwlz_set_epochs(ctx, 1) == GWLZ_OK);
+  if (gwlz_set_base(ctx, g_base) != GWLZ_OK) { /* not built in */
+    gwlz_free(ctx);
+    return;
+  }
   size_t cap = gwlz_compress_bound(ctx), size = 0;
   uint8_t *s = malloc(cap);
   double *y = malloc(n * sizeof *y);
@@ -78,6 +85,16 @@ int main(void) {
   /* rel * range above DBL_MAX: the bound is clamped to DBL_MAX and holds */
   roundtrip("ramp REL 2 (bound clamped)", ramp, 1, &d1, GWLZ_EB_REL, 0, 2, 0, 0);
   roundtrip("wave PSNR 1 (bound clamped)", wave, 2, d2, GWLZ_EB_PSNR, 0, 0, 1, 0);
+  for (int b = GWLZ_BASE_INTERP; b < GWLZ_BASE_COUNT; b++) {
+    char w[96];
+    g_base = (gwlz_base)b;
+    snprintf(w, sizeof w, "ramp ABS_OR_REL 1, 1e-2 %s", gwlz_base_name(g_base));
+    roundtrip(w, ramp, 1, &d1, GWLZ_EB_ABS_OR_REL, 1, 1e-2, 0, 0);
+    snprintf(w, sizeof w, "ramp REL 2 %s", gwlz_base_name(g_base));
+    roundtrip(w, ramp, 1, &d1, GWLZ_EB_REL, 0, 2, 0, 0);
+    snprintf(w, sizeof w, "wave PSNR 1 %s", gwlz_base_name(g_base));
+    roundtrip(w, wave, 2, d2, GWLZ_EB_PSNR, 0, 0, 1, 0);
+  }
   free(ramp);
   free(wave);
   return tu_finish();

@@ -133,4 +133,25 @@ typedef struct {
 gwlz_error gwlz_base_squeeze(const gwlz_base_params *p, gwlz_shape *s);
 /* Append the two prefix bytes. */
 void gwlz_base_prefix(gwlz_wbuf *out, int mode);
+
+/* ---- samples for the estimates -------------------------------------------
+ * Every estimate looks at the same values, so GWLZ_BASE_AUTO compares the
+ * bases on equal terms: the whole field when it has at most
+ * GWLZ_BASE_EST_WHOLE values, else blocks (side 32768 / 192 / 48 / 14 by
+ * number of squeezed dimensions, capped by the extents) at deterministic
+ * pseudo-random places, about 2% of the values, 1 to 16 blocks. */
+#define GWLZ_BASE_EST_WHOLE ((size_t)1 << 20)
+typedef struct {
+  gwlz_shape bs;                /* the extents of one sample block    */
+  int nblk;                     /* how many blocks                    */
+  int whole;                    /* 1: the one block is the field      */
+  uint64_t rng;
+} gwlz_base_sample;
+void gwlz_base_sample_init(gwlz_base_sample *sm, const gwlz_shape *s);
+/* Origin of the next block (o[d] + bs.n[d] <= s->n[d]). */
+void gwlz_base_sample_next(gwlz_base_sample *sm, const gwlz_shape *s, size_t *o);
+/* Copy the block at origin o with extents bn of a field of shape s (values of
+ * ts bytes) to dst, C order. */
+void gwlz_base_copy_block(const gwlz_shape *s, const size_t *o, const size_t *bn,
+                          const void *data, void *dst, size_t ts);
 #endif

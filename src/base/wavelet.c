@@ -544,6 +544,9 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   {
     double sm = floor(tu->corr_ratio * tol / h.q * 64.0);
     h.sm = sm < 1 ? 1 : (sm > 255 ? 255 : (int)sm);
+    /* near DBL_MAX (bounds of 1e306 and up) the step itself must stay
+     * finite, as the decoder requires */
+    while (h.sm > 1 && !isfinite(h.q * (double)h.sm / 64.0)) h.sm--;
     h.s = h.q * (double)h.sm / 64.0;
   }
   if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
@@ -657,37 +660,6 @@ done:
 
 /* ---- estimate ------------------------------------------------------------------ */
 
-/* Fields up to this many values are compressed whole by the estimate. */
-#define WV_EST_WHOLE ((size_t)1 << 17)
-/* Otherwise blocks of this side (by number of squeezed dimensions) at
- * deterministic pseudo-random places, about WV_EST_FRACTION of the values,
- * at least 1 and at most WV_EST_MAXBLK blocks. */
-static const size_t wv_est_side[5] = {0, 32768, 192, 48, 14};
-#define WV_EST_FRACTION 0.02
-#define WV_EST_MAXBLK 16
-
-/* Copy the block at origin o (extents bn) of the field (shape s) to dst. */
-static void copy_block(const gwlz_shape *s, const size_t *o, const size_t *bn, const void *data,
-                       void *dst, size_t ts) {
-  size_t N[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1}, O[4] = {0, 0, 0, 0}, S[4];
-  const int p = 4 - s->nd;
-  for (int e = 0; e < s->nd; e++) {
-    N[p + e] = s->n[e];
-    B[p + e] = bn[e];
-    O[p + e] = o[e];
-  }
-  S[3] = 1;
-  for (int a = 2; a >= 0; a--) S[a] = S[a + 1] * N[a + 1];
-  uint8_t *d = (uint8_t *)dst;
-  for (size_t i0 = 0; i0 < B[0]; i0++)
-    for (size_t i1 = 0; i1 < B[1]; i1++)
-      for (size_t i2 = 0; i2 < B[2]; i2++) {
-        size_t src = (O[0] + i0) * S[0] + (O[1] + i1) * S[1] + (O[2] + i2) * S[2] + O[3];
-        memcpy(d, (const uint8_t *)data + src * ts, B[3] * ts);
-        d += B[3] * ts;
-      }
-}
-
 /* Bits per value and mean squared error of the compressor on a sample of
  * the field: the whole field when small, else blocks compressed on their
  * own with the field's levels (as far as a block allows). */
@@ -698,20 +670,11 @@ static gwlz_error wv_estimate(const gwlz_base_params *p, const void *data, doubl
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   const int isd = p->type == GWLZ_TYPE_DOUBLE;
   const size_t ts = gwlz_type_size(p->type);
-  gwlz_shape bs = s;
-  int nblk = 1, lev[4] = {0, 0, 0, 0};
-  size_t bn = 1;
-  if (s.total > WV_EST_WHOLE) {
-    for (int d = 0; d < s.nd; d++) {
-      bs.n[d] = s.n[d] < wv_est_side[s.nd] ? s.n[d] : wv_est_side[s.nd];
-      bn *= bs.n[d];
-    }
-    bs.total = bn;
-    double want = (double)s.total * WV_EST_FRACTION / (double)bn;
-    nblk = want < 1 ? 1 : (want > WV_EST_MAXBLK ? WV_EST_MAXBLK : (int)(want + 0.5));
-  } else {
-    bn = s.total;
-  }
+  gwlz_base_sample sm;
+  gwlz_base_sample_init(&sm, &s);
+  const gwlz_shape bs = sm.bs;
+  const size_t bn = bs.total;
+  int lev[4] = {0, 0, 0, 0};
   for (int d = 0; d < s.nd; d++) {
     int lf = choose_levels(s.n[d], &gwlz_wv_tune), lb = gwlz_wv_max_levels(bs.n[d]);
     /* keep the last low-pass band at least 2 long */
@@ -728,18 +691,13 @@ static gwlz_error wv_estimate(const gwlz_base_params *p, const void *data, doubl
     free(rec);
     return GWLZ_ERR_MEMORY;
   }
-  uint64_t rng = 0x57A7E11Du;
   double bits = 0, se = 0, cnt = 0;
-  for (int b = 0; b < nblk && e == GWLZ_OK; b++) {
-    size_t o[4] = {0, 0, 0, 0};
-    for (int d = 0; d < s.nd; d++) {
-      size_t room = s.n[d] - bs.n[d];
-      o[d] = room ? (size_t)(gwlz_rng_uniform(&rng) * (double)(room + 1)) : 0;
-      if (o[d] > room) o[d] = room;
-    }
+  for (int b = 0; b < sm.nblk && e == GWLZ_OK; b++) {
+    size_t o[4];
+    gwlz_base_sample_next(&sm, &s, o);
     const void *src = data;
-    if (bn != s.total) {
-      copy_block(&s, o, bs.n, data, blk, ts);
+    if (!sm.whole) {
+      gwlz_base_copy_block(&s, o, bs.n, data, blk, ts);
       src = blk;
     }
     gwlz_wbuf out;
