@@ -28,7 +28,8 @@ static const char *err_name(gwlz_error e) {
 
 typedef struct {
   int rows, decoded, damaged;
-  char covered[4][512]; /* per version: the sections column of its rows */
+  char covered[4][4096]; /* per version: the sections column of its rows */
+  int zfp_built;          /* the ZFP base is built in */
 } golden_state;
 
 /* Output memory that is never touched unless the stream really decodes. */
@@ -66,7 +67,10 @@ static int row(char **c, int nc, void *user) {
   void *dst = reserve(cap);
   gwlz_error ec = gwlz_check_stream(s, size);
   gwlz_error ed = dst ? gwlz_decompress(ctx, s, size, dst, cap) : GWLZ_ERR_MEMORY;
-  if (strlen(expect) == 32) { /* an MD5: a valid stream */
+  if (strlen(expect) == 32 && !g->zfp_built && strstr(c[4], "BASE(ZFP)") &&
+      ed == GWLZ_ERR_UNSUPPORTED) {
+    printf("%s: skipped (the ZFP base is not built in)\n", file);
+  } else if (strlen(expect) == 32) { /* an MD5: a valid stream */
     g->decoded++;
     CHECK(ei == GWLZ_OK && (int)info.format_version == version, "%s: info %s, version %u", file,
           err_name(ei), info.format_version);
@@ -97,6 +101,9 @@ int main(void) {
   snprintf(man, sizeof man, "%s/golden/MANIFEST.tsv", GWLZ_TEST_SRCDIR);
   golden_state g;
   memset(&g, 0, sizeof g);
+  gwlz_ctx *probe = gwlz_create();
+  g.zfp_built = probe && gwlz_set_base(probe, GWLZ_BASE_ZFP) == GWLZ_OK;
+  gwlz_free(probe);
   CHECK(tu_tsv_foreach(man, row, &g), "cannot read %s", man);
   printf("%d golden streams: %d decoded, %d damaged\n", g.rows, g.decoded, g.damaged);
   /* every version holds every section type and base method */
@@ -106,6 +113,12 @@ int main(void) {
     for (size_t k = 0; k < sizeof need / sizeof *need; k++)
       CHECK(strstr(g.covered[v], need[k]) != NULL, "no version %u golden stream with %s", v,
             need[k]);
+  /* and from version 2 on, every base and the chunked layout */
+  static const char *const need2[] = {"BASE(wavelet)", "BASE(ZFP)", "BASE(chunked"};
+  for (unsigned v = 2; v <= gwlz_format_version() && v < 4; v++)
+    for (size_t k = 0; k < sizeof need2 / sizeof *need2; k++)
+      CHECK(strstr(g.covered[v], need2[k]) != NULL, "no version %u golden stream with %s", v,
+            need2[k]);
   CHECK(g.damaged >= 20, "only %d damaged streams", g.damaged);
   return tu_finish();
 }

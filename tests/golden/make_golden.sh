@@ -11,6 +11,8 @@
 #     of v<VERSION>-3d-f32-linear-excp.gwlz (ENHM, EXCP) made by `GOLDEN_TOOL
 #     damage`, with the error each must give.
 # INFO_CLI (default: CLI) describes each stream's sections with --info.
+# ONLY=REGEX in the environment writes only the matching cases (the rows and
+# streams of the others stay as they are).
 # Example (format version 1, from the last commit that wrote it):
 #   git archive 0af9888 | tar -x -C /tmp/v1 && cmake -S /tmp/v1 -B /tmp/v1/build && \
 #     cmake --build /tmp/v1/build --target gwlz_cli
@@ -41,7 +43,13 @@ CASES='1d-f32-lorenzo|wave_f32_200|-f -1 200|-M ABS 1e-2 -G 0
 3d-f32-cnn-paper|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --enhancer cnn --arch paper -G 1 --epochs 1
 3d-f64-linear-nan|texnan_f64_16x64x64|-d -3 64 64 16|-M ABS 0.026 --enhancer linear -G 4
 2d-f32-linear-relaxed|tex_f32_128x128|-f -2 128 128|-M ABS 0.02 --enhancer linear -G 2 --bound relaxed
-3d-f64-cnn-abs-or-rel|tex_f64_16x64x64|-d -3 64 64 16|-M ABS_OR_REL -A 0.026 -R 1e-3 --enhancer cnn -G 1 --epochs 1'
+3d-f64-cnn-abs-or-rel|tex_f64_16x64x64|-d -3 64 64 16|-M ABS_OR_REL -A 0.026 -R 1e-3 --enhancer cnn -G 1 --epochs 1
+3d-f32-wavelet|smooth_f32_24x24x24|-f -3 24 24 24|-M REL 1e-4 --base wavelet -G 0
+3d-f32-wavelet-linear|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --base wavelet --enhancer linear -G 4
+3d-f32-interp-cnn-enhm2|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --base interp --enhancer cnn -G 1 --epochs 2
+3d-f64-zfp-linear|tex_f64_16x64x64|-d -3 64 64 16|-M ABS 0.026 --base zfp --enhancer linear -G 4
+3d-f32-chunked-linear|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --chunk 8192 --enhancer linear -G 4
+3d-f64-chunked-nan|texnan_f64_16x64x64|-d -3 64 64 16|-M REL 1e-3 --chunk 10000 --base interp -G 0'
 
 # Sections of a stream, e.g. "SPEC BASE(interpolation) ENHM(linear) EXCP".
 sections() {
@@ -54,9 +62,14 @@ sections() {
     END { print s }'
 }
 
-rows=()
+rows=() written=()
 while IFS='|' read -r name field dims opts; do
+  # ONLY (a regular expression) writes just the cases it matches, keeping
+  # the other streams of the version: how cases are added to a version that
+  # already has streams, without rewriting them with a newer encoder.
+  if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then continue; fi
   out="v$VERSION-$name.gwlz"
+  written+=("$out")
   # shellcheck disable=SC2086
   "$CLI" $dims -i "$tmp/$field" -z "$HERE/$out" $opts -q
   "$CLI" -z "$HERE/$out" -o "$tmp/decoded" -q
@@ -80,8 +93,9 @@ fi
 {
   echo "file	version	expect	decoded_bytes	sections	made_with"
   if [ -f "$MAN" ]; then
-    tail -n +2 "$MAN" | awk -F'\t' -v v="$VERSION" -v d="${DAMAGED:-0}" \
-      '!($2 == v && ($1 ~ "^v" || d == 1))'
+    tail -n +2 "$MAN" | awk -F'\t' -v v="$VERSION" -v d="${DAMAGED:-0}" -v w="${written[*]}" \
+      'BEGIN { n = split(w, a, " "); for (i = 1; i <= n; i++) re[a[i]] = 1 }
+       !($2 == v && (($1 in re) || ($1 !~ "^v" && d == 1)))'
   fi
   printf '%s\n' "${rows[@]}"
 } | sort -t$'\t' -k2,2n -k1,1 > "$MAN.new"
