@@ -1025,3 +1025,5 @@ void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st) {
 }
 
 int gwlz_ctx_threads(const gwlz_ctx *ctx) { return resolve_threads(ctx->threads); }
+
+int gwlz_ctx_skips_enhancer(const gwlz_ctx *ctx) { return ctx->skip_enhancer; }

@@ -33,6 +33,7 @@
 #endif
 
 #include "base/base.h"
+#include "enhance/v2.h"
 #include "format/checksum.h"
 
 /* Values per block of the parallel range scan. */
@@ -958,6 +959,8 @@ struct gwlz_reader {
   int chunked;            /* BASE is mode 5                              */
   int enhanced;           /* a non-empty ENHM section                    */
   uint64_t base_off, base_len;
+  uint64_t enhm_off, enhm_len;   /* the ENHM and EXCP payloads (len 0: none) */
+  uint64_t excp_off, excp_len;
   gwlz_grid g;
   gwlz_chunk_entry *ent;
   uint64_t *off;          /* stream offsets of the records               */
@@ -1111,9 +1114,13 @@ static gwlz_error reader_open_src(const source *src, gwlz_reader **out) {
     } else if (tag == GWLZ_SEC_MODELS) {
       nenhm++;
       enhm_len = len;
+      rd->enhm_off = pos + 12;
+      rd->enhm_len = len;
     } else if (tag == GWLZ_SEC_EXCEPT) {
       nexcp++;
       excp_len = len;
+      rd->excp_off = pos + 12;
+      rd->excp_len = len;
     } else if (!((uint8_t)tag >= 'a' && (uint8_t)tag <= 'z')) {
       critical = 1;
     }
@@ -1455,6 +1462,338 @@ gwlz_error gwlz_chunked_peek_base(const gwlz_header *h, const uint8_t *payload, 
   return e;
 }
 
+/* ---- enhanced chunked streams, box by box ---------------------------------
+ * With an ENHM payload of version 2 (docs/format.md §10.9) the output of a
+ * box needs X', aux and the special-cell mask on the box grown by E2_HALO
+ * cells along the used axes (§9.11.5). Such a grown box is decoded from the
+ * chunks it meets and taken as a field of its own by the model
+ * (gwlz_e2_apply_box with the grown box's extents: every tap of a cell of
+ * the box stays inside the grown box or is clamped by a border it shares
+ * with the array), the exceptions are mapped into it, and the special cells
+ * are put back last. The bytes are those of the whole-array decoder
+ * (test_chunks). Streams with an ENHM payload of version 1 are decoded
+ * whole. */
+
+typedef struct {
+  e2_model *M;
+  e2_geom g;                     /* the array's                        */
+  size_t *exc, nexc;             /* exceptions: sorted array positions */
+  int used[GWLZ_MAX_DIMS];       /* the taps run along these full axes */
+} enh_dec;
+
+static void enh_free(enh_dec *ed) {
+  free(ed->M);
+  free(ed->exc);
+  memset(ed, 0, sizeof *ed);
+}
+
+static gwlz_error read_section(const source *src, uint64_t off, uint64_t len, uint8_t **out) {
+  *out = (uint8_t *)malloc(len ? (size_t)len : 1);
+  if (!*out) return GWLZ_ERR_MEMORY;
+  gwlz_error e = src_read(src, off, *out, (size_t)len);
+  if (e != GWLZ_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return e;
+}
+
+/* The model and exceptions of an enhanced chunked stream; *ok = 0 (and
+ * GWLZ_OK) when the stream is not one the box decoder handles. */
+static gwlz_error enh_load(gwlz_reader *rd, enh_dec *ed, int *ok) {
+  memset(ed, 0, sizeof *ed);
+  *ok = 0;
+  if (!rd->chunked || !rd->enhanced) return GWLZ_OK;
+  const gwlz_header *h = &rd->h;
+  uint8_t *models = NULL, *exc = NULL;
+  gwlz_error e = read_section(&rd->src, rd->enhm_off, rd->enhm_len, &models);
+  if (e != GWLZ_OK) return e;
+  if (models[0] != 2) { /* version 1: the whole-array decoder */
+    free(models);
+    return GWLZ_OK;
+  }
+  gwlz_enh_params ep;
+  memset(&ep, 0, sizeof ep);
+  ep.type = h->type;
+  ep.ndims = h->ndims;
+  memcpy(ep.dims, h->dims, sizeof ep.dims);
+  ep.n = h->n;
+  ep.abs_eb = h->abs_bound;
+  ep.groups = 1;
+  ep.threads = 1;
+  ep.policy = h->policy;
+  if (rd->excp_len) e = read_section(&rd->src, rd->excp_off, rd->excp_len, &exc);
+  /* the checks of the whole-array decoder first */
+  if (e == GWLZ_OK)
+    e = gwlz_enh_validate(&ep, models, (size_t)rd->enhm_len, exc, (size_t)rd->excp_len);
+  if (e == GWLZ_OK) e = gwlz_e2_geom(&ep, &ed->g);
+  if (e == GWLZ_OK && !(ed->M = (e2_model *)malloc(sizeof(e2_model)))) e = GWLZ_ERR_MEMORY;
+  if (e == GWLZ_OK) e = gwlz_e2_parse_models(models, (size_t)rd->enhm_len, &ed->g, ed->M);
+  if (e == GWLZ_OK && rd->excp_len && h->policy == GWLZ_BOUND_RELAXED) e = GWLZ_ERR_CORRUPT;
+  if (e == GWLZ_OK && rd->excp_len)
+    e = gwlz_e2_parse_exceptions(exc, (size_t)rd->excp_len, h->n, &ed->exc, &ed->nexc);
+  free(models);
+  free(exc);
+  if (e != GWLZ_OK) {
+    enh_free(ed);
+    return e;
+  }
+  /* the used axes: the last k of the axes longer than 1 */
+  for (int i = h->ndims - 1, seen = 0; i >= 0; i--)
+    if (h->dims[i] != 1 && seen < ed->g.k) {
+      ed->used[i] = 1;
+      seen++;
+    }
+  *ok = 1;
+  return GWLZ_OK;
+}
+
+/* [lo, hi) grown by E2_HALO along the used axes, clamped to the array. */
+static void enh_grow(const enh_dec *ed, const gwlz_header *h, const size_t *lo, const size_t *hi,
+                     size_t *wlo, size_t *whi) {
+  for (int i = 0; i < h->ndims; i++) {
+    wlo[i] = lo[i];
+    whi[i] = hi[i];
+    if (!ed->used[i]) continue;
+    wlo[i] = lo[i] >= E2_HALO ? lo[i] - E2_HALO : 0;
+    whi[i] = h->dims[i] - hi[i] >= E2_HALO ? hi[i] + E2_HALO : h->dims[i];
+  }
+}
+
+/* The exceptions inside the window [wlo, whi), as window positions (still
+ * sorted: C order inside a box follows C order in the array). */
+static size_t *enh_local_exc(const enh_dec *ed, const gwlz_header *h, const size_t *wlo,
+                             const size_t *whi, size_t *cnt) {
+  size_t *loc = (size_t *)malloc((ed->nexc ? ed->nexc : 1) * sizeof(size_t));
+  *cnt = 0;
+  if (!loc) return NULL;
+  for (size_t k = 0; k < ed->nexc; k++) {
+    size_t p = ed->exc[k], c[GWLZ_MAX_DIMS], w = 0;
+    int in = 1;
+    for (int i = h->ndims - 1; i >= 0; i--) {
+      c[i] = p % h->dims[i];
+      p /= h->dims[i];
+      if (c[i] < wlo[i] || c[i] >= whi[i]) in = 0;
+    }
+    if (!in) continue;
+    for (int i = 0; i < h->ndims; i++) w = w * (whi[i] - wlo[i]) + (c[i] - wlo[i]);
+    loc[(*cnt)++] = w;
+  }
+  return loc;
+}
+
+/* Output of the box [lo, hi) into out (box-shaped) from X', aux and mask of
+ * the window [wlo, whi) (window-shaped; grown as enh_grow says), in pieces
+ * along the box's slowest axis, one per thread. */
+static gwlz_error enh_apply(const enh_dec *ed, const gwlz_header *h, const size_t *wlo,
+                            const size_t *whi, const void *x, const uint8_t *aux,
+                            const uint8_t *mask, const size_t *lo, const size_t *hi, void *out,
+                            int threads) {
+  e2_geom gw = ed->g;
+  size_t blo[4] = {0, 0, 0, 0}, bhi[4] = {1, 1, 1, 1};
+  int j = 0;
+  gw.n = 1;
+  for (int i = 0; i < h->ndims; i++) {
+    if (h->dims[i] == 1) continue;
+    gw.N[j] = whi[i] - wlo[i];
+    gw.n *= gw.N[j];
+    blo[j] = lo[i] - wlo[i];
+    bhi[j] = hi[i] - wlo[i];
+    j++;
+  }
+  if (j == 0) gw.N[0] = gw.n = 1; /* a single value */
+  gw.nx = gw.N[gw.nd - 1];
+  gw.ny = gw.k >= 2 ? gw.N[gw.nd - 2] : 1;
+  gw.nz = gw.k >= 3 ? gw.N[gw.nd - 3] : 1;
+  gw.nrows = gw.n / gw.nx;
+  size_t nl = 0, inner = 1;
+  size_t *lexc = enh_local_exc(ed, h, wlo, whi, &nl);
+  if (!lexc) return GWLZ_ERR_MEMORY;
+  for (int a = 1; a < gw.nd; a++) inner *= bhi[a] - blo[a];
+  const size_t ext0 = bhi[0] - blo[0], ts = gwlz_type_size(h->type);
+  const int np = ext0 * inner < PAR_MIN ? 1 : (int)(ext0 < (size_t)threads ? ext0 : (size_t)threads);
+  gwlz_error err = GWLZ_OK;
+#pragma omp parallel for num_threads(np > 0 ? np : 1) schedule(static)
+  for (int t = 0; t < (np > 0 ? np : 1); t++) {
+    size_t plo[4], phi[4];
+    memcpy(plo, blo, sizeof plo);
+    memcpy(phi, bhi, sizeof phi);
+    plo[0] = blo[0] + ext0 * (size_t)t / (size_t)np;
+    phi[0] = blo[0] + ext0 * (size_t)(t + 1) / (size_t)np;
+    if (plo[0] == phi[0]) continue;
+    gwlz_error e = gwlz_e2_apply_box(ed->M, &gw, x, aux, mask, lexc, nl, plo, phi,
+                                     (uint8_t *)out + (plo[0] - blo[0]) * inner * ts);
+    if (e != GWLZ_OK) {
+#pragma omp critical(gwlz_enh_apply)
+      err = err == GWLZ_OK ? e : err;
+    }
+  }
+  free(lexc);
+  return err;
+}
+
+/* Decode the window [wlo, whi) into x, aux, mask (window-shaped; mask
+ * zeroed here), special cells not put back. */
+static gwlz_error enh_window(gwlz_reader *rd, const size_t *wlo, const size_t *whi, void *x,
+                             uint8_t *aux, uint8_t *mask, size_t wn, scratch_pool *pool,
+                             int threads) {
+  box_job bj;
+  memset(mask, 0, wn ? wn : 1);
+  size_t count = box_setup(&bj, rd, wlo, whi, x, aux, mask);
+  bj.put_specials = 0;
+  bj.pool = pool;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
+#pragma omp single
+  box_tasks(&bj, count);
+  return bj.te.err;
+}
+
+/* Put the special cells of [lo, hi) into out (box-shaped). */
+static gwlz_error enh_specials(gwlz_reader *rd, const size_t *lo, const size_t *hi, void *out,
+                               scratch_pool *pool, int threads) {
+  box_job bj;
+  size_t count = box_setup(&bj, rd, lo, hi, out, NULL, NULL);
+  bj.values = 0;
+  bj.pool = pool;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
+#pragma omp single
+  box_tasks(&bj, count);
+  return bj.te.err;
+}
+
+/* A region of an enhanced stream: the grown box decoded, the box enhanced. */
+static gwlz_error region_enhanced(gwlz_reader *rd, const enh_dec *ed, const size_t *lo,
+                                  const size_t *hi, void *dst, int threads) {
+  const gwlz_header *h = &rd->h;
+  const size_t ts = gwlz_type_size(h->type);
+  size_t wlo[GWLZ_MAX_DIMS], whi[GWLZ_MAX_DIMS], wn = 1;
+  enh_grow(ed, h, lo, hi, wlo, whi);
+  for (int i = 0; i < h->ndims; i++) wn *= whi[i] - wlo[i];
+  uint8_t *x = (uint8_t *)big_alloc(wn * ts), *aux = (uint8_t *)big_alloc(wn);
+  uint8_t *mask = (uint8_t *)big_alloc(wn);
+  scratch_pool pool;
+  gwlz_error e = x && aux && mask ? pool_init(&pool, threads) : GWLZ_ERR_MEMORY;
+  if (e == GWLZ_OK) {
+    e = enh_window(rd, wlo, whi, x, aux, mask, wn, &pool, threads);
+    if (e == GWLZ_OK) e = enh_apply(ed, h, wlo, whi, x, aux, mask, lo, hi, dst, threads);
+    if (e == GWLZ_OK) e = enh_specials(rd, lo, hi, dst, &pool, threads);
+    pool_free(&pool);
+  }
+  free(x);
+  free(aux);
+  free(mask);
+  return e;
+}
+
+/* Streaming decode of an enhanced stream: batches of chunk rows along
+ * dimension 0, in order. The buffer holds X', aux and mask of the planes
+ * [base, top): the last halo planes of the batch before, the batch, and the
+ * next batch (decoded once, when the batch before it needs its first halo
+ * planes); after a batch is written the planes below its last halo planes
+ * move to the front. Memory: (halo + 2 batches) planes of value + 2 bytes,
+ * and one batch of output. */
+typedef struct {
+  gwlz_reader *rd;
+  const enh_dec *ed;
+  size_t P, ts, H;               /* values per plane, value bytes, halo planes */
+  size_t base, top;              /* planes held                            */
+  uint8_t *x, *aux, *mask, *out;
+  scratch_pool pool;
+  int threads;
+} enh_stream;
+
+/* Decode planes [top, z1) after those held. */
+static gwlz_error es_fill(enh_stream *es, size_t z1) {
+  const gwlz_header *h = &es->rd->h;
+  if (z1 <= es->top) return GWLZ_OK;
+  size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS];
+  memcpy(hi, h->dims, sizeof hi);
+  lo[0] = es->top;
+  hi[0] = z1;
+  const size_t off = (es->top - es->base) * es->P, wn = (z1 - es->top) * es->P;
+  gwlz_error e = enh_window(es->rd, lo, hi, es->x + off * es->ts, es->aux + off, es->mask + off,
+                            wn, &es->pool, es->threads);
+  es->top = z1;
+  return e;
+}
+
+/* Keep planes [z, top) only, moved to the front. */
+static void es_drop(enh_stream *es, size_t z) {
+  if (z <= es->base) return;
+  const size_t skip = (z - es->base) * es->P, keep = (es->top - z) * es->P;
+  memmove(es->x, es->x + skip * es->ts, keep * es->ts);
+  memmove(es->aux, es->aux + skip, keep);
+  memmove(es->mask, es->mask + skip, keep);
+  es->base = z;
+}
+
+/* Enhance and write planes [z0, z1) (held with their halo). */
+static gwlz_error es_batch(enh_stream *es, size_t z0, size_t z1, sink *out) {
+  const gwlz_header *h = &es->rd->h;
+  size_t lo[GWLZ_MAX_DIMS] = {0}, hi[GWLZ_MAX_DIMS], wlo[GWLZ_MAX_DIMS], whi[GWLZ_MAX_DIMS];
+  memcpy(hi, h->dims, sizeof hi);
+  lo[0] = z0;
+  hi[0] = z1;
+  enh_grow(es->ed, h, lo, hi, wlo, whi);
+  const size_t off = (wlo[0] - es->base) * es->P;
+  gwlz_error e = enh_apply(es->ed, h, wlo, whi, es->x + off * es->ts, es->aux + off,
+                           es->mask + off, lo, hi, es->out, es->threads);
+  if (e == GWLZ_OK) e = enh_specials(es->rd, lo, hi, es->out, &es->pool, es->threads);
+  if (e == GWLZ_OK) e = sink_put(out, es->out, (z1 - z0) * es->P * es->ts);
+  return e;
+}
+
+/* Bytes the streaming decoder holds for a grid (see enh_stream). */
+static size_t es_bytes(const gwlz_grid *g, size_t ts, size_t H, size_t rows) {
+  size_t z0, z1;
+  rows_range(g, 0, rows, &z0, &z1);
+  const size_t S = z1 - z0, planes = H + 2 * S < g->dims[0] ? H + 2 * S : g->dims[0];
+  return planes * plane_values(g) * (ts + 2) + S * plane_values(g) * ts;
+}
+
+static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sink *out,
+                                         int threads) {
+  const gwlz_grid *g = &rd->g;
+  enh_stream es;
+  memset(&es, 0, sizeof es);
+  es.rd = rd;
+  es.ed = ed;
+  es.P = plane_values(g);
+  es.ts = gwlz_type_size(rd->h.type);
+  es.H = ed->used[0] ? E2_HALO : 0;
+  es.threads = threads;
+  const size_t rows = rows_per_batch(g, threads), nb = (g->grid[0] + rows - 1) / rows;
+  size_t z0, z1;
+  rows_range(g, 0, rows, &z0, &z1);
+  const size_t S = z1 - z0, cap = es.H + 2 * S < g->dims[0] ? es.H + 2 * S : g->dims[0];
+  es.x = (uint8_t *)big_alloc(cap * es.P * es.ts);
+  es.aux = (uint8_t *)big_alloc(cap * es.P);
+  es.mask = (uint8_t *)big_alloc(cap * es.P);
+  es.out = (uint8_t *)big_alloc(S * es.P * es.ts);
+  gwlz_error e = es.x && es.aux && es.mask && es.out ? pool_init(&es.pool, threads)
+                                                    : GWLZ_ERR_MEMORY;
+  for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
+    rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
+    /* the batch and the halo planes after it: the next batch whole */
+    size_t need = z1 + es.H < g->dims[0] ? z1 + es.H : g->dims[0];
+    if (need > z1) {
+      size_t n0, n1;
+      rows_range(g, (b + 1) * rows, (b + 2) * rows < g->grid[0] ? (b + 2) * rows : g->grid[0],
+                 &n0, &n1);
+      need = n1;
+    }
+    e = es_fill(&es, need);
+    if (e == GWLZ_OK) e = es_batch(&es, z0, z1, out);
+    es_drop(&es, z1 >= es.H ? z1 - es.H : 0);
+  }
+  if (es.pool.t) pool_free(&es.pool);
+  free(es.x);
+  free(es.aux);
+  free(es.mask);
+  free(es.out);
+  return e;
+}
+
 /* ---- public decoders ----------------------------------------------------- */
 
 static gwlz_error check_box(const gwlz_header *h, const size_t *lo, const size_t *hi,
@@ -1499,9 +1838,16 @@ static gwlz_error region_src(gwlz_ctx *ctx, const source *src, const size_t *lo,
     gwlz_reader_close(rd);
     return GWLZ_OK;
   }
+  enh_dec ed;
+  int boxed = 0;
+  if (e == GWLZ_OK && !gwlz_reader_grid(rd) && !gwlz_ctx_skips_enhancer(ctx))
+    e = enh_load(rd, &ed, &boxed);
   if (e == GWLZ_OK) {
     if (gwlz_reader_grid(rd)) {
       e = gwlz_reader_decode(rd, lo, hi, dst, gwlz_ctx_threads(ctx));
+    } else if (boxed) {
+      e = region_enhanced(rd, &ed, lo, hi, dst, gwlz_ctx_threads(ctx));
+      enh_free(&ed);
     } else {
       gwlz_header h = rd->h;
       uint8_t *all = NULL;
@@ -1610,8 +1956,27 @@ gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_u
   gwlz_reader *rd;
   gwlz_error e = reader_open_src(&src, &rd);
   if (e != GWLZ_OK) return e;
-  if (gwlz_reader_grid(rd)) {
-    e = stream_decode_chunked(rd, &out, gwlz_ctx_threads(ctx));
+  enh_dec ed;
+  int boxed = 0;
+  const int threads = gwlz_ctx_threads(ctx);
+  if (!gwlz_reader_grid(rd) && !gwlz_ctx_skips_enhancer(ctx)) e = enh_load(rd, &ed, &boxed);
+  if (boxed) {
+    /* by batches when that holds less than the whole array and the stream */
+    const size_t ts = gwlz_type_size(rd->h.type);
+    const double whole = (double)src_size + (double)rd->h.n * (double)(ts + 1);
+    if (!((double)es_bytes(&rd->g, ts, ed.used[0] ? E2_HALO : 0,
+                           rows_per_batch(&rd->g, threads)) < whole)) {
+      enh_free(&ed);
+      boxed = 0;
+    }
+  }
+  if (e != GWLZ_OK) {
+    /* reported below */
+  } else if (gwlz_reader_grid(rd)) {
+    e = stream_decode_chunked(rd, &out, threads);
+  } else if (boxed) {
+    e = stream_decode_enhanced(rd, &ed, &out, threads);
+    enh_free(&ed);
   } else {
     uint8_t *all = NULL, *vals = NULL;
     size_t bytes;

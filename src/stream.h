@@ -41,6 +41,8 @@ void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h);
 void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st);
 /* Settings for decoding: only threads matter. */
 int gwlz_ctx_threads(const gwlz_ctx *ctx);
+/* gwlz_set_skip_enhancer was called with a non-zero value. */
+int gwlz_ctx_skips_enhancer(const gwlz_ctx *ctx);
 
 /* ---- chunked compression -------------------------------------------------- */
 /* 1 when arrays of these settings are written chunked (more than one chunk). */

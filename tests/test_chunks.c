@@ -428,8 +428,83 @@ static void test_modes(void) {
   free(data);
 }
 
+/* Enhanced chunked streams decoded by boxes (streaming by batches of chunk
+ * rows, regions by grown boxes) give the bytes of the whole-array decoder:
+ * a real field (where the enhancer is kept) seen as 1-D to 4-D, with NaN
+ * cells, f32 and f64, small chunks so that there are many chunk rows. */
+static void test_enhanced_boxes(void) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/sperr_wmag91_float_91x91x91.f32", tu_data_dir());
+  size_t fsize = 0;
+  float *f = tu_read_file(path, &fsize);
+  CHECK(f != NULL && fsize == (size_t)91 * 91 * 91 * 4, "%s: unreadable", path);
+  if (!f) return;
+  static const struct {
+    const char *name;
+    int nd, dbl;
+    size_t dims[4], chunk;
+    double rel;
+  } sh[] = {
+      {"enh-1d", 1, 0, {753571}, 40000, 1e-2},
+      {"enh-2d", 2, 0, {8281, 91}, 30000, 1e-3},
+      {"enh-3d", 3, 0, {91, 91, 91}, 20000, 1e-3},
+      {"enh-3d-f64", 3, 1, {91, 91, 91}, 50000, 1e-3},
+      {"enh-4d", 4, 0, {7, 13, 91, 91}, 20000, 1e-3},
+  };
+  const size_t n = fsize / 4;
+  for (size_t c = 0; c < sizeof sh / sizeof *sh; c++) {
+    const gwlz_type t = sh[c].dbl ? GWLZ_TYPE_DOUBLE : GWLZ_TYPE_FLOAT;
+    const size_t ts = tu_type_size(t);
+    uint8_t *x = malloc(n * ts);
+    for (size_t i = 0; i < n; i++) {
+      double v = i % 1009 == 3 ? NAN : (double)f[i];
+      if (sh[c].dbl) ((double *)x)[i] = v;
+      else ((float *)x)[i] = (float)v;
+    }
+    gwlz_ctx *ctx = make_ctx(t, sh[c].dims, sh[c].nd, 0, sh[c].chunk, 2, 20, 0);
+    gwlz_set_error_bound(ctx, GWLZ_EB_REL, 0, sh[c].rel, 0);
+    size_t cap = gwlz_compress_bound(ctx), sz = 0;
+    uint8_t *s = malloc(cap), *d = malloc(n * ts);
+    gwlz_error e = gwlz_compress(ctx, x, s, cap, &sz);
+    CHECK(e == GWLZ_OK, "%s: compress: %s", sh[c].name, gwlz_error_string(e));
+    gwlz_section_info secs[8];
+    int ns = 0, has_enhm = 0;
+    if (e == GWLZ_OK && gwlz_get_sections(s, sz, secs, 8, &ns) == GWLZ_OK)
+      for (int k = 0; k < ns && k < 8; k++) has_enhm |= !memcmp(secs[k].tag, "ENHM", 4);
+    CHECK(has_enhm, "%s: no enhancer stored: nothing tested", sh[c].name);
+    e = gwlz_decompress(ctx, s, sz, d, n * ts);
+    CHECK(e == GWLZ_OK, "%s: decompress: %s", sh[c].name, gwlz_error_string(e));
+    for (int th = 1; th <= 4 && e == GWLZ_OK; th *= 2) {
+      gwlz_set_threads(ctx, th);
+      mem_src cin = {s, sz, 0, 0};
+      mem_sink dout = {NULL, 0, 0};
+      gwlz_error e2 = gwlz_decompress_stream(ctx, mem_read, &cin, sz, mem_write, &dout);
+      CHECK(e2 == GWLZ_OK && dout.size == n * ts && !memcmp(dout.p, d, n * ts),
+            "%s: decompress_stream (%d threads) differs from decompress (%s)", sh[c].name, th,
+            gwlz_error_string(e2));
+      free(dout.p);
+    }
+    size_t lo[4] = {0, 0, 0, 0}, hi[4];
+    for (int r = 0; r < 6 && e == GWLZ_OK; r++) {
+      for (int i = 0; i < sh[c].nd; i++) {
+        size_t a = (size_t)(rnd() * (double)sh[c].dims[i]);
+        size_t b = a + 1 + (size_t)(rnd() * (double)(sh[c].dims[i] - a));
+        lo[i] = a;
+        hi[i] = b > sh[c].dims[i] ? sh[c].dims[i] : b;
+      }
+      check_region(sh[c].name, ctx, s, sz, d, t, sh[c].dims, sh[c].nd, lo, hi);
+    }
+    gwlz_free(ctx);
+    free(s);
+    free(d);
+    free(x);
+  }
+  free(f);
+}
+
 int main(void) {
   test_crc_combine();
+  test_enhanced_boxes();
   test_modes();
   test_grid();
   static const tcase cases[] = {
@@ -442,6 +517,12 @@ int main(void) {
       {"4d-f32", GWLZ_TYPE_FLOAT, 4, {9, 16, 24, 40}, 9000, 1, 0},
       {"3d-thin", GWLZ_TYPE_FLOAT, 3, {3, 64, 300}, 5000, 0, 0},
       {"3d-enh", GWLZ_TYPE_FLOAT, 3, {40, 64, 64}, 40000, 1, 4},
+      /* enhanced streams with enough chunk rows that streaming decoding goes
+       * by batches (halo planes along dimension 0; none in 4-D) */
+      {"1d-enh", GWLZ_TYPE_FLOAT, 1, {100000}, 8000, 1, 4},
+      {"2d-enh", GWLZ_TYPE_FLOAT, 2, {300, 200}, 4000, 1, 4},
+      {"3d-enh-f64", GWLZ_TYPE_DOUBLE, 3, {64, 30, 40}, 4000, 1, 4},
+      {"4d-enh", GWLZ_TYPE_FLOAT, 4, {12, 10, 24, 40}, 3000, 1, 4},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
   test_damage();
