@@ -70,7 +70,7 @@ for src in "$ROOT"/tests/fuzz/fuzz_*.c; do
   "$REPLAY/$name" --write-seeds "$dir/seeds" > /dev/null
   seeds=("$dir/seeds")
   [ -d "$ROOT/tests/fuzz/corpus/$name" ] && seeds+=("$ROOT/tests/fuzz/corpus/$name")
-  [ "$t" = decompress ] || [ "$t" = get_info ] && seeds+=("$ROOT/tests/fuzz/corpus")
+  [ "$t" = decompress ] || [ "$t" = get_info ] || [ "$t" = chunks ] && seeds+=("$ROOT/tests/fuzz/corpus")
   runs=$(runs_for "$t")
   start=$(date +%s)
   if (cd "$dir" && "./$name" -runs="$runs" -seed="${FUZZ_SEED:-1}" -timeout=60 \
