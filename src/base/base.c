@@ -35,7 +35,7 @@ const gwlz_base_impl *const gwlz_base_impls[GWLZ_BASE_COUNT] = {
 /* The base that owns each payload mode. */
 static const gwlz_base mode_owner[GWLZ_BASE_NMODES] = {
     GWLZ_BASE_AUTO, /* raw: shared */
-    GWLZ_BASE_INTERP, GWLZ_BASE_INTERP, GWLZ_BASE_WAVELET, GWLZ_BASE_ZFP};
+    GWLZ_BASE_INTERP, GWLZ_BASE_INTERP, GWLZ_BASE_WAVELET, GWLZ_BASE_ZFP, GWLZ_BASE_INTERP};
 
 gwlz_error gwlz_base_squeeze(const gwlz_base_params *p, gwlz_shape *s) {
   size_t total = 1;

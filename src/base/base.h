@@ -18,6 +18,8 @@
  *   mode 2  interp: first-order Lorenzo             (base/interp.c)
  *   mode 3  wavelet: CDF 9/7 + set partitioning     (base/wavelet.c)
  *   mode 4  zfp: ZFP fixed accuracy through libzfp  (base/zfp.c)
+ *   mode 5  interp: scheduled interpolation with context-modelled range
+ *           coding of the codes                     (base/interp.c)
  *
  * Implementations register in gwlz_base_impls (base.c); a base that is not
  * built in has a NULL entry, and its streams give GWLZ_ERR_UNSUPPORTED.
@@ -32,7 +34,8 @@
 #define GWLZ_BASE_MODE_LORENZO 2
 #define GWLZ_BASE_MODE_WAVELET 3
 #define GWLZ_BASE_MODE_ZFP 4
-#define GWLZ_BASE_NMODES 5
+#define GWLZ_BASE_MODE_INTERP2 5
+#define GWLZ_BASE_NMODES 6
 
 typedef struct {
   gwlz_type type;

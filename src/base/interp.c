@@ -69,6 +69,7 @@
 #include <stdlib.h>
 
 #include "base/base.h"
+#include "base/interp2.h"
 #include "base/interp_predict.h"
 #include "base/lorenzo.h"
 #include "base/quantizer.h"
@@ -399,6 +400,135 @@ static int lorenzo_better(sampler *sm, const gwlz_interp_cfg *cfg, int isd, size
   return bl < 0.93 * bi;
 }
 
+
+/* ---- mode 5 ---------------------------------------------------------------- */
+
+static int factorial(int n) { return n <= 1 ? 1 : n * factorial(n - 1); }
+
+/* Code with one schedule (interp2.h) and write the whole mode 5 payload. */
+static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, void *rec,
+                            uint8_t *aux, uint8_t *mag, gwlz_wbuf *pay, size_t *nunp_out,
+                            double *sse) {
+  gwlz_i2_out o;
+  gwlz_i2_out_init(&o);
+  gwlz_error e = gwlz_i2_compress(c, isd, data, rec, aux, mag, &o);
+  if (e == GWLZ_OK) {
+    gwlz_base_prefix(pay, GWLZ_BASE_MODE_INTERP2);
+    gwlz_wbuf_u8(pay, (uint8_t)c->nd);
+    gwlz_wbuf_u8(pay, (uint8_t)c->frozen);
+    gwlz_wbuf_u8(pay, (uint8_t)c->kdiv);
+    gwlz_wbuf_f64(pay, c->eb);
+    gwlz_wbuf_u32(pay, c->radius);
+    gwlz_wbuf_u8(pay, (uint8_t)c->L);
+    for (int l = 1; l <= c->L; l++)
+      gwlz_wbuf_u8(pay, (uint8_t)(c->kind[l] | (c->md[l] << 2) | (c->perm[l] << 3)));
+    for (int l = 1; l <= c->L; l++) gwlz_wbuf_u8(pay, c->fq[l]);
+    gwlz_wbuf_varint(pay, o.nunpred);
+    gwlz_wbuf_varint(pay, o.rc.size);
+    gwlz_wbuf_put(pay, o.rc.data, o.rc.size);
+    gwlz_wbuf_varint(pay, o.raw.size);
+    gwlz_wbuf_put(pay, o.raw.data, o.raw.size);
+    gwlz_wbuf_put(pay, o.unpred.data, o.unpred.size);
+    e = pay->err;
+  }
+  if (nunp_out) *nunp_out = o.nunpred;
+  if (sse) *sse = o.sse;
+  gwlz_i2_out_free(&o);
+  return e;
+}
+
+/* Decode the rest of a mode 5 payload (r after the mode byte). */
+static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize, void *out,
+                            uint8_t *aux) {
+  uint8_t nd, frozen, coder, L, b;
+  double eb;
+  uint32_t radius;
+  uint64_t nunp, len;
+  gwlz_error e;
+  gwlz_i2_cfg c;
+  memset(&c, 0, sizeof c);
+  if ((e = gwlz_rbuf_u8(r, &nd)) != GWLZ_OK) return e;
+  if (nd != s->nd) return GWLZ_ERR_CORRUPT;
+  if ((e = gwlz_rbuf_u8(r, &frozen)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u8(r, &coder)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_f64(r, &eb)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u32(r, &radius)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u8(r, &L)) != GWLZ_OK) return e;
+  if ((frozen >> nd) != 0 || coder > 7 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
+      radius > (1u << 30))
+    return GWLZ_ERR_CORRUPT;
+  c.nd = s->nd;
+  for (int t = 0; t < s->nd; t++) c.n[t] = s->n[t];
+  c.L = gwlz_i2_levels(c.nd, c.n);
+  if (L != c.L) return GWLZ_ERR_CORRUPT;
+  for (int l = 1; l <= c.L; l++) {
+    if ((e = gwlz_rbuf_u8(r, &b)) != GWLZ_OK) return e;
+    c.kind[l] = b & 3;
+    c.md[l] = (b >> 2) & 1;
+    c.perm[l] = b >> 3;
+    if (c.kind[l] > GWLZ_I2_KIND_NATURAL || c.perm[l] >= factorial(c.nd)) return GWLZ_ERR_CORRUPT;
+  }
+  for (int l = 1; l <= c.L; l++)
+    if ((e = gwlz_rbuf_u8(r, &c.fq[l])) != GWLZ_OK) return e;
+  c.frozen = frozen;
+  c.kdiv = coder;
+  c.eb = eb;
+  c.radius = radius;
+  if ((e = gwlz_rbuf_varint(r, &nunp)) != GWLZ_OK) return e;
+  if (nunp > (uint64_t)s->total) return GWLZ_ERR_CORRUPT;
+  const uint8_t *rc, *raw, *unp;
+  size_t rc_len, raw_len;
+  if ((e = gwlz_rbuf_varint(r, &len)) != GWLZ_OK) return e;
+  if (len > gwlz_rbuf_left(r)) return GWLZ_ERR_TRUNCATED;
+  rc_len = (size_t)len;
+  if ((e = gwlz_rbuf_bytes(r, rc_len, &rc)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_varint(r, &len)) != GWLZ_OK) return e;
+  if (len > gwlz_rbuf_left(r)) return GWLZ_ERR_TRUNCATED;
+  raw_len = (size_t)len;
+  if ((e = gwlz_rbuf_bytes(r, raw_len, &raw)) != GWLZ_OK) return e;
+  size_t ub = (size_t)nunp * tsize; /* nunp <= n: no overflow */
+  if (gwlz_rbuf_left(r) != ub) return gwlz_rbuf_left(r) < ub ? GWLZ_ERR_TRUNCATED : GWLZ_ERR_CORRUPT;
+  if ((e = gwlz_rbuf_bytes(r, ub, &unp)) != GWLZ_OK) return e;
+  return gwlz_i2_decompress(&c, isd, rc, rc_len, raw, raw_len, unp, (size_t)nunp, out, aux);
+}
+
+/* The order index (gwlz_i2_order) of a permutation. */
+static int perm_index(int nd, const int *order) {
+  int p = 0;
+  for (int t = 0; t < nd; t++) {
+    int smaller = 0;
+    for (int u = t + 1; u < nd; u++) smaller += order[u] < order[t];
+    p = p * (nd - t) + smaller;
+  }
+  return p;
+}
+
+/* A schedule equivalent in spirit to a mode 1 configuration. */
+static void v2_from_v1(const gwlz_interp_cfg *v1, gwlz_i2_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->nd = v1->nd;
+  for (int e = 0; e < v1->nd; e++) c->n[e] = v1->n[e];
+  c->L = gwlz_i2_levels(c->nd, c->n);
+  c->eb = v1->eb;
+  c->radius = 1u << 20;
+  c->kdiv = 4;
+  int p = perm_index(c->nd, v1->order);
+  for (int l = 1; l <= c->L; l++) {
+    c->kind[l] = v1->cubic ? GWLZ_I2_KIND_CUBIC : GWLZ_I2_KIND_LINEAR;
+    c->perm[l] = (uint8_t)p;
+    double r = 1.0;
+    for (int j = 1; j < l; j++) {
+      r *= v1->alpha;
+      if (r >= v1->beta) {
+        r = v1->beta;
+        break;
+      }
+    }
+    double q = (r - 1.0) * 16.0 + 0.5;
+    c->fq[l] = (uint8_t)(q > 255 ? 255 : q);
+  }
+}
+
 static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
@@ -485,6 +615,30 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
     free(aux2);
   }
   free(codes);
+  if (e == GWLZ_OK && mode == BASE_MODE_INTERP) {
+    /* mode 5 with the same choices */
+    gwlz_i2_cfg c5;
+    gwlz_wbuf pay2;
+    size_t nunp2 = 0;
+    void *rec2 = malloc(bytes ? bytes : 1);
+    uint8_t *aux2 = aux ? (uint8_t *)malloc(s.total ? s.total : 1) : NULL;
+    v2_from_v1(&cfg, &c5);
+    gwlz_wbuf_init(&pay2);
+    if (!rec2 || (aux && !aux2)) e = GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) e = encode_v2(&c5, isd, data, rec2, aux2, NULL, &pay2, &nunp2, NULL);
+    if (e == GWLZ_OK && pay2.size < pay.size) {
+      gwlz_wbuf_free(&pay);
+      pay = pay2;
+      gwlz_wbuf_init(&pay2);
+      memcpy(recon, rec2, bytes);
+      if (aux) memcpy(aux, aux2, s.total);
+      nunp = nunp2;
+      mode = GWLZ_BASE_MODE_INTERP2;
+    }
+    gwlz_wbuf_free(&pay2);
+    free(rec2);
+    free(aux2);
+  }
   if (e == GWLZ_OK) e = pay.err;
   if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
   gwlz_wbuf_free(&pay);
@@ -545,6 +699,10 @@ static gwlz_error interp_decompress(const gwlz_base_params *p, const uint8_t *pa
   gwlz_rbuf_init(&r, payload, size);
   if ((e = gwlz_rbuf_u8(&r, &ver)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u8(&r, &mode)) != GWLZ_OK) return e;
+  if (mode == GWLZ_BASE_MODE_INTERP2) {
+    e = decode_v2(&r, &s, isd, tsize, out, aux);
+    return e;
+  }
   if (mode != BASE_MODE_INTERP && mode != BASE_MODE_LORENZO) return GWLZ_ERR_CORRUPT;
   uint8_t nd, flags = 0, ord = 0;
   double eb;

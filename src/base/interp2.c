@@ -1,0 +1,618 @@
+/* interp2.c - the interpolation schedule of interp2.h with its codes coded
+ * by a context-modelled binary range coder while they are visited.
+ * Compressor and decoder share one traversal (i2_run), specialised by the
+ * constant flags isd and dec, so they make the same predictions, the same
+ * contexts and the same model updates in the same order.
+ *
+ * Coding of one code k (a signed integer; docs/format.md §9.11):
+ *   context: A = sum of the magnitudes |k| (capped at 255) of the neighbours
+ *            at +-h along the dimensions the point is interpolated along (the
+ *            interpolation sources, coded before), nA their number;
+ *            B = the same over the previous point of the step's lattice
+ *            along every dimension (coded before in C order), nB;
+ *            lv = min(level, 4) - 1 (the origin counts as level L + 1).
+ *   zero flag  (k != 0), model Z[lv][q(A)][q(B)], q(v) = min(bitlen(v), 7);
+ *   sign       (k < 0), model S[lv];
+ *   magnitude  m = |k| >= 1 (m = radius marks an unpredictable value):
+ *            e = min(bitlen((A + B) * W[nA + nB] >> 16), 11),
+ *            W[c] = floor(262144 / (c + 2)), s = max(0, e - kdiv),
+ *            v = m - 1, hi = v >> s: unary bits (hi > j), j = 0..T-1, with
+ *            models M[lv][e][j]; hi >= T: Elias-gamma of hi - T + 1 with
+ *            exponent models X[min(j, 31)] and bypass mantissa bits; then the
+ *            s low bits of v into the raw bit stream. */
+#include "base/interp2.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "base/quantizer.h"
+#include "format/rangecoder.h"
+
+#define I2_T 18                /* unary part of the magnitude          */
+#define I2_NE 12               /* energy classes                       */
+#define I2_NZ (4 * 8 * 8)      /* zero-flag models                     */
+#define I2_NM (4 * I2_NE * I2_T)
+#define I2_NX 32
+
+/* ---- raw bit streams ------------------------------------------------------
+ * Bits are packed LSB first: bit j of the stream is bit (j mod 8) of byte
+ * floor(j / 8); a field of w bits is written least significant bit first. */
+typedef struct {
+  uint64_t acc;
+  int n;
+  gwlz_wbuf *out;
+} bitw;
+
+static inline void bitw_put(bitw *w, uint32_t v, int k) {
+  w->acc |= (uint64_t)v << w->n;
+  w->n += k;
+  while (w->n >= 8) {
+    gwlz_wbuf_u8(w->out, (uint8_t)w->acc);
+    w->acc >>= 8;
+    w->n -= 8;
+  }
+}
+
+static inline void bitw_flush(bitw *w) {
+  if (w->n > 0) gwlz_wbuf_u8(w->out, (uint8_t)w->acc);
+  w->acc = 0;
+  w->n = 0;
+}
+
+typedef struct {
+  const uint8_t *p, *end;
+  uint64_t acc;
+  int n;
+  size_t over; /* bytes read beyond the end (as zeros) */
+} bitr;
+
+static inline uint32_t bitr_get(bitr *r, int k) {
+  while (r->n < k) {
+    uint64_t b = 0;
+    if (GWLZ_LIKELY(r->p < r->end))
+      b = *r->p++;
+    else
+      r->over++;
+    r->acc |= b << r->n;
+    r->n += 8;
+  }
+  uint32_t v = (uint32_t)(r->acc & ((1ull << k) - 1));
+  r->acc >>= k;
+  r->n -= k;
+  return v;
+}
+
+/* ---- engine ---------------------------------------------------------------- */
+typedef struct {
+  size_t N[4], ST[4];
+  int pad;
+  const void *data;
+  void *rec;
+  uint8_t *mag;
+  uint8_t *aux;
+  /* quantizer of the current level */
+  double eb, twoeb, inv, lim;
+  int64_t R;
+  /* coding */
+  gwlz_rc_enc enc;
+  gwlz_rc_dec dec;
+  bitw bw;
+  bitr br;
+  int kdiv;
+  int lv;      /* model class of the level */
+  uint8_t cls; /* aux class */
+  gwlz_rc_model mz[I2_NZ];
+  gwlz_rc_model ms[4];
+  gwlz_rc_model mm[I2_NM];
+  gwlz_rc_model mx[I2_NX];
+  /* unpredictable values */
+  gwlz_wbuf *uout;
+  size_t nun;
+  const uint8_t *uin;
+  size_t uin_n, ui;
+  int bad;
+  double sse;
+} eng;
+
+static const uint32_t i2_w[13] = {131072, 87381, 65536, 52428, 43690, 37449, 32768,
+                                  29127,  26214, 23831, 21845, 20164, 18724};
+
+static inline int bitlen(uint32_t v) { return v ? 32 - __builtin_clz(v) : 0; }
+
+int gwlz_i2_levels(int nd, const size_t *n) {
+  size_t m = 1;
+  for (int i = 0; i < nd; i++)
+    if (n[i] > m) m = n[i];
+  int L = 0;
+  while (L < GWLZ_I2_MAXL && ((size_t)1 << L) < m) L++;
+  return L;
+}
+
+double gwlz_i2_level_eb(const gwlz_i2_cfg *c, int l) {
+  if (l > c->L) l = c->L;
+  if (l < 1) return c->eb;
+  return c->eb / (1.0 + (double)c->fq[l] / 16.0);
+}
+
+void gwlz_i2_order(int nd, int p, int *order) {
+  int used[4] = {0, 0, 0, 0}, f = 1;
+  for (int i = 2; i < nd; i++) f *= i;
+  for (int t = 0; t < nd; t++) {
+    int q = f ? p / f : 0;
+    p = f ? p % f : 0;
+    for (int e = 0; e < nd; e++) {
+      if (used[e]) continue;
+      if (q-- == 0) {
+        order[t] = e;
+        used[e] = 1;
+        break;
+      }
+    }
+    if (nd - 1 - t > 0) f /= (nd - 1 - t);
+  }
+}
+
+void gwlz_i2_out_init(gwlz_i2_out *o) {
+  memset(o, 0, sizeof *o);
+  gwlz_wbuf_init(&o->rc);
+  gwlz_wbuf_init(&o->raw);
+  gwlz_wbuf_init(&o->unpred);
+}
+
+void gwlz_i2_out_free(gwlz_i2_out *o) {
+  gwlz_wbuf_free(&o->rc);
+  gwlz_wbuf_free(&o->raw);
+  gwlz_wbuf_free(&o->unpred);
+}
+
+static void set_level(eng *E, double eb) {
+  E->eb = eb;
+  E->twoeb = eb * 2.0;
+  E->inv = 1.0 / E->twoeb;
+  E->lim = (double)(E->R - 1);
+}
+
+/* ---- magnitude coding ------------------------------------------------------ */
+static GWLZ_NOINLINE void enc_escape(eng *E, uint64_t u) {
+  uint64_t w = u + 1;
+  int e = 63 - __builtin_clzll(w);
+  for (int j = 0; j < e; j++) gwlz_rc_encode(&E->enc, &E->mx[j < I2_NX ? j : I2_NX - 1], 1);
+  gwlz_rc_encode(&E->enc, &E->mx[e < I2_NX ? e : I2_NX - 1], 0);
+  if (e > 32) {
+    gwlz_rc_encode_bypass(&E->enc, (uint32_t)(w >> 32) & ((1u << (e - 32)) - 1), e - 32);
+    gwlz_rc_encode_bypass(&E->enc, (uint32_t)w, 32);
+  } else if (e > 0) {
+    gwlz_rc_encode_bypass(&E->enc, (uint32_t)w & (uint32_t)((1ull << e) - 1), e);
+  }
+}
+
+static GWLZ_NOINLINE uint64_t dec_escape(eng *E) {
+  int e = 0;
+  while (gwlz_rc_decode(&E->dec, &E->mx[e < I2_NX ? e : I2_NX - 1])) {
+    if (++e > 40) {
+      E->bad = 1;
+      return 0;
+    }
+  }
+  uint64_t w = 1;
+  if (e > 32) {
+    w = (w << (e - 32)) | gwlz_rc_decode_bypass(&E->dec, e - 32);
+    w = (w << 32) | gwlz_rc_decode_bypass(&E->dec, 32);
+  } else if (e > 0) {
+    w = (w << e) | gwlz_rc_decode_bypass(&E->dec, e);
+  }
+  return w - 1;
+}
+
+static GWLZ_ALWAYS_INLINE void enc_mag(eng *E, uint64_t v, int ectx, int s) {
+  uint64_t hi = v >> s;
+  gwlz_rc_model *m = &E->mm[ectx * I2_T];
+  int j = 0;
+  for (; j < I2_T; j++) {
+    int bit = hi > (uint64_t)j;
+    gwlz_rc_encode(&E->enc, &m[j], bit);
+    if (!bit) break;
+  }
+  if (j == I2_T) enc_escape(E, hi - I2_T);
+  if (s) bitw_put(&E->bw, (uint32_t)(v & ((1u << s) - 1)), s);
+}
+
+static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, int ectx, int s) {
+  gwlz_rc_model *m = &E->mm[ectx * I2_T];
+  uint64_t hi = 0;
+  while (hi < I2_T && gwlz_rc_decode(&E->dec, &m[hi])) hi++;
+  if (hi == I2_T) hi += dec_escape(E);
+  if (hi >> 40) {
+    E->bad = 1;
+    hi = 0;
+  }
+  uint64_t v = hi << s;
+  if (s) v |= bitr_get(&E->br, s);
+  return v;
+}
+
+/* ---- one point ------------------------------------------------------------------ */
+static GWLZ_NOINLINE void i2_push(eng *E, size_t i, int isd) {
+  if (isd)
+    gwlz_wbuf_f64(E->uout, ((const double *)E->data)[i]);
+  else
+    gwlz_wbuf_f32(E->uout, ((const float *)E->data)[i]);
+  E->nun++;
+}
+
+static GWLZ_NOINLINE void i2_pop(eng *E, size_t i, int isd) {
+  if (E->ui >= E->uin_n) {
+    E->bad = 1;
+    if (isd)
+      ((double *)E->rec)[i] = 0.0;
+    else
+      ((float *)E->rec)[i] = 0.0f;
+    return;
+  }
+  if (isd) {
+    uint64_t u = gwlz_load_u64(E->uin + 8 * E->ui);
+    memcpy((double *)E->rec + i, &u, 8);
+  } else {
+    uint32_t u = gwlz_load_u32(E->uin + 4 * E->ui);
+    memcpy((float *)E->rec + i, &u, 4);
+  }
+  E->ui++;
+}
+
+/* The point at index i with prediction pred and context sums A (of nA
+ * neighbours) and B (of nB). */
+static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t A, uint32_t nA,
+                                        uint32_t B, uint32_t nB, int isd, int dec) {
+  int qa = bitlen(A), qb = bitlen(B);
+  if (qa > 7) qa = 7;
+  if (qb > 7) qb = 7;
+  gwlz_rc_model *mz = &E->mz[(E->lv * 8 + qa) * 8 + qb];
+  uint32_t en = (uint32_t)(((uint64_t)(A + B) * i2_w[nA + nB]) >> 16);
+  int ec = bitlen(en);
+  if (ec > I2_NE - 1) ec = I2_NE - 1;
+  int s = ec - E->kdiv;
+  if (s < 0) s = 0;
+  int ectx = E->lv * I2_NE + ec;
+  uint64_t m; /* |k|, radius for an unpredictable value */
+  if (!dec) {
+    double x = gwlz_ld(E->data, i, isd);
+    double d = (x - pred) * E->inv;
+    int64_t k = 0;
+    int ok = 0;
+    if (fabs(d) < E->lim) {
+      k = (int64_t)(d + copysign(0.5, d));
+      double r = pred + (double)k * E->twoeb;
+      if (isd) {
+        if (fabs(x - r) <= E->eb) {
+          ((double *)E->rec)[i] = r;
+          ok = 1;
+          E->sse += (x - r) * (x - r);
+        }
+      } else if (fabs(r) <= (double)FLT_MAX) {
+        float rf = (float)r;
+        double df = x - (double)rf;
+        if (fabs(df) <= E->eb) {
+          ((float *)E->rec)[i] = rf;
+          ok = 1;
+          E->sse += df * df;
+        }
+      }
+    }
+    if (!ok) {
+      if (isd)
+        ((double *)E->rec)[i] = x;
+      else
+        ((float *)E->rec)[i] = ((const float *)E->data)[i];
+      i2_push(E, i, isd);
+      m = (uint64_t)E->R;
+      gwlz_rc_encode(&E->enc, mz, 1);
+      gwlz_rc_encode(&E->enc, &E->ms[E->lv], 0);
+      enc_mag(E, m - 1, ectx, s);
+    } else {
+      gwlz_rc_encode(&E->enc, mz, k != 0);
+      m = (uint64_t)(k < 0 ? -k : k);
+      if (k) {
+        gwlz_rc_encode(&E->enc, &E->ms[E->lv], k < 0);
+        enc_mag(E, m - 1, ectx, s);
+      }
+    }
+  } else {
+    int64_t k = 0;
+    m = 0;
+    if (gwlz_rc_decode(&E->dec, mz)) {
+      int neg = gwlz_rc_decode(&E->dec, &E->ms[E->lv]);
+      m = dec_mag(E, ectx, s) + 1;
+      k = neg ? -(int64_t)m : (int64_t)m;
+      if (GWLZ_UNLIKELY(m >= (uint64_t)E->R)) {
+        if (m > (uint64_t)E->R || neg) E->bad = 1;
+        i2_pop(E, i, isd);
+        goto done;
+      }
+    }
+    double r = pred + (double)k * E->twoeb;
+    if (isd)
+      ((double *)E->rec)[i] = r;
+    else if (GWLZ_LIKELY(fabs(r) <= (double)FLT_MAX))
+      ((float *)E->rec)[i] = (float)r;
+    else /* only reachable from a damaged payload */
+      ((float *)E->rec)[i] = r > 0.0 ? INFINITY : (r < 0.0 ? -INFINITY : NAN);
+  }
+done:
+  E->mag[i] = (uint8_t)(m < 255 ? m : 255);
+  if (E->aux)
+    E->aux[i] = (uint8_t)(E->cls | (m >= (uint64_t)E->R ? GWLZ_AUX_EXACT : (m ? GWLZ_AUX_CODED : 0)));
+}
+
+/* ---- prediction --------------------------------------------------------------- */
+enum { K_COPY, K_LINX, K_LIN, K_CUBIC, K_NAT, K_Q1, K_Q2, K_Q3 };
+
+static inline int kind_of(size_t c, size_t h, size_t n, int kind) {
+  int r1 = n - c > h;
+  int l3 = c >= 3 * h;
+  if (kind != GWLZ_I2_KIND_LINEAR) {
+    int r3 = n - c > 3 * h;
+    if (l3 && r3) return kind == GWLZ_I2_KIND_NATURAL ? K_NAT : K_CUBIC;
+    if (r3) return K_Q1;
+    if (l3 && r1) return K_Q2;
+    if (r1) return K_LIN;
+    if (c >= 5 * h) return K_Q3;
+    return l3 ? K_LINX : K_COPY;
+  }
+  if (r1) return K_LIN;
+  return l3 ? K_LINX : K_COPY;
+}
+
+static GWLZ_ALWAYS_INLINE double predict(const void *a, int isd, size_t idx, int k, size_t o1) {
+  size_t o3 = 3 * o1, o5 = 5 * o1;
+#define LD(j) gwlz_ld(a, (j), isd)
+  switch (k) {
+    case K_CUBIC: return ((LD(idx - o1) + LD(idx + o1)) * 9.0 - (LD(idx - o3) + LD(idx + o3))) * 0.0625;
+    case K_NAT: return ((LD(idx - o1) + LD(idx + o1)) * 23.0 - (LD(idx - o3) + LD(idx + o3)) * 3.0) * 0.025;
+    case K_LIN: return (LD(idx - o1) + LD(idx + o1)) * 0.5;
+    case K_Q1: return (LD(idx - o1) * 3.0 + LD(idx + o1) * 6.0 - LD(idx + o3)) * 0.125;
+    case K_Q2: return (LD(idx - o1) * 6.0 + LD(idx + o1) * 3.0 - LD(idx - o3)) * 0.125;
+    case K_Q3: return (LD(idx - o5) * 3.0 - LD(idx - o3) * 10.0 + LD(idx - o1) * 15.0) * 0.125;
+    case K_LINX: return (LD(idx - o1) * 3.0 - LD(idx - o3)) * 0.5;
+    default: return LD(idx - o1);
+  }
+#undef LD
+}
+
+/* ---- traversal ------------------------------------------------------------------ */
+/* The points of one lattice: coordinates first[e] + j * step[e] < N[e];
+ * S: mask (padded dims) of the dimensions the points are interpolated
+ * along (each at an odd multiple of h). */
+static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *first,
+                                     const size_t *step, unsigned S, size_t h, int kind) {
+  const size_t *N = E->N, *ST = E->ST;
+  int ns = __builtin_popcount(S);
+  size_t c[4];
+  for (c[0] = first[0]; c[0] < N[0]; c[0] += step[0])
+    for (c[1] = first[1]; c[1] < N[1]; c[1] += step[1])
+      for (c[2] = first[2]; c[2] < N[2]; c[2] += step[2]) {
+        size_t base = c[0] * ST[0] + c[1] * ST[1] + c[2] * ST[2];
+        /* per line: neighbours and kinds along the outer dimensions */
+        ptrdiff_t aoff[8], boff[4];
+        int na = 0, nb = 0, kd[4] = {0, 0, 0, 0};
+        for (int e = 0; e < 3; e++) {
+          if (c[e] >= first[e] + step[e]) boff[nb++] = -(ptrdiff_t)(step[e] * ST[e]);
+          if (S & (1u << e)) {
+            aoff[na++] = -(ptrdiff_t)(h * ST[e]);
+            if (N[e] - c[e] > h) aoff[na++] = (ptrdiff_t)(h * ST[e]);
+            kd[e] = kind_of(c[e], h, N[e], kind);
+          }
+        }
+        int in3 = (S >> 3) & 1;
+        for (c[3] = first[3]; c[3] < N[3]; c[3] += step[3]) {
+          size_t i = base + c[3];
+          uint32_t A = 0, B = 0, nA = (uint32_t)na, nB = (uint32_t)nb;
+          for (int j = 0; j < na; j++) A += E->mag[(ptrdiff_t)i + aoff[j]];
+          for (int j = 0; j < nb; j++) B += E->mag[(ptrdiff_t)i + boff[j]];
+          if (c[3] >= first[3] + step[3]) {
+            B += E->mag[i - step[3]];
+            nB++;
+          }
+          double p;
+          if (in3) {
+            A += E->mag[i - h];
+            nA++;
+            if (N[3] - c[3] > h) {
+              A += E->mag[i + h];
+              nA++;
+            }
+            kd[3] = kind_of(c[3], h, N[3], kind);
+          }
+          if (ns == 1) {
+            int e = __builtin_ctz(S);
+            p = predict(E->rec, isd, i, kd[e], h * ST[e]);
+          } else {
+            double sum = 0.0;
+            int first_term = 1;
+            for (int e = 0; e < 4; e++) {
+              if (!(S & (1u << e))) continue;
+              double pe = predict(E->rec, isd, i, kd[e], h * ST[e]);
+              sum = first_term ? pe : sum + pe;
+              first_term = 0;
+            }
+            p = ns == 2 ? sum * 0.5 : (ns == 3 ? sum / 3.0 : sum * 0.25);
+          }
+          i2_point(E, i, p, A, nA, B, nB, isd, dec);
+        }
+      }
+}
+
+/* 1-D pass along padded dimension d at stride h; s: current strides. */
+static GWLZ_ALWAYS_INLINE void pass1(eng *E, int isd, int dec, size_t *s, int d, size_t h,
+                                     int kind) {
+  if (h < E->N[d]) {
+    size_t first[4], step[4];
+    for (int e = 0; e < 4; e++) {
+      first[e] = e == d ? h : 0;
+      step[e] = e == d ? 2 * h : s[e];
+    }
+    visit(E, isd, dec, first, step, 1u << d, h, kind);
+  }
+  s[d] = h;
+}
+
+static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int dec) {
+  size_t *N = E->N, *ST = E->ST;
+  int pad = 4 - c->nd;
+  E->pad = pad;
+  for (int e = 0; e < 4; e++) N[e] = e < pad ? 1 : c->n[e - pad];
+  ST[3] = 1;
+  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
+  int L = c->L;
+  size_t s[4];
+  for (int e = 0; e < 4; e++) s[e] = e < pad ? 1 : (size_t)1 << L;
+  /* origin */
+  set_level(E, gwlz_i2_level_eb(c, L));
+  E->lv = 3;
+  E->cls = (uint8_t)(L + 1 < 15 ? L + 1 : 15);
+  i2_point(E, 0, 0.0, 0, 0, 0, 0, isd, dec);
+  /* frozen dimensions, every level */
+  for (int l = L; l >= 1; l--) {
+    size_t h = (size_t)1 << (l - 1);
+    set_level(E, gwlz_i2_level_eb(c, l));
+    E->lv = l < 4 ? l - 1 : 3;
+    int t = 0;
+    for (int e = 0; e < c->nd; e++) {
+      if (!(c->frozen & (1u << e))) continue;
+      E->cls = (uint8_t)((l < 15 ? l : 15) | ((t < 3 ? t : 3) << 4));
+      pass1(E, isd, dec, s, pad + e, h, c->kind[l]);
+      t++;
+    }
+  }
+  /* the other dimensions */
+  for (int l = L; l >= 1; l--) {
+    size_t h = (size_t)1 << (l - 1);
+    set_level(E, gwlz_i2_level_eb(c, l));
+    E->lv = l < 4 ? l - 1 : 3;
+    int lc = l < 15 ? l : 15;
+    if (c->md[l]) {
+      unsigned M = 0; /* active dims (padded bits) */
+      for (int e = 0; e < c->nd; e++)
+        if (!(c->frozen & (1u << e)) && h < N[pad + e]) M |= 1u << (pad + e);
+      int nm = __builtin_popcount(M);
+      for (int k = 1; k <= nm; k++) {
+        E->cls = (uint8_t)(lc | ((k - 1 < 3 ? k - 1 : 3) << 4));
+        for (unsigned S = 1; S < 16; S++) {
+          if ((S & ~M) || __builtin_popcount(S) != k) continue;
+          size_t first[4], step[4];
+          for (int e = 0; e < 4; e++) {
+            first[e] = (S >> e) & 1 ? h : 0;
+            step[e] = (M >> e) & 1 ? 2 * h : s[e];
+          }
+          visit(E, isd, dec, first, step, S, h, c->kind[l]);
+        }
+      }
+      for (int e = 0; e < c->nd; e++)
+        if (!(c->frozen & (1u << e))) s[pad + e] = h;
+    } else {
+      int order[4];
+      gwlz_i2_order(c->nd, c->perm[l], order);
+      int t = 0;
+      for (int u = 0; u < c->nd; u++) {
+        int e = order[u];
+        if (c->frozen & (1u << e)) continue;
+        E->cls = (uint8_t)(lc | ((t < 3 ? t : 3) << 4));
+        pass1(E, isd, dec, s, pad + e, h, c->kind[l]);
+        t++;
+      }
+    }
+  }
+}
+
+static GWLZ_NOINLINE void run_cf(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 0, 0); }
+static GWLZ_NOINLINE void run_cd(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 1, 0); }
+static GWLZ_NOINLINE void run_df(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 0, 1); }
+static GWLZ_NOINLINE void run_dd(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 1, 1); }
+
+static void eng_init(eng *E, const gwlz_i2_cfg *c) {
+  memset(E, 0, sizeof *E);
+  E->R = (int64_t)c->radius;
+  E->kdiv = c->kdiv;
+  gwlz_rc_model_init(E->mz, I2_NZ);
+  gwlz_rc_model_init(E->ms, 4);
+  gwlz_rc_model_init(E->mm, I2_NM);
+  gwlz_rc_model_init(E->mx, I2_NX);
+}
+
+static size_t total_of(const gwlz_i2_cfg *c) {
+  size_t t = 1;
+  for (int e = 0; e < c->nd; e++) t *= c->n[e];
+  return t;
+}
+
+gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, void *rec,
+                            uint8_t *aux, uint8_t *mag, gwlz_i2_out *o) {
+  size_t n = total_of(c);
+  uint8_t *own = NULL;
+  if (!mag) {
+    own = (uint8_t *)malloc(n ? n : 1);
+    if (!own) return GWLZ_ERR_MEMORY;
+    mag = own;
+  }
+  eng *E = (eng *)malloc(sizeof *E);
+  if (!E) {
+    free(own);
+    return GWLZ_ERR_MEMORY;
+  }
+  eng_init(E, c);
+  E->data = data;
+  E->rec = rec;
+  E->mag = mag;
+  E->aux = aux;
+  E->uout = &o->unpred;
+  gwlz_rc_enc_init(&E->enc, &o->rc);
+  E->bw.out = &o->raw;
+  if (isd)
+    run_cd(c, E);
+  else
+    run_cf(c, E);
+  gwlz_rc_enc_flush(&E->enc);
+  bitw_flush(&E->bw);
+  o->nunpred = E->nun;
+  o->sse = E->sse;
+  free(E);
+  free(own);
+  if (o->rc.err || o->raw.err || o->unpred.err) return GWLZ_ERR_MEMORY;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,
+                              const uint8_t *raw, size_t raw_len, const uint8_t *unpred,
+                              size_t nunpred, void *out, uint8_t *aux) {
+  size_t n = total_of(c);
+  gwlz_error e;
+  uint8_t *mag = (uint8_t *)malloc(n ? n : 1);
+  eng *E = (eng *)malloc(sizeof *E);
+  if (!mag || !E) {
+    free(mag);
+    free(E);
+    return GWLZ_ERR_MEMORY;
+  }
+  eng_init(E, c);
+  E->rec = out;
+  E->mag = mag;
+  E->aux = aux;
+  E->uin = unpred;
+  E->uin_n = nunpred;
+  E->br.p = raw;
+  E->br.end = raw + raw_len;
+  e = gwlz_rc_dec_init(&E->dec, rc, rc_len);
+  if (e == GWLZ_OK) {
+    if (isd)
+      run_dd(c, E);
+    else
+      run_df(c, E);
+    e = gwlz_rc_dec_end(&E->dec);
+    if (e == GWLZ_OK && (E->bad || E->ui != E->uin_n)) e = GWLZ_ERR_CORRUPT;
+    /* the raw stream must be used up to its last partial byte */
+    if (e == GWLZ_OK && (E->br.over || E->br.p != E->br.end)) e = GWLZ_ERR_CORRUPT;
+  }
+  free(mag);
+  free(E);
+  return e;
+}

@@ -1,0 +1,77 @@
+/* interp2.h - multilevel interpolation with per-level interpolation choice,
+ * multi-dimensional interpolation, frozen dimensions and per-level bounds,
+ * whose quantization codes are coded as they are visited by a
+ * context-modelled adaptive binary range coder (format/rangecoder.h).
+ * BASE payload mode 5; docs/format.md §9.11 is the normative description.
+ *
+ * Schedule. L = smallest integer with 2^L >= the largest extent. Every
+ * dimension e has a current stride s_e, initially 2^L (only coordinate 0).
+ * A 1-D pass along d at stride h (s_d = 2h) visits the points with c_d an
+ * odd multiple of h and every other c_e a multiple of s_e, predicts each
+ * from the rebuilt values along d, and sets s_d = h. A multi-dimensional
+ * (MD) step over a set M of dimensions (all with s_e = 2h) visits, for
+ * k = 1..|M| and every subset S of M with |S| = k (in increasing order of
+ * the bit mask), the points with c_e an odd multiple of h for e in S, a
+ * multiple of 2h for e in M \ S, a multiple of s_e elsewhere; the prediction
+ * is the mean of the 1-D predictions along every e in S; then s_e = h on M.
+ * Inside a step (or an MD subset) points are visited in C order.
+ *
+ * Order of steps: the origin; then, for l = L..1 (h = 2^(l-1)), a 1-D pass
+ * along every frozen dimension (ascending); then, for l = L..1, either one
+ * MD step over the dimensions that are not frozen, or 1-D passes along them
+ * in the level's order. Level l uses the bound eb / (1 + fq[l] / 16).
+ */
+#ifndef GWLZ_INTERP2_H
+#define GWLZ_INTERP2_H
+
+#include "common.h"
+
+#define GWLZ_I2_MAXL 62
+#define GWLZ_I2_KIND_LINEAR 0
+#define GWLZ_I2_KIND_CUBIC 1   /* not-a-knot cubic: (-1, 9, 9, -1) / 16   */
+#define GWLZ_I2_KIND_NATURAL 2 /* natural cubic spline: (-3, 23, 23, -3) / 40 */
+
+typedef struct {
+  int nd;                         /* squeezed extents, 1..4            */
+  size_t n[GWLZ_MAX_DIMS];
+  int L;                          /* levels (gwlz_i2_levels)           */
+  uint8_t kind[GWLZ_I2_MAXL + 1]; /* per level l = 1..L                */
+  uint8_t md[GWLZ_I2_MAXL + 1];   /* per level: 1 = one MD step        */
+  uint8_t perm[GWLZ_I2_MAXL + 1]; /* per level: order index < nd!      */
+  uint8_t fq[GWLZ_I2_MAXL + 1];   /* per level: bound factor code      */
+  unsigned frozen;                /* mask of frozen dimensions         */
+  double eb;                      /* finest bound, > 0                 */
+  uint32_t radius;                /* largest |code| is radius - 1      */
+  int kdiv;                       /* coder: Golomb shift offset 0..7   */
+} gwlz_i2_cfg;
+
+int gwlz_i2_levels(int nd, const size_t *n);
+/* Bound of level l (1..L; L+1 for the origin, which uses level L's). */
+double gwlz_i2_level_eb(const gwlz_i2_cfg *c, int l);
+/* The order of dimensions for order index p (lexicographic permutations
+ * of 0..nd-1). */
+void gwlz_i2_order(int nd, int p, int *order);
+
+typedef struct {
+  gwlz_wbuf rc;     /* range-coded stream                */
+  gwlz_wbuf raw;    /* raw low bits                      */
+  gwlz_wbuf unpred; /* unpredictable values, raw LE      */
+  size_t nunpred;
+  double sse;       /* sum of squared errors             */
+} gwlz_i2_out;
+
+void gwlz_i2_out_init(gwlz_i2_out *o);
+void gwlz_i2_out_free(gwlz_i2_out *o);
+
+/* Predict, quantize and code data (c->n values, isd ? double : float);
+ * rec receives the reconstruction, aux (NULL or n bytes) the side
+ * information. mag: scratch of n bytes (or NULL: allocated here). Returns
+ * GWLZ_OK or GWLZ_ERR_MEMORY (also when an output buffer failed). */
+gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, void *rec,
+                            uint8_t *aux, uint8_t *mag, gwlz_i2_out *o);
+
+/* Decode into out (n values); aux NULL or n bytes. */
+gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,
+                              const uint8_t *raw, size_t raw_len, const uint8_t *unpred,
+                              size_t nunpred, void *out, uint8_t *aux);
+#endif
