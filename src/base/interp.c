@@ -70,6 +70,7 @@
 
 #include "base/base.h"
 #include "base/interp2.h"
+#include "base/interp2_tune.h"
 #include "base/interp_predict.h"
 #include "base/lorenzo.h"
 #include "base/quantizer.h"
@@ -81,6 +82,9 @@
 
 /* Arrays up to this many values choose their predictor by trial runs. */
 #define BASE_TRIAL_MAX ((size_t)1 << 17)
+/* Mode 5: fraction of the values in trial blocks; quantizer radius. */
+#define BASE_SAMPLE_FRAC 0.02
+#define BASE_I2_RADIUS (1u << 20)
 
 /* Level bound factors: level l uses eb / min(ALPHA^(l-1), BETA). Measured on
  * the shared fields: tighter coarse levels raise PSNR, cost ratio. */
@@ -423,6 +427,9 @@ static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, voi
     for (int l = 1; l <= c->L; l++)
       gwlz_wbuf_u8(pay, (uint8_t)(c->kind[l] | (c->md[l] << 2) | (c->perm[l] << 3)));
     for (int l = 1; l <= c->L; l++) gwlz_wbuf_u8(pay, c->fq[l]);
+    for (int l = 1; l <= c->L; l++)
+      if (c->md[l])
+        for (int t = 0; t < c->nd; t++) gwlz_wbuf_u8(pay, c->w[l][t]);
     gwlz_wbuf_varint(pay, o.nunpred);
     gwlz_wbuf_varint(pay, o.rc.size);
     gwlz_wbuf_put(pay, o.rc.data, o.rc.size);
@@ -470,6 +477,11 @@ static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize,
   }
   for (int l = 1; l <= c.L; l++)
     if ((e = gwlz_rbuf_u8(r, &c.fq[l])) != GWLZ_OK) return e;
+  for (int l = 1; l <= c.L; l++)
+    for (int t = 0; c.md[l] && t < c.nd; t++) {
+      if ((e = gwlz_rbuf_u8(r, &c.w[l][t])) != GWLZ_OK) return e;
+      if (c.w[l][t] == 0) return GWLZ_ERR_CORRUPT;
+    }
   c.frozen = frozen;
   c.kdiv = coder;
   c.eb = eb;
@@ -492,45 +504,31 @@ static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize,
   return gwlz_i2_decompress(&c, isd, rc, rc_len, raw, raw_len, unp, (size_t)nunp, out, aux);
 }
 
-/* The order index (gwlz_i2_order) of a permutation. */
-static int perm_index(int nd, const int *order) {
-  int p = 0;
-  for (int t = 0; t < nd; t++) {
-    int smaller = 0;
-    for (int u = t + 1; u < nd; u++) smaller += order[u] < order[t];
-    p = p * (nd - t) + smaller;
-  }
-  return p;
+gwlz_error gwlz_i2_payload(const gwlz_base_params *p, const gwlz_i2_cfg *c, const void *data,
+                           void *recon, uint8_t *aux, gwlz_wbuf *out, size_t *nunp) {
+  return encode_v2(c, p->type == GWLZ_TYPE_DOUBLE, data, recon, aux, NULL, out, nunp, NULL);
 }
 
-/* A schedule equivalent in spirit to a mode 1 configuration. */
-static void v2_from_v1(const gwlz_interp_cfg *v1, gwlz_i2_cfg *c) {
+/* The starting schedule: cubic, C order, level factors (1.5, 2). */
+static void i2_default(const shape *s, double eb, gwlz_i2_cfg *c) {
   memset(c, 0, sizeof *c);
-  c->nd = v1->nd;
-  for (int e = 0; e < v1->nd; e++) c->n[e] = v1->n[e];
+  c->nd = s->nd;
+  for (int e = 0; e < s->nd; e++) c->n[e] = s->n[e];
   c->L = gwlz_i2_levels(c->nd, c->n);
-  c->eb = v1->eb;
-  c->radius = 1u << 20;
+  c->eb = eb;
+  c->radius = BASE_I2_RADIUS;
   c->kdiv = 4;
-  int p = perm_index(c->nd, v1->order);
   for (int l = 1; l <= c->L; l++) {
-    c->kind[l] = v1->cubic ? GWLZ_I2_KIND_CUBIC : GWLZ_I2_KIND_LINEAR;
-    c->perm[l] = (uint8_t)p;
-    double r = 1.0;
-    for (int j = 1; j < l; j++) {
-      r *= v1->alpha;
-      if (r >= v1->beta) {
-        r = v1->beta;
-        break;
-      }
-    }
-    double q = (r - 1.0) * 16.0 + 0.5;
-    c->fq[l] = (uint8_t)(q > 255 ? 255 : q);
+    c->kind[l] = GWLZ_I2_KIND_CUBIC;
+    for (int t = 0; t < c->nd; t++) c->w[l][t] = 1;
   }
+  gwlz_i2_set_factors(c, 1.5, 2.0);
 }
 
-static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
-                                  uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
+/* ---- mode 1 / 2 writer (earlier versions) ----------------------------------- */
+
+gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, void *recon,
+                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
   size_t bytes, tsize;
   gwlz_error e;
@@ -615,30 +613,6 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
     free(aux2);
   }
   free(codes);
-  if (e == GWLZ_OK && mode == BASE_MODE_INTERP) {
-    /* mode 5 with the same choices */
-    gwlz_i2_cfg c5;
-    gwlz_wbuf pay2;
-    size_t nunp2 = 0;
-    void *rec2 = malloc(bytes ? bytes : 1);
-    uint8_t *aux2 = aux ? (uint8_t *)malloc(s.total ? s.total : 1) : NULL;
-    v2_from_v1(&cfg, &c5);
-    gwlz_wbuf_init(&pay2);
-    if (!rec2 || (aux && !aux2)) e = GWLZ_ERR_MEMORY;
-    if (e == GWLZ_OK) e = encode_v2(&c5, isd, data, rec2, aux2, NULL, &pay2, &nunp2, NULL);
-    if (e == GWLZ_OK && pay2.size < pay.size) {
-      gwlz_wbuf_free(&pay);
-      pay = pay2;
-      gwlz_wbuf_init(&pay2);
-      memcpy(recon, rec2, bytes);
-      if (aux) memcpy(aux, aux2, s.total);
-      nunp = nunp2;
-      mode = GWLZ_BASE_MODE_INTERP2;
-    }
-    gwlz_wbuf_free(&pay2);
-    free(rec2);
-    free(aux2);
-  }
   if (e == GWLZ_OK) e = pay.err;
   if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
   gwlz_wbuf_free(&pay);
@@ -646,6 +620,39 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
   if (info) {
     info->unpredictable = nunp;
     info->mode = mode;
+  }
+  return out->err;
+}
+
+/* ---- compressor -------------------------------------------------------------- */
+
+/* Mode 5: choose the schedule (interp2_tune.h) and code the whole field. */
+static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
+                                  uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
+  shape s;
+  gwlz_error e;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  gwlz_i2_cfg cfg;
+  i2_default(&s, p->abs_eb, &cfg);
+  e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
+  if (e == GWLZ_OK) {
+    gwlz_i2_blocks blk;
+    e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
+    if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk);
+    gwlz_i2_blocks_free(&blk);
+  }
+  if (e != GWLZ_OK) return e;
+  size_t nunp = 0;
+  gwlz_wbuf pay;
+  gwlz_wbuf_init(&pay);
+  e = encode_v2(&cfg, isd, data, recon, aux, NULL, &pay, &nunp, NULL);
+  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
+  gwlz_wbuf_free(&pay);
+  if (e != GWLZ_OK) return e;
+  if (info) {
+    info->unpredictable = nunp;
+    info->mode = GWLZ_BASE_MODE_INTERP2;
   }
   return out->err;
 }

@@ -31,7 +31,8 @@
 
 #define I2_T 18                /* unary part of the magnitude          */
 #define I2_NE 12               /* energy classes                       */
-#define I2_NZ (4 * 8 * 8)      /* zero-flag models                     */
+#define I2_NZ (4 * 8 * 8 * 8)  /* zero-flag models                     */
+int gwlz_i2_dev[8];
 #define I2_NM (4 * I2_NE * I2_T)
 #define I2_NX 32
 
@@ -263,12 +264,14 @@ static GWLZ_NOINLINE void i2_pop(eng *E, size_t i, int isd) {
 /* The point at index i with prediction pred and context sums A (of nA
  * neighbours) and B (of nB). */
 static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t A, uint32_t nA,
-                                        uint32_t B, uint32_t nB, int isd, int dec) {
-  int qa = bitlen(A), qb = bitlen(B);
+                                        uint32_t B, uint32_t nB, uint32_t G, int isd, int dec) {
+  int qa = bitlen(A), qb = bitlen(B), qg = bitlen(G);
   if (qa > 7) qa = 7;
   if (qb > 7) qb = 7;
-  gwlz_rc_model *mz = &E->mz[(E->lv * 8 + qa) * 8 + qb];
+  if (qg > gwlz_i2_dev[1]) qg = gwlz_i2_dev[1];
+  gwlz_rc_model *mz = &E->mz[((E->lv * 8 + qa) * 8 + qb) * 8 + qg];
   uint32_t en = (uint32_t)(((uint64_t)(A + B) * i2_w[nA + nB]) >> 16);
+  if (gwlz_i2_dev[2]) en += G >> (gwlz_i2_dev[2] - 1);
   int ec = bitlen(en);
   if (ec > I2_NE - 1) ec = I2_NE - 1;
   int s = ec - E->kdiv;
@@ -379,14 +382,24 @@ static GWLZ_ALWAYS_INLINE double predict(const void *a, int isd, size_t idx, int
 #undef LD
 }
 
+double gwlz_i2_pred1(const void *a, int isd, size_t idx, size_t c, size_t h, size_t st, size_t n,
+                     int kind) {
+  return predict(a, isd, idx, kind_of(c, h, n, kind), h * st);
+}
+
 /* ---- traversal ------------------------------------------------------------------ */
 /* The points of one lattice: coordinates first[e] + j * step[e] < N[e];
  * S: mask (padded dims) of the dimensions the points are interpolated
  * along (each at an odd multiple of h). */
 static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *first,
-                                     const size_t *step, unsigned S, size_t h, int kind) {
+                                     const size_t *step, unsigned S, size_t h, int kind,
+                                     const double *wt) {
   const size_t *N = E->N, *ST = E->ST;
   int ns = __builtin_popcount(S);
+  double wsum = 0.0;
+  for (int e = 0; e < 4; e++)
+    if (S & (1u << e)) wsum += wt[e];
+  double winv = 1.0 / wsum;
   size_t c[4];
   for (c[0] = first[0]; c[0] < N[0]; c[0] += step[0])
     for (c[1] = first[1]; c[1] < N[1]; c[1] += step[1])
@@ -414,6 +427,7 @@ static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *fir
             nB++;
           }
           double p;
+          uint32_t G = 0;
           if (in3) {
             A += E->mag[i - h];
             nA++;
@@ -423,21 +437,29 @@ static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *fir
             }
             kd[3] = kind_of(c[3], h, N[3], kind);
           }
+          if (gwlz_i2_dev[1]) {
+            int e = __builtin_ctz(S);
+            size_t o = h * ST[e];
+            if (N[e] - c[e] > h) {
+              double g = fabs(gwlz_ld(E->rec, i + o, isd) - gwlz_ld(E->rec, i - o, isd)) * E->inv;
+              G = g < 65535.0 ? (uint32_t)g : 65535u;
+            }
+          }
           if (ns == 1) {
             int e = __builtin_ctz(S);
             p = predict(E->rec, isd, i, kd[e], h * ST[e]);
           } else {
-            double sum = 0.0;
+            double acc = 0.0;
             int first_term = 1;
             for (int e = 0; e < 4; e++) {
               if (!(S & (1u << e))) continue;
-              double pe = predict(E->rec, isd, i, kd[e], h * ST[e]);
-              sum = first_term ? pe : sum + pe;
+              double pe = predict(E->rec, isd, i, kd[e], h * ST[e]) * wt[e];
+              acc = first_term ? pe : acc + pe;
               first_term = 0;
             }
-            p = ns == 2 ? sum * 0.5 : (ns == 3 ? sum / 3.0 : sum * 0.25);
+            p = acc * winv;
           }
-          i2_point(E, i, p, A, nA, B, nB, isd, dec);
+          i2_point(E, i, p, A, nA, B, nB, G, isd, dec);
         }
       }
 }
@@ -451,7 +473,8 @@ static GWLZ_ALWAYS_INLINE void pass1(eng *E, int isd, int dec, size_t *s, int d,
       first[e] = e == d ? h : 0;
       step[e] = e == d ? 2 * h : s[e];
     }
-    visit(E, isd, dec, first, step, 1u << d, h, kind);
+    static const double one[4] = {1.0, 1.0, 1.0, 1.0};
+    visit(E, isd, dec, first, step, 1u << d, h, kind, one);
   }
   s[d] = h;
 }
@@ -470,7 +493,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
   set_level(E, gwlz_i2_level_eb(c, L));
   E->lv = 3;
   E->cls = (uint8_t)(L + 1 < 15 ? L + 1 : 15);
-  i2_point(E, 0, 0.0, 0, 0, 0, 0, isd, dec);
+  i2_point(E, 0, 0.0, 0, 0, 0, 0, 0, isd, dec);
   /* frozen dimensions, every level */
   for (int l = L; l >= 1; l--) {
     size_t h = (size_t)1 << (l - 1);
@@ -495,6 +518,8 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
       for (int e = 0; e < c->nd; e++)
         if (!(c->frozen & (1u << e)) && h < N[pad + e]) M |= 1u << (pad + e);
       int nm = __builtin_popcount(M);
+      double wt[4] = {1.0, 1.0, 1.0, 1.0};
+      for (int e = 0; e < c->nd; e++) wt[pad + e] = (double)c->w[l][e];
       for (int k = 1; k <= nm; k++) {
         E->cls = (uint8_t)(lc | ((k - 1 < 3 ? k - 1 : 3) << 4));
         for (unsigned S = 1; S < 16; S++) {
@@ -504,7 +529,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
             first[e] = (S >> e) & 1 ? h : 0;
             step[e] = (M >> e) & 1 ? 2 * h : s[e];
           }
-          visit(E, isd, dec, first, step, S, h, c->kind[l]);
+          visit(E, isd, dec, first, step, S, h, c->kind[l], wt);
         }
       }
       for (int e = 0; e < c->nd; e++)

@@ -39,6 +39,8 @@ typedef struct {
   uint8_t md[GWLZ_I2_MAXL + 1];   /* per level: 1 = one MD step        */
   uint8_t perm[GWLZ_I2_MAXL + 1]; /* per level: order index < nd!      */
   uint8_t fq[GWLZ_I2_MAXL + 1];   /* per level: bound factor code      */
+  uint8_t w[GWLZ_I2_MAXL + 1][GWLZ_MAX_DIMS]; /* per level, MD: weight of each
+                                     dimension, 1..255                 */
   unsigned frozen;                /* mask of frozen dimensions         */
   double eb;                      /* finest bound, > 0                 */
   uint32_t radius;                /* largest |code| is radius - 1      */
@@ -51,6 +53,11 @@ double gwlz_i2_level_eb(const gwlz_i2_cfg *c, int l);
 /* The order of dimensions for order index p (lexicographic permutations
  * of 0..nd-1). */
 void gwlz_i2_order(int nd, int p, int *order);
+/* The 1-D prediction of the value at index idx of a (isd ? double :
+ * float) from its neighbours at +-h along a dimension of extent n and
+ * index stride st, where its coordinate is c (an odd multiple of h). */
+double gwlz_i2_pred1(const void *a, int isd, size_t idx, size_t c, size_t h, size_t st, size_t n,
+                     int kind);
 
 typedef struct {
   gwlz_wbuf rc;     /* range-coded stream                */
@@ -74,4 +81,13 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
 gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,
                               const uint8_t *raw, size_t raw_len, const uint8_t *unpred,
                               size_t nunpred, void *out, uint8_t *aux);
+
+/* Development: the whole mode 5 payload for a given schedule (interp.c). */
+#include "base/base.h"
+gwlz_error gwlz_i2_payload(const gwlz_base_params *p, const gwlz_i2_cfg *c, const void *data,
+                           void *recon, uint8_t *aux, gwlz_wbuf *out, size_t *nunp);
+/* The mode 1 / mode 2 writer of earlier versions (interp.c), kept so that
+ * tests can check that such payloads still decode. */
+gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, void *recon,
+                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info);
 #endif

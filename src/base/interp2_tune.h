@@ -1,0 +1,39 @@
+/* interp2_tune.h - how the compressor chooses a mode 5 schedule
+ * (interp2.h). Not part of the format. */
+#ifndef GWLZ_INTERP2_TUNE_H
+#define GWLZ_INTERP2_TUNE_H
+
+#include "base/interp2.h"
+
+/* Choose kind, md, perm and weights of every level and the frozen mask of
+ * c (nd, n, L, eb and fq set) from the errors of the candidate predictions
+ * at the original values on sampled points of every level. */
+gwlz_error gwlz_i2_tune_predictors(gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed);
+
+/* Sample blocks of a field for trial coding. */
+typedef struct {
+  int nblk;
+  int nd;
+  size_t bn[GWLZ_MAX_DIMS]; /* extents of every block */
+  size_t blen;              /* values per block       */
+  size_t tsize;
+  uint8_t *buf;             /* nblk blocks            */
+  uint8_t *rec, *mag;       /* scratch                */
+} gwlz_i2_blocks;
+
+/* Blocks of about frac of the values (the whole field when it has at most
+ * whole_max values). */
+gwlz_error gwlz_i2_blocks_init(gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd, const void *data,
+                               double frac, size_t whole_max);
+void gwlz_i2_blocks_free(gwlz_i2_blocks *b);
+/* Code every block with the schedule of c (levels map one to one) at bound
+ * eb: total bits and sum of squared errors. */
+gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd, double eb,
+                              double *bits, double *sse);
+/* Choose the level factors fq of c by trial coding of the blocks: the
+ * candidate with the best PSNR at equal size, the local slope of PSNR over
+ * log2(size) measured on the current factors. */
+gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b);
+/* Set fq from a level factor rule min(alpha^(l-1), beta). */
+void gwlz_i2_set_factors(gwlz_i2_cfg *c, double alpha, double beta);
+#endif
