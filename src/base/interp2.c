@@ -31,7 +31,7 @@
 
 #define I2_T 18                /* unary part of the magnitude          */
 #define I2_NE 12               /* energy classes                       */
-#define I2_NZ (4 * 8 * 8 * 8)  /* zero-flag models                     */
+#define I2_NZ (4 * 8 * 8 * 4)  /* zero-flag models                     */
 int gwlz_i2_dev[8];
 #define I2_NM (4 * I2_NE * I2_T)
 #define I2_NX 32
@@ -84,7 +84,53 @@ static inline uint32_t bitr_get(bitr *r, int k) {
   return v;
 }
 
+/* ---- range coding of one modelled bit ---------------------------------------
+ * The arithmetic of format/rangecoder.h (docs/format.md §7.4), written
+ * without branches on the bit: the same results, bit for bit. */
+static GWLZ_ALWAYS_INLINE void i2_model_update(gwlz_rc_model *m, uint32_t bit) {
+  uint32_t s = gwlz_rc_shift[m->n], p = m->p, mask = 0u - bit;
+  uint32_t up = (65536u - p) >> s, down = p >> s;
+  m->p = (uint16_t)(p + (up & ~mask) - (down & mask));
+  m->n = (uint16_t)(m->n + (m->n < GWLZ_RC_COUNT_MAX));
+}
+
+static GWLZ_ALWAYS_INLINE int i2_dec_bit(gwlz_rc_dec *d, gwlz_rc_model *m) {
+  uint32_t bound = (d->range >> GWLZ_RC_PROB_BITS) * m->p;
+  uint32_t bit = d->code >= bound, mask = 0u - bit;
+  d->code -= bound & mask;
+  d->range = (bound & ~mask) | ((d->range - bound) & mask);
+  i2_model_update(m, bit);
+  while (d->range < GWLZ_RC_TOP) {
+    d->range <<= 8;
+    d->code = (d->code << 8) | gwlz_rc_next(d);
+  }
+  return (int)bit;
+}
+
+size_t gwlz_i2_bins;
+static GWLZ_ALWAYS_INLINE void i2_enc_bit(gwlz_rc_enc *e, gwlz_rc_model *m, uint32_t bit) {
+  gwlz_i2_bins++;
+  uint32_t bound = (e->range >> GWLZ_RC_PROB_BITS) * m->p, mask = 0u - bit;
+  e->low += (uint64_t)(bound & mask);
+  e->range = (bound & ~mask) | ((e->range - bound) & mask);
+  i2_model_update(m, bit);
+  while (e->range < GWLZ_RC_TOP) {
+    e->range <<= 8;
+    gwlz_rc_shift_low(e);
+  }
+}
+
 /* ---- engine ---------------------------------------------------------------- */
+/* The coder states, copied into a local variable around every run of
+ * points so that the compiler keeps them in registers. */
+typedef struct {
+  gwlz_rc_enc enc;
+  gwlz_rc_dec dec;
+  bitw bw;
+  bitr br;
+  double sse;
+} hot;
+
 typedef struct {
   size_t N[4], ST[4];
   int pad;
@@ -96,11 +142,8 @@ typedef struct {
   double eb, twoeb, inv, lim;
   int64_t R;
   /* coding */
-  gwlz_rc_enc enc;
-  gwlz_rc_dec dec;
-  bitw bw;
-  bitr br;
   int kdiv;
+  int grad;    /* gradient context on */
   int lv;      /* model class of the level */
   uint8_t cls; /* aux class */
   gwlz_rc_model mz[I2_NZ];
@@ -113,7 +156,7 @@ typedef struct {
   const uint8_t *uin;
   size_t uin_n, ui;
   int bad;
-  double sse;
+  hot h;
 } eng;
 
 static const uint32_t i2_w[13] = {131072, 87381, 65536, 52428, 43690, 37449, 32768,
@@ -175,22 +218,22 @@ static void set_level(eng *E, double eb) {
 }
 
 /* ---- magnitude coding ------------------------------------------------------ */
-static GWLZ_NOINLINE void enc_escape(eng *E, uint64_t u) {
+static GWLZ_NOINLINE void enc_escape(eng *E, hot *H, uint64_t u) {
   uint64_t w = u + 1;
   int e = 63 - __builtin_clzll(w);
-  for (int j = 0; j < e; j++) gwlz_rc_encode(&E->enc, &E->mx[j < I2_NX ? j : I2_NX - 1], 1);
-  gwlz_rc_encode(&E->enc, &E->mx[e < I2_NX ? e : I2_NX - 1], 0);
+  for (int j = 0; j < e; j++) i2_enc_bit(&H->enc, &E->mx[j < I2_NX ? j : I2_NX - 1], 1);
+  i2_enc_bit(&H->enc, &E->mx[e < I2_NX ? e : I2_NX - 1], 0);
   if (e > 32) {
-    gwlz_rc_encode_bypass(&E->enc, (uint32_t)(w >> 32) & ((1u << (e - 32)) - 1), e - 32);
-    gwlz_rc_encode_bypass(&E->enc, (uint32_t)w, 32);
+    gwlz_rc_encode_bypass(&H->enc, (uint32_t)(w >> 32) & ((1u << (e - 32)) - 1), e - 32);
+    gwlz_rc_encode_bypass(&H->enc, (uint32_t)w, 32);
   } else if (e > 0) {
-    gwlz_rc_encode_bypass(&E->enc, (uint32_t)w & (uint32_t)((1ull << e) - 1), e);
+    gwlz_rc_encode_bypass(&H->enc, (uint32_t)w & (uint32_t)((1ull << e) - 1), e);
   }
 }
 
-static GWLZ_NOINLINE uint64_t dec_escape(eng *E) {
+static GWLZ_NOINLINE uint64_t dec_escape(eng *E, hot *H) {
   int e = 0;
-  while (gwlz_rc_decode(&E->dec, &E->mx[e < I2_NX ? e : I2_NX - 1])) {
+  while (i2_dec_bit(&H->dec, &E->mx[e < I2_NX ? e : I2_NX - 1])) {
     if (++e > 40) {
       E->bad = 1;
       return 0;
@@ -198,38 +241,38 @@ static GWLZ_NOINLINE uint64_t dec_escape(eng *E) {
   }
   uint64_t w = 1;
   if (e > 32) {
-    w = (w << (e - 32)) | gwlz_rc_decode_bypass(&E->dec, e - 32);
-    w = (w << 32) | gwlz_rc_decode_bypass(&E->dec, 32);
+    w = (w << (e - 32)) | gwlz_rc_decode_bypass(&H->dec, e - 32);
+    w = (w << 32) | gwlz_rc_decode_bypass(&H->dec, 32);
   } else if (e > 0) {
-    w = (w << e) | gwlz_rc_decode_bypass(&E->dec, e);
+    w = (w << e) | gwlz_rc_decode_bypass(&H->dec, e);
   }
   return w - 1;
 }
 
-static GWLZ_ALWAYS_INLINE void enc_mag(eng *E, uint64_t v, int ectx, int s) {
+static GWLZ_ALWAYS_INLINE void enc_mag(eng *E, hot *H, uint64_t v, int ectx, int s) {
   uint64_t hi = v >> s;
   gwlz_rc_model *m = &E->mm[ectx * I2_T];
   int j = 0;
   for (; j < I2_T; j++) {
     int bit = hi > (uint64_t)j;
-    gwlz_rc_encode(&E->enc, &m[j], bit);
+    i2_enc_bit(&H->enc, &m[j], bit);
     if (!bit) break;
   }
-  if (j == I2_T) enc_escape(E, hi - I2_T);
-  if (s) bitw_put(&E->bw, (uint32_t)(v & ((1u << s) - 1)), s);
+  if (j == I2_T) enc_escape(E, H, hi - I2_T);
+  if (s) bitw_put(&H->bw, (uint32_t)(v & ((1u << s) - 1)), s);
 }
 
-static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, int ectx, int s) {
+static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, hot *H, int ectx, int s) {
   gwlz_rc_model *m = &E->mm[ectx * I2_T];
   uint64_t hi = 0;
-  while (hi < I2_T && gwlz_rc_decode(&E->dec, &m[hi])) hi++;
-  if (hi == I2_T) hi += dec_escape(E);
+  while (hi < I2_T && i2_dec_bit(&H->dec, &m[hi])) hi++;
+  if (hi == I2_T) hi += dec_escape(E, H);
   if (hi >> 40) {
     E->bad = 1;
     hi = 0;
   }
   uint64_t v = hi << s;
-  if (s) v |= bitr_get(&E->br, s);
+  if (s) v |= bitr_get(&H->br, s);
   return v;
 }
 
@@ -263,15 +306,15 @@ static GWLZ_NOINLINE void i2_pop(eng *E, size_t i, int isd) {
 
 /* The point at index i with prediction pred and context sums A (of nA
  * neighbours) and B (of nB). */
-static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t A, uint32_t nA,
-                                        uint32_t B, uint32_t nB, uint32_t G, int isd, int dec) {
+static GWLZ_ALWAYS_INLINE void i2_point(eng *E, hot *H, size_t i, double pred, uint32_t A,
+                                        uint32_t nA, uint32_t B, uint32_t nB, uint32_t G, int isd,
+                                        int dec) {
   int qa = bitlen(A), qb = bitlen(B), qg = bitlen(G);
   if (qa > 7) qa = 7;
   if (qb > 7) qb = 7;
-  if (qg > gwlz_i2_dev[1]) qg = gwlz_i2_dev[1];
-  gwlz_rc_model *mz = &E->mz[((E->lv * 8 + qa) * 8 + qb) * 8 + qg];
+  if (qg > 3) qg = 3;
+  gwlz_rc_model *mz = &E->mz[((E->lv * 8 + qa) * 8 + qb) * 4 + qg];
   uint32_t en = (uint32_t)(((uint64_t)(A + B) * i2_w[nA + nB]) >> 16);
-  if (gwlz_i2_dev[2]) en += G >> (gwlz_i2_dev[2] - 1);
   int ec = bitlen(en);
   if (ec > I2_NE - 1) ec = I2_NE - 1;
   int s = ec - E->kdiv;
@@ -290,7 +333,7 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t 
         if (fabs(x - r) <= E->eb) {
           ((double *)E->rec)[i] = r;
           ok = 1;
-          E->sse += (x - r) * (x - r);
+          H->sse += (x - r) * (x - r);
         }
       } else if (fabs(r) <= (double)FLT_MAX) {
         float rf = (float)r;
@@ -298,7 +341,7 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t 
         if (fabs(df) <= E->eb) {
           ((float *)E->rec)[i] = rf;
           ok = 1;
-          E->sse += df * df;
+          H->sse += df * df;
         }
       }
     }
@@ -309,23 +352,20 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, size_t i, double pred, uint32_t 
         ((float *)E->rec)[i] = ((const float *)E->data)[i];
       i2_push(E, i, isd);
       m = (uint64_t)E->R;
-      gwlz_rc_encode(&E->enc, mz, 1);
-      gwlz_rc_encode(&E->enc, &E->ms[E->lv], 0);
-      enc_mag(E, m - 1, ectx, s);
+      k = 0;
     } else {
-      gwlz_rc_encode(&E->enc, mz, k != 0);
       m = (uint64_t)(k < 0 ? -k : k);
-      if (k) {
-        gwlz_rc_encode(&E->enc, &E->ms[E->lv], k < 0);
-        enc_mag(E, m - 1, ectx, s);
-      }
+    }
+    i2_enc_bit(&H->enc, mz, m != 0);
+    if (m) {
+      enc_mag(E, H, m - 1, ectx, s);
+      bitw_put(&H->bw, k < 0, 1);
     }
   } else {
     int64_t k = 0;
-    m = 0;
-    if (gwlz_rc_decode(&E->dec, mz)) {
-      int neg = gwlz_rc_decode(&E->dec, &E->ms[E->lv]);
-      m = dec_mag(E, ectx, s) + 1;
+    m = i2_dec_bit(&H->dec, mz) ? dec_mag(E, H, ectx, s) + 1 : 0;
+    if (m) {
+      int neg = (int)bitr_get(&H->br, 1);
       k = neg ? -(int64_t)m : (int64_t)m;
       if (GWLZ_UNLIKELY(m >= (uint64_t)E->R)) {
         if (m > (uint64_t)E->R || neg) E->bad = 1;
@@ -388,78 +428,149 @@ double gwlz_i2_pred1(const void *a, int isd, size_t idx, size_t c, size_t h, siz
 }
 
 /* ---- traversal ------------------------------------------------------------------ */
+/* mag is zero at every point not yet visited, so a neighbour slot that does
+ * not exist points at the point itself (offset 0) and adds nothing. */
+
+/* What is constant along one line of a lattice (the innermost dimension
+ * varies). */
+typedef struct {
+  ptrdiff_t ao[6], bo[3]; /* neighbour slots: sources, previous points */
+  uint32_t na, nb;        /* how many of them exist                     */
+  int nout;               /* outer dimensions interpolated along        */
+  int ok[3];              /* their kinds                                */
+  size_t oo[3];           /* their offsets h * stride                   */
+  double ow[3];           /* their weights (MD)                         */
+  ptrdiff_t go;           /* gradient offset, 0 = none                  */
+} lctx;
+
+/* Prediction of a multi-dimensional point: the weighted mean, in the
+ * order of the dimensions, of the 1-D predictions. */
+static GWLZ_ALWAYS_INLINE double md_pred(const eng *E, const lctx *lc, size_t i, int in3, int k3,
+                                         size_t h, double w3, double winv, int isd) {
+  double acc = predict(E->rec, isd, i, lc->ok[0], lc->oo[0]) * lc->ow[0];
+  for (int t = 1; t < lc->nout; t++)
+    acc = acc + predict(E->rec, isd, i, lc->ok[t], lc->oo[t]) * lc->ow[t];
+  if (in3) acc = acc + predict(E->rec, isd, i, k3, h) * w3;
+  return acc * winv;
+}
+
+/* cnt points of a line from index i, s3 apart. prev0: the first has a
+ * previous point on the line; in3: the points are interpolated along the
+ * innermost dimension, with kind k3 (constant on the run); mode: 0 = one
+ * outer dimension, 1 = the innermost only, 2 = several (MD). */
+static GWLZ_ALWAYS_INLINE void run_pts(eng *E, const lctx *lc, size_t i, size_t s3, size_t cnt,
+                                       int prev0, int in3, int k3, size_t h, int mode, double w3,
+                                       double winv, int isd, int dec) {
+  const uint8_t *mg = E->mag;
+  const ptrdiff_t *ao = lc->ao, *bo = lc->bo;
+  int plus = k3 != K_Q3 && k3 != K_LINX && k3 != K_COPY; /* i + h exists */
+  uint32_t nA = lc->na + (in3 ? 1u + (uint32_t)plus : 0u);
+  ptrdiff_t go = in3 && mode == 1 ? (plus ? (ptrdiff_t)h : 0) : lc->go;
+  hot H = E->h;
+#define PT(PRED)                                                                              \
+  for (size_t j = 0; j < cnt; j++, i += s3) {                                                 \
+    uint32_t A = (uint32_t)mg[i + ao[0]] + mg[i + ao[1]] + mg[i + ao[2]] + mg[i + ao[3]] +     \
+                 mg[i + ao[4]] + mg[i + ao[5]];                                               \
+    uint32_t B = (uint32_t)mg[i + bo[0]] + mg[i + bo[1]] + mg[i + bo[2]], nB = lc->nb;        \
+    if (in3) A += (uint32_t)mg[i - h] + (plus ? mg[i + h] : 0);                               \
+    if (j || prev0) {                                                                         \
+      B += mg[i - s3];                                                                        \
+      nB++;                                                                                   \
+    }                                                                                         \
+    uint32_t G = 0;                                                                           \
+    if (go) {                                                                                 \
+      double g = fabs(gwlz_ld(E->rec, i + (size_t)go, isd) - gwlz_ld(E->rec, i - (size_t)go, isd)) * \
+                 E->inv;                                                                      \
+      G = g < 65535.0 ? (uint32_t)g : 65535u;                                                 \
+    }                                                                                         \
+    i2_point(E, &H, i, PRED, A, nA, B, nB, G, isd, dec);                                      \
+  }
+  if (mode == 2) {
+    PT(md_pred(E, lc, i, in3, k3, h, w3, winv, isd));
+    E->h = H;
+    return;
+  }
+  int k = mode == 1 ? k3 : lc->ok[0];
+  size_t o1 = mode == 1 ? h : lc->oo[0];
+  switch (k) {
+    case K_CUBIC: PT(predict(E->rec, isd, i, K_CUBIC, o1)); break;
+    case K_NAT: PT(predict(E->rec, isd, i, K_NAT, o1)); break;
+    case K_LIN: PT(predict(E->rec, isd, i, K_LIN, o1)); break;
+    case K_Q1: PT(predict(E->rec, isd, i, K_Q1, o1)); break;
+    case K_Q2: PT(predict(E->rec, isd, i, K_Q2, o1)); break;
+    case K_Q3: PT(predict(E->rec, isd, i, K_Q3, o1)); break;
+    case K_LINX: PT(predict(E->rec, isd, i, K_LINX, o1)); break;
+    default: PT(predict(E->rec, isd, i, K_COPY, o1)); break;
+  }
+#undef PT
+  E->h = H;
+}
+
 /* The points of one lattice: coordinates first[e] + j * step[e] < N[e];
  * S: mask (padded dims) of the dimensions the points are interpolated
- * along (each at an odd multiple of h). */
+ * along (each at an odd multiple of h), wt their weights (MD). */
 static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *first,
                                      const size_t *step, unsigned S, size_t h, int kind,
                                      const double *wt) {
   const size_t *N = E->N, *ST = E->ST;
-  int ns = __builtin_popcount(S);
+  int ns = __builtin_popcount(S), in3 = (S >> 3) & 1;
+  int mode = ns > 1 ? 2 : (in3 ? 1 : 0);
   double wsum = 0.0;
   for (int e = 0; e < 4; e++)
     if (S & (1u << e)) wsum += wt[e];
-  double winv = 1.0 / wsum;
-  size_t c[4];
+  double winv = 1.0 / wsum, w3 = wt[3];
+  size_t s3 = step[3];
+  if (first[3] >= N[3]) return;
+  size_t cnt3 = (N[3] - first[3] + s3 - 1) / s3;
+  size_t c[3];
   for (c[0] = first[0]; c[0] < N[0]; c[0] += step[0])
     for (c[1] = first[1]; c[1] < N[1]; c[1] += step[1])
       for (c[2] = first[2]; c[2] < N[2]; c[2] += step[2]) {
         size_t base = c[0] * ST[0] + c[1] * ST[1] + c[2] * ST[2];
-        /* per line: neighbours and kinds along the outer dimensions */
-        ptrdiff_t aoff[8], boff[4];
-        int na = 0, nb = 0, kd[4] = {0, 0, 0, 0};
+        lctx lc;
+        memset(&lc, 0, sizeof lc);
         for (int e = 0; e < 3; e++) {
-          if (c[e] >= first[e] + step[e]) boff[nb++] = -(ptrdiff_t)(step[e] * ST[e]);
+          if (c[e] >= first[e] + step[e]) {
+            lc.bo[e] = -(ptrdiff_t)(step[e] * ST[e]);
+            lc.nb++;
+          }
           if (S & (1u << e)) {
-            aoff[na++] = -(ptrdiff_t)(h * ST[e]);
-            if (N[e] - c[e] > h) aoff[na++] = (ptrdiff_t)(h * ST[e]);
-            kd[e] = kind_of(c[e], h, N[e], kind);
+            ptrdiff_t o = (ptrdiff_t)(h * ST[e]);
+            lc.ao[2 * e] = -o;
+            lc.na++;
+            if (N[e] - c[e] > h) {
+              lc.ao[2 * e + 1] = o;
+              lc.na++;
+              if (!lc.go) lc.go = o;
+            }
+            lc.ok[lc.nout] = kind_of(c[e], h, N[e], kind);
+            lc.oo[lc.nout] = (size_t)o;
+            lc.ow[lc.nout] = wt[e];
+            lc.nout++;
           }
         }
-        int in3 = (S >> 3) & 1;
-        for (c[3] = first[3]; c[3] < N[3]; c[3] += step[3]) {
-          size_t i = base + c[3];
-          uint32_t A = 0, B = 0, nA = (uint32_t)na, nB = (uint32_t)nb;
-          for (int j = 0; j < na; j++) A += E->mag[(ptrdiff_t)i + aoff[j]];
-          for (int j = 0; j < nb; j++) B += E->mag[(ptrdiff_t)i + boff[j]];
-          if (c[3] >= first[3] + step[3]) {
-            B += E->mag[i - step[3]];
-            nB++;
-          }
-          double p;
-          uint32_t G = 0;
-          if (in3) {
-            A += E->mag[i - h];
-            nA++;
-            if (N[3] - c[3] > h) {
-              A += E->mag[i + h];
-              nA++;
-            }
-            kd[3] = kind_of(c[3], h, N[3], kind);
-          }
-          if (gwlz_i2_dev[1]) {
-            int e = __builtin_ctz(S);
-            size_t o = h * ST[e];
-            if (N[e] - c[e] > h) {
-              double g = fabs(gwlz_ld(E->rec, i + o, isd) - gwlz_ld(E->rec, i - o, isd)) * E->inv;
-              G = g < 65535.0 ? (uint32_t)g : 65535u;
-            }
-          }
-          if (ns == 1) {
-            int e = __builtin_ctz(S);
-            p = predict(E->rec, isd, i, kd[e], h * ST[e]);
-          } else {
-            double acc = 0.0;
-            int first_term = 1;
-            for (int e = 0; e < 4; e++) {
-              if (!(S & (1u << e))) continue;
-              double pe = predict(E->rec, isd, i, kd[e], h * ST[e]) * wt[e];
-              acc = first_term ? pe : acc + pe;
-              first_term = 0;
-            }
-            p = acc * winv;
-          }
-          i2_point(E, i, p, A, nA, B, nB, G, isd, dec);
+        if (!E->grad) lc.go = 0;
+        size_t i = base + first[3];
+        if (!in3) {
+          run_pts(E, &lc, i, s3, cnt3, 0, 0, K_COPY, h, mode, w3, winv, isd, dec);
+          continue;
+        }
+        /* innermost: runs of one kind */
+        size_t ci = first[3];
+        int prev = 0;
+        while (ci < N[3]) {
+          int k3 = kind_of(ci, h, N[3], kind);
+          size_t n = 1;
+          if (k3 == K_CUBIC || k3 == K_NAT)
+            n = (N[3] - 3 * h - ci - 1) / (2 * h) + 1;
+          else if (k3 == K_LIN && kind == GWLZ_I2_KIND_LINEAR)
+            n = (N[3] - h - ci - 1) / (2 * h) + 1;
+          lctx l2 = lc;
+          if (mode == 2 && !l2.go && E->grad && k3 != K_Q3 && k3 != K_LINX && k3 != K_COPY)
+            l2.go = (ptrdiff_t)h;
+          run_pts(E, &l2, base + ci, s3, n, prev, 1, k3, h, mode, w3, winv, isd, dec);
+          ci += n * s3;
+          prev = 1;
         }
       }
 }
@@ -493,7 +604,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
   set_level(E, gwlz_i2_level_eb(c, L));
   E->lv = 3;
   E->cls = (uint8_t)(L + 1 < 15 ? L + 1 : 15);
-  i2_point(E, 0, 0.0, 0, 0, 0, 0, 0, isd, dec);
+  i2_point(E, &E->h, 0, 0.0, 0, 0, 0, 0, 0, isd, dec);
   /* frozen dimensions, every level */
   for (int l = L; l >= 1; l--) {
     size_t h = (size_t)1 << (l - 1);
@@ -558,6 +669,7 @@ static void eng_init(eng *E, const gwlz_i2_cfg *c) {
   memset(E, 0, sizeof *E);
   E->R = (int64_t)c->radius;
   E->kdiv = c->kdiv;
+  E->grad = 1;
   gwlz_rc_model_init(E->mz, I2_NZ);
   gwlz_rc_model_init(E->ms, 4);
   gwlz_rc_model_init(E->mm, I2_NM);
@@ -584,22 +696,23 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
     free(own);
     return GWLZ_ERR_MEMORY;
   }
+  memset(mag, 0, n);
   eng_init(E, c);
   E->data = data;
   E->rec = rec;
   E->mag = mag;
   E->aux = aux;
   E->uout = &o->unpred;
-  gwlz_rc_enc_init(&E->enc, &o->rc);
-  E->bw.out = &o->raw;
+  gwlz_rc_enc_init(&E->h.enc, &o->rc);
+  E->h.bw.out = &o->raw;
   if (isd)
     run_cd(c, E);
   else
     run_cf(c, E);
-  gwlz_rc_enc_flush(&E->enc);
-  bitw_flush(&E->bw);
+  gwlz_rc_enc_flush(&E->h.enc);
+  bitw_flush(&E->h.bw);
   o->nunpred = E->nun;
-  o->sse = E->sse;
+  o->sse = E->h.sse;
   free(E);
   free(own);
   if (o->rc.err || o->raw.err || o->unpred.err) return GWLZ_ERR_MEMORY;
@@ -611,7 +724,7 @@ gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, 
                               size_t nunpred, void *out, uint8_t *aux) {
   size_t n = total_of(c);
   gwlz_error e;
-  uint8_t *mag = (uint8_t *)malloc(n ? n : 1);
+  uint8_t *mag = (uint8_t *)calloc(n ? n : 1, 1);
   eng *E = (eng *)malloc(sizeof *E);
   if (!mag || !E) {
     free(mag);
@@ -624,18 +737,18 @@ gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, 
   E->aux = aux;
   E->uin = unpred;
   E->uin_n = nunpred;
-  E->br.p = raw;
-  E->br.end = raw + raw_len;
-  e = gwlz_rc_dec_init(&E->dec, rc, rc_len);
+  E->h.br.p = raw;
+  E->h.br.end = raw + raw_len;
+  e = gwlz_rc_dec_init(&E->h.dec, rc, rc_len);
   if (e == GWLZ_OK) {
     if (isd)
       run_dd(c, E);
     else
       run_df(c, E);
-    e = gwlz_rc_dec_end(&E->dec);
+    e = gwlz_rc_dec_end(&E->h.dec);
     if (e == GWLZ_OK && (E->bad || E->ui != E->uin_n)) e = GWLZ_ERR_CORRUPT;
     /* the raw stream must be used up to its last partial byte */
-    if (e == GWLZ_OK && (E->br.over || E->br.p != E->br.end)) e = GWLZ_ERR_CORRUPT;
+    if (e == GWLZ_OK && (E->h.br.over || E->h.br.p != E->h.br.end)) e = GWLZ_ERR_CORRUPT;
   }
   free(mag);
   free(E);
