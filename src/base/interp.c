@@ -85,6 +85,8 @@
 /* Mode 5: fraction of the values in trial blocks; quantizer radius. */
 #define BASE_SAMPLE_FRAC 0.02
 #define BASE_I2_RADIUS (1u << 20)
+/* Second bound of the trials that measure a candidate's slope: eb / this. */
+#define BASE_SLOPE_STEP 1.5
 
 /* Level bound factors: level l uses eb / min(ALPHA^(l-1), BETA). Measured on
  * the shared fields: tighter coarse levels raise PSNR, cost ratio. */
@@ -419,17 +421,20 @@ static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, voi
   if (e == GWLZ_OK) {
     gwlz_base_prefix(pay, GWLZ_BASE_MODE_INTERP2);
     gwlz_wbuf_u8(pay, (uint8_t)c->nd);
-    gwlz_wbuf_u8(pay, (uint8_t)c->frozen);
+    gwlz_wbuf_u8(pay, (uint8_t)(c->lorenzo ? 1 : 0));
     gwlz_wbuf_u8(pay, (uint8_t)c->kdiv);
     gwlz_wbuf_f64(pay, c->eb);
     gwlz_wbuf_u32(pay, c->radius);
-    gwlz_wbuf_u8(pay, (uint8_t)c->L);
-    for (int l = 1; l <= c->L; l++)
-      gwlz_wbuf_u8(pay, (uint8_t)(c->kind[l] | (c->md[l] << 2) | (c->perm[l] << 3)));
-    for (int l = 1; l <= c->L; l++) gwlz_wbuf_u8(pay, c->fq[l]);
-    for (int l = 1; l <= c->L; l++)
-      if (c->md[l])
-        for (int t = 0; t < c->nd; t++) gwlz_wbuf_u8(pay, c->w[l][t]);
+    if (!c->lorenzo) {
+      gwlz_wbuf_u8(pay, (uint8_t)c->frozen);
+      gwlz_wbuf_u8(pay, (uint8_t)c->L);
+      for (int l = 1; l <= c->L; l++)
+        gwlz_wbuf_u8(pay, (uint8_t)(c->kind[l] | (c->md[l] << 2) | (c->perm[l] << 3)));
+      for (int l = 1; l <= c->L; l++) gwlz_wbuf_u8(pay, c->fq[l]);
+      for (int l = 1; l <= c->L; l++)
+        if (c->md[l])
+          for (int t = 0; t < c->nd; t++) gwlz_wbuf_u8(pay, c->w[l][t]);
+    }
     gwlz_wbuf_varint(pay, o.nunpred);
     gwlz_wbuf_varint(pay, o.rc.size);
     gwlz_wbuf_put(pay, o.rc.data, o.rc.size);
@@ -447,7 +452,7 @@ static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, voi
 /* Decode the rest of a mode 5 payload (r after the mode byte). */
 static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize, void *out,
                             uint8_t *aux) {
-  uint8_t nd, frozen, coder, L, b;
+  uint8_t nd, scheme, frozen, coder, L, b;
   double eb;
   uint32_t radius;
   uint64_t nunp, len;
@@ -456,36 +461,40 @@ static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize,
   memset(&c, 0, sizeof c);
   if ((e = gwlz_rbuf_u8(r, &nd)) != GWLZ_OK) return e;
   if (nd != s->nd) return GWLZ_ERR_CORRUPT;
-  if ((e = gwlz_rbuf_u8(r, &frozen)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u8(r, &scheme)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u8(r, &coder)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_f64(r, &eb)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u32(r, &radius)) != GWLZ_OK) return e;
-  if ((e = gwlz_rbuf_u8(r, &L)) != GWLZ_OK) return e;
-  if ((frozen >> nd) != 0 || coder > 7 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
+  if (scheme > 1 || coder > 7 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
       radius > (1u << 30))
     return GWLZ_ERR_CORRUPT;
   c.nd = s->nd;
   for (int t = 0; t < s->nd; t++) c.n[t] = s->n[t];
   c.L = gwlz_i2_levels(c.nd, c.n);
-  if (L != c.L) return GWLZ_ERR_CORRUPT;
-  for (int l = 1; l <= c.L; l++) {
-    if ((e = gwlz_rbuf_u8(r, &b)) != GWLZ_OK) return e;
-    c.kind[l] = b & 3;
-    c.md[l] = (b >> 2) & 1;
-    c.perm[l] = b >> 3;
-    if (c.kind[l] > GWLZ_I2_KIND_NATURAL || c.perm[l] >= factorial(c.nd)) return GWLZ_ERR_CORRUPT;
-  }
-  for (int l = 1; l <= c.L; l++)
-    if ((e = gwlz_rbuf_u8(r, &c.fq[l])) != GWLZ_OK) return e;
-  for (int l = 1; l <= c.L; l++)
-    for (int t = 0; c.md[l] && t < c.nd; t++) {
-      if ((e = gwlz_rbuf_u8(r, &c.w[l][t])) != GWLZ_OK) return e;
-      if (c.w[l][t] == 0) return GWLZ_ERR_CORRUPT;
-    }
-  c.frozen = frozen;
+  c.lorenzo = scheme;
   c.kdiv = coder;
   c.eb = eb;
   c.radius = radius;
+  if (!scheme) {
+    if ((e = gwlz_rbuf_u8(r, &frozen)) != GWLZ_OK) return e;
+    if ((e = gwlz_rbuf_u8(r, &L)) != GWLZ_OK) return e;
+    if ((frozen >> nd) != 0 || L != c.L) return GWLZ_ERR_CORRUPT;
+    c.frozen = frozen;
+    for (int l = 1; l <= c.L; l++) {
+      if ((e = gwlz_rbuf_u8(r, &b)) != GWLZ_OK) return e;
+      c.kind[l] = b & 3;
+      c.md[l] = (b >> 2) & 1;
+      c.perm[l] = b >> 3;
+      if (c.kind[l] > GWLZ_I2_KIND_NATURAL || c.perm[l] >= factorial(c.nd)) return GWLZ_ERR_CORRUPT;
+    }
+    for (int l = 1; l <= c.L; l++)
+      if ((e = gwlz_rbuf_u8(r, &c.fq[l])) != GWLZ_OK) return e;
+    for (int l = 1; l <= c.L; l++)
+      for (int t = 0; c.md[l] && t < c.nd; t++) {
+        if ((e = gwlz_rbuf_u8(r, &c.w[l][t])) != GWLZ_OK) return e;
+        if (c.w[l][t] == 0) return GWLZ_ERR_CORRUPT;
+      }
+  }
   if ((e = gwlz_rbuf_varint(r, &nunp)) != GWLZ_OK) return e;
   if (nunp > (uint64_t)s->total) return GWLZ_ERR_CORRUPT;
   const uint8_t *rc, *raw, *unp;
@@ -626,6 +635,15 @@ gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, 
 
 /* ---- compressor -------------------------------------------------------------- */
 
+static double sse_of(const void *a, const void *b, size_t n, int isd) {
+  double se = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = gwlz_ld(a, i, isd) - gwlz_ld(b, i, isd);
+    se += d * d;
+  }
+  return se;
+}
+
 /* Mode 5: choose the schedule (interp2_tune.h) and code the whole field. */
 static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
@@ -635,24 +653,92 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
   int isd = p->type == GWLZ_TYPE_DOUBLE;
   gwlz_i2_cfg cfg;
   i2_default(&s, p->abs_eb, &cfg);
+  double lam = 8.0, slope_b[2] = {1, 2}, slope_s[2] = {1, 0.5};
   e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
   if (e == GWLZ_OK) {
     gwlz_i2_blocks blk;
     e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
-    if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk);
+    if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk, &lam);
+    if (e == GWLZ_OK) { /* Lorenzo instead? compared at equal size */
+      gwlz_i2_cfg lc = cfg;
+      double bi[2], si[2], bl[2], sl[2];
+      lc.lorenzo = 1;
+      for (int t = 0; t < 2 && e == GWLZ_OK; t++) {
+        double eb = t ? cfg.eb / BASE_SLOPE_STEP : cfg.eb;
+        e = gwlz_i2_blocks_try(&blk, &cfg, isd, eb, &bi[t], &si[t]);
+        if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &lc, isd, eb, &bl[t], &sl[t]);
+      }
+      double target = bi[0] > bl[0] ? bi[0] : bl[0];
+      if (e == GWLZ_OK && gwlz_i2_at_size(bl, sl, target) > gwlz_i2_at_size(bi, si, target)) {
+        cfg = lc;
+        memcpy(bi, bl, sizeof bi);
+        memcpy(si, sl, sizeof si);
+      }
+      memcpy(slope_b, bi, sizeof bi);
+      memcpy(slope_s, si, sizeof si);
+    }
     gwlz_i2_blocks_free(&blk);
   }
   if (e != GWLZ_OK) return e;
   size_t nunp = 0;
+  double sse = 0;
+  int mode = GWLZ_BASE_MODE_INTERP2;
   gwlz_wbuf pay;
   gwlz_wbuf_init(&pay);
-  e = encode_v2(&cfg, isd, data, recon, aux, NULL, &pay, &nunp, NULL);
+  e = encode_v2(&cfg, isd, data, recon, aux, NULL, &pay, &nunp, &sse);
+  if (e == GWLZ_OK && s.total <= BASE_TRIAL_MAX) {
+    /* small arrays: the mode 1/2 writer may still do better */
+    size_t bytes = s.total * gwlz_type_size(p->type);
+    void *rec1 = malloc(bytes ? bytes : 1);
+    uint8_t *aux1 = aux ? (uint8_t *)malloc(s.total) : NULL;
+    gwlz_wbuf pay1;
+    gwlz_base_info bi;
+    gwlz_wbuf_init(&pay1);
+    if (!rec1 || (aux && !aux1)) e = GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) e = gwlz_interp_compress_v1(p, data, rec1, aux1, &pay1, &bi);
+    if (e == GWLZ_OK) {
+      /* the v1 curve at eb and eb / step, the mode 5 curve through the
+       * trial's slope (the trial block is the whole array) */
+      double b1[2], s1[2];
+      b1[0] = 8.0 * (double)pay1.size;
+      s1[0] = sse_of(data, rec1, s.total, isd);
+      gwlz_base_params p2 = *p;
+      gwlz_wbuf pay2;
+      gwlz_wbuf_init(&pay2);
+      p2.abs_eb = p->abs_eb / BASE_SLOPE_STEP;
+      void *rec2 = malloc(bytes ? bytes : 1);
+      if (!rec2) e = GWLZ_ERR_MEMORY;
+      if (e == GWLZ_OK) e = gwlz_interp_compress_v1(&p2, data, rec2, NULL, &pay2, NULL);
+      if (e == GWLZ_OK) {
+        b1[1] = 8.0 * (double)pay2.size;
+        s1[1] = sse_of(data, rec2, s.total, isd);
+      }
+      free(rec2);
+      gwlz_wbuf_free(&pay2);
+      double b5[2] = {8.0 * (double)pay.size, 0}, s5[2] = {sse, 0};
+      b5[1] = b5[0] * slope_b[1] / slope_b[0];
+      s5[1] = s5[0] * slope_s[1] / slope_s[0];
+      double target = b1[0] > b5[0] ? b1[0] : b5[0];
+      if (e == GWLZ_OK && gwlz_i2_at_size(b1, s1, target) > gwlz_i2_at_size(b5, s5, target)) {
+        gwlz_wbuf_free(&pay);
+        pay = pay1;
+        gwlz_wbuf_init(&pay1);
+        memcpy(recon, rec1, bytes);
+        if (aux) memcpy(aux, aux1, s.total);
+        nunp = bi.unpredictable;
+        mode = bi.mode;
+      }
+    }
+    gwlz_wbuf_free(&pay1);
+    free(rec1);
+    free(aux1);
+  }
   if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
   gwlz_wbuf_free(&pay);
   if (e != GWLZ_OK) return e;
   if (info) {
     info->unpredictable = nunp;
-    info->mode = GWLZ_BASE_MODE_INTERP2;
+    info->mode = mode;
   }
   return out->err;
 }

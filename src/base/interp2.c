@@ -33,7 +33,7 @@
 #define I2_NE 12               /* energy classes                       */
 #define I2_NZ (4 * 8 * 8 * 4)  /* zero-flag models                     */
 int gwlz_i2_dev[8];
-#define I2_NM (4 * I2_NE * I2_T)
+#define I2_NM (4 * 4 * I2_NE * I2_T)
 #define I2_NX 32
 
 /* ---- raw bit streams ------------------------------------------------------
@@ -313,13 +313,14 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, hot *H, size_t i, double pred, u
   if (qa > 7) qa = 7;
   if (qb > 7) qb = 7;
   if (qg > 3) qg = 3;
+
   gwlz_rc_model *mz = &E->mz[((E->lv * 8 + qa) * 8 + qb) * 4 + qg];
   uint32_t en = (uint32_t)(((uint64_t)(A + B) * i2_w[nA + nB]) >> 16);
   int ec = bitlen(en);
   if (ec > I2_NE - 1) ec = I2_NE - 1;
   int s = ec - E->kdiv;
   if (s < 0) s = 0;
-  int ectx = E->lv * I2_NE + ec;
+  int ectx = (E->lv * I2_NE + ec) * 4 + qg;
   uint64_t m; /* |k|, radius for an unpredictable value */
   if (!dec) {
     double x = gwlz_ld(E->data, i, isd);
@@ -665,6 +666,75 @@ static GWLZ_NOINLINE void run_cd(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 1,
 static GWLZ_NOINLINE void run_df(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 0, 1); }
 static GWLZ_NOINLINE void run_dd(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 1, 1); }
 
+/* ---- Lorenzo ------------------------------------------------------------------- */
+/* First-order Lorenzo (the predictions of mode 2, lorenzo.h) in C order,
+ * one bound; context A = the face neighbours a, b, c, B = the edge
+ * neighbours ab, ac, bc (those inside the array), no gradient. */
+static GWLZ_ALWAYS_INLINE void lor_run(const gwlz_i2_cfg *c, eng *E, int isd, int dec) {
+  size_t M0 = 1, M1 = 1, M2 = 1;
+  if (c->nd == 1) {
+    M2 = c->n[0];
+  } else if (c->nd == 2) {
+    M1 = c->n[0];
+    M2 = c->n[1];
+  } else if (c->nd == 3) {
+    M0 = c->n[0];
+    M1 = c->n[1];
+    M2 = c->n[2];
+  } else {
+    M0 = c->n[0] * c->n[1];
+    M1 = c->n[2];
+    M2 = c->n[3];
+  }
+  size_t s1 = M2, s0 = M1 * M2, idx = 0;
+  set_level(E, c->eb);
+  E->lv = 0;
+  E->cls = 1;
+  hot H = E->h;
+  const uint8_t *mg = E->mag;
+#define LDR(j) gwlz_ld(E->rec, (j), isd)
+  for (size_t i = 0; i < M0; i++)
+    for (size_t j = 0; j < M1; j++)
+      for (size_t k = 0; k < M2; k++, idx++) {
+        int hi = i > 0, hj = j > 0, hk = k > 0;
+        double p;
+        uint32_t A = 0, B = 0, nA = 0, nB = 0;
+        if (hk) A += mg[idx - 1], nA++;
+        if (hj) A += mg[idx - s1], nA++;
+        if (hi) A += mg[idx - s0], nA++;
+        if (hj && hk) B += mg[idx - s1 - 1], nB++;
+        if (hi && hk) B += mg[idx - s0 - 1], nB++;
+        if (hi && hj) B += mg[idx - s0 - s1], nB++;
+        if (hi && hj && hk) {
+          double rest = ((LDR(idx - s1) - LDR(idx - s1 - 1)) + (LDR(idx - s0) - LDR(idx - s0 - 1))) -
+                        (LDR(idx - s0 - s1) - LDR(idx - s0 - s1 - 1));
+          p = LDR(idx - 1) + rest;
+        } else if (hi && hj) {
+          p = (LDR(idx - s1) + LDR(idx - s0)) - LDR(idx - s0 - s1);
+        } else if (hj && hk) {
+          p = LDR(idx - 1) + (LDR(idx - s1) - LDR(idx - s1 - 1));
+        } else if (hi && hk) {
+          p = LDR(idx - 1) + (LDR(idx - s0) - LDR(idx - s0 - 1));
+        } else if (hj) {
+          p = LDR(idx - s1);
+        } else if (hi) {
+          p = LDR(idx - s0);
+        } else if (hk) {
+          p = LDR(idx - 1);
+        } else {
+          p = 0.0;
+        }
+        i2_point(E, &H, idx, p, A, nA, B, nB, 0, isd, dec);
+      }
+#undef LDR
+  E->h = H;
+}
+
+static GWLZ_NOINLINE void lor_cf(const gwlz_i2_cfg *c, eng *E) { lor_run(c, E, 0, 0); }
+static GWLZ_NOINLINE void lor_cd(const gwlz_i2_cfg *c, eng *E) { lor_run(c, E, 1, 0); }
+static GWLZ_NOINLINE void lor_df(const gwlz_i2_cfg *c, eng *E) { lor_run(c, E, 0, 1); }
+static GWLZ_NOINLINE void lor_dd(const gwlz_i2_cfg *c, eng *E) { lor_run(c, E, 1, 1); }
+
 static void eng_init(eng *E, const gwlz_i2_cfg *c) {
   memset(E, 0, sizeof *E);
   E->R = (int64_t)c->radius;
@@ -705,10 +775,10 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
   E->uout = &o->unpred;
   gwlz_rc_enc_init(&E->h.enc, &o->rc);
   E->h.bw.out = &o->raw;
-  if (isd)
-    run_cd(c, E);
+  if (c->lorenzo)
+    (isd ? lor_cd : lor_cf)(c, E);
   else
-    run_cf(c, E);
+    (isd ? run_cd : run_cf)(c, E);
   gwlz_rc_enc_flush(&E->h.enc);
   bitw_flush(&E->h.bw);
   o->nunpred = E->nun;
@@ -717,6 +787,37 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
   free(own);
   if (o->rc.err || o->raw.err || o->unpred.err) return GWLZ_ERR_MEMORY;
   return GWLZ_OK;
+}
+
+gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, int nblk,
+                         void *rec, uint8_t *mag, double *bits, double *sse) {
+  size_t n = total_of(c), tsize = isd ? 8 : 4;
+  gwlz_i2_out o;
+  gwlz_i2_out_init(&o);
+  eng *E = (eng *)malloc(sizeof *E);
+  if (!E) return GWLZ_ERR_MEMORY;
+  eng_init(E, c);
+  E->rec = rec;
+  E->mag = mag;
+  E->uout = &o.unpred;
+  gwlz_rc_enc_init(&E->h.enc, &o.rc);
+  E->h.bw.out = &o.raw;
+  for (int k = 0; k < nblk; k++) {
+    memset(mag, 0, n);
+    E->data = blocks + (size_t)k * n * tsize;
+    if (c->lorenzo)
+      (isd ? lor_cd : lor_cf)(c, E);
+    else
+      (isd ? run_cd : run_cf)(c, E);
+  }
+  gwlz_rc_enc_flush(&E->h.enc);
+  bitw_flush(&E->h.bw);
+  *bits = 8.0 * (double)(o.rc.size + o.raw.size + o.unpred.size);
+  *sse = E->h.sse;
+  free(E);
+  gwlz_error e = (o.rc.err || o.raw.err || o.unpred.err) ? GWLZ_ERR_MEMORY : GWLZ_OK;
+  gwlz_i2_out_free(&o);
+  return e;
 }
 
 gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,
@@ -741,10 +842,10 @@ gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, 
   E->h.br.end = raw + raw_len;
   e = gwlz_rc_dec_init(&E->h.dec, rc, rc_len);
   if (e == GWLZ_OK) {
-    if (isd)
-      run_dd(c, E);
+    if (c->lorenzo)
+      (isd ? lor_dd : lor_df)(c, E);
     else
-      run_df(c, E);
+      (isd ? run_dd : run_df)(c, E);
     e = gwlz_rc_dec_end(&E->h.dec);
     if (e == GWLZ_OK && (E->bad || E->ui != E->uin_n)) e = GWLZ_ERR_CORRUPT;
     /* the raw stream must be used up to its last partial byte */

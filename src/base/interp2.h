@@ -45,6 +45,9 @@ typedef struct {
   double eb;                      /* finest bound, > 0                 */
   uint32_t radius;                /* largest |code| is radius - 1      */
   int kdiv;                       /* coder: Golomb shift offset 0..7   */
+  int lorenzo;                    /* 1: first-order Lorenzo in C order
+                                     with the bound eb instead of the
+                                     schedule (the level fields unused) */
 } gwlz_i2_cfg;
 
 int gwlz_i2_levels(int nd, const size_t *n);
@@ -76,6 +79,12 @@ void gwlz_i2_out_free(gwlz_i2_out *o);
  * GWLZ_OK or GWLZ_ERR_MEMORY (also when an output buffer failed). */
 gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, void *rec,
                             uint8_t *aux, uint8_t *mag, gwlz_i2_out *o);
+
+/* Trial coding of nblk fields of c's extents stored one after the other at
+ * blocks, the models carried from one to the next: total bits and sum of
+ * squared errors. rec: scratch of one field, mag: n bytes. */
+gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, int nblk,
+                         void *rec, uint8_t *mag, double *bits, double *sse);
 
 /* Decode into out (n values); aux NULL or n bytes. */
 gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,

@@ -364,18 +364,7 @@ gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int
   bc.eb = eb;
   *bits = 0;
   *sse = 0;
-  gwlz_i2_out o;
-  gwlz_i2_out_init(&o);
-  gwlz_error e = GWLZ_OK;
-  for (int k = 0; k < b->nblk && e == GWLZ_OK; k++) {
-    o.rc.size = o.raw.size = o.unpred.size = 0;
-    e = gwlz_i2_compress(&bc, isd, b->buf + (size_t)k * b->blen * b->tsize, b->rec, NULL, b->mag,
-                         &o);
-    *bits += 8.0 * (double)(o.rc.size + o.raw.size + o.unpred.size);
-    *sse += o.sse;
-  }
-  gwlz_i2_out_free(&o);
-  return e;
+  return gwlz_i2_trial(&bc, isd, b->buf, b->nblk, b->rec, b->mag, bits, sse);
 }
 
 #define NAB 17
@@ -384,7 +373,7 @@ static const double ab_cand[NAB][2] = {
     {1.5, 2},     {1.5, 3},    {1.5, 4},    {1.75, 2},   {1.75, 3}, {1.75, 4},
     {2, 2},       {2, 3},      {2, 4},      {2.5, 4},    {2.5, 6}};
 
-gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b) {
+gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b, double *lam_out) {
   double b0, s0, b1, s1;
   gwlz_error e = gwlz_i2_blocks_try(b, c, isd, c->eb, &b0, &s0);
   if (e == GWLZ_OK) e = gwlz_i2_blocks_try(b, c, isd, c->eb * 1.25, &b1, &s1);
@@ -393,9 +382,12 @@ gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b)
   double lam = 8.0;
   if (b0 > 0 && b1 > 0 && s0 > 0 && s1 > 0 && b0 != b1) {
     double l = (10.0 * log10(s1 / s0)) / log2(b0 / b1);
-    if (isfinite(l) && l > 1.0) lam = l;
+    if (isfinite(l)) lam = l;
   }
-  double best = s0 > 0 ? -10.0 * log10(s0) - lam * log2(b0 > 1 ? b0 : 1) : INFINITY;
+  if (lam < 4.0) lam = 4.0;
+  if (lam > 40.0) lam = 40.0;
+  *lam_out = lam;
+  double best = s0 > 0 ? -10.0 * log10(s0) - lam * log2(b0 > 1 ? b0 : 1) : -INFINITY;
   uint8_t bestfq[GWLZ_I2_MAXL + 1];
   memcpy(bestfq, c->fq, sizeof bestfq);
   gwlz_i2_cfg t = *c;
@@ -413,4 +405,19 @@ gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b)
   }
   memcpy(c->fq, bestfq, sizeof bestfq);
   return e;
+}
+
+double gwlz_i2_score(double bits, double sse, double lam) {
+  if (!(sse > 0)) sse = DBL_MIN;
+  return -10.0 * log10(sse) - lam * log2(bits > 1 ? bits : 1);
+}
+
+double gwlz_i2_at_size(const double *bits, const double *sse, double target) {
+  double p0 = -10.0 * log10(sse[0] > 0 ? sse[0] : DBL_MIN);
+  double p1 = -10.0 * log10(sse[1] > 0 ? sse[1] : DBL_MIN);
+  double l0 = log2(bits[0] > 1 ? bits[0] : 1), l1 = log2(bits[1] > 1 ? bits[1] : 1);
+  double lam = l1 > l0 + 1e-3 ? (p1 - p0) / (l1 - l0) : 8.0;
+  if (!isfinite(lam) || lam < 2.0) lam = 2.0;
+  if (lam > 60.0) lam = 60.0;
+  return p0 + lam * (log2(target > 1 ? target : 1) - l0);
 }

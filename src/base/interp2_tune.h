@@ -33,7 +33,14 @@ gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int
 /* Choose the level factors fq of c by trial coding of the blocks: the
  * candidate with the best PSNR at equal size, the local slope of PSNR over
  * log2(size) measured on the current factors. */
-gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b);
+gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b, double *lam);
+/* The score the choices maximise: PSNR (up to a constant) minus lam times
+ * log2 of the size, lam the slope in dB per doubling of the size. */
+double gwlz_i2_score(double bits, double sse, double lam);
+/* PSNR (up to a constant) at size target of a candidate measured at two
+ * bounds (bits[0], sse[0]) and a smaller one (bits[1], sse[1]): linear in
+ * log2 of the size from the first point. */
+double gwlz_i2_at_size(const double *bits, const double *sse, double target);
 /* Set fq from a level factor rule min(alpha^(l-1), beta). */
 void gwlz_i2_set_factors(gwlz_i2_cfg *c, double alpha, double beta);
 #endif
