@@ -11,7 +11,6 @@
 
 #include "base/interp2.h"
 extern int gwlz_i2_dev[8];
-extern size_t gwlz_i2_bins;
 
 int main(int argc, char **argv) {
   if (argc < 5) {
@@ -136,7 +135,6 @@ int main(int argc, char **argv) {
     se += d * d;
   }
   double psnr = se > 0 ? 20 * log10(mx - mn) - 10 * log10(se / (double)p.n) : INFINITY;
-  fprintf(stderr, "bins/value %.3f\n", (double)gwlz_i2_bins / (double)p.n / reps);
   printf("%zu\t%.5f\t%.3f\t%.4f\t%.4f\t%.4f\t%zu%s\n", out.size, 8.0 * (double)out.size / (double)p.n,
          psnr, maxe / p.abs_eb, tc, td, nunp, bad ? "\tMISMATCH" : "");
   return bad || maxe > p.abs_eb;

@@ -67,7 +67,14 @@ typedef struct {
  *                      in bits 0..3 (capped at 15), the pass index within
  *                      the level (0..3, the order in which dimensions are
  *                      interpolated) in bits 4..5;
- *                      Lorenzo (mode 2): 1;  raw: 0;
+ *                      interp (mode 5, interpolation): level l in bits 0..3
+ *                      (1 = finest, capped at 15; the origin L + 1), in
+ *                      bits 4..5 the step within the level (capped at 3):
+ *                      the index of the pass among the level's 1-D passes
+ *                      (frozen dimensions counted apart), or |S| - 1 for a
+ *                      multi-dimensional step (the number of dimensions the
+ *                      value is interpolated along, minus one);
+ *                      Lorenzo (modes 2 and 5): 1;  raw: 0;
  *                      other bases: documented in their source. */
 #define GWLZ_AUX_EXACT 0x80
 #define GWLZ_AUX_CODED 0x40

@@ -107,9 +107,7 @@ static GWLZ_ALWAYS_INLINE int i2_dec_bit(gwlz_rc_dec *d, gwlz_rc_model *m) {
   return (int)bit;
 }
 
-size_t gwlz_i2_bins;
 static GWLZ_ALWAYS_INLINE void i2_enc_bit(gwlz_rc_enc *e, gwlz_rc_model *m, uint32_t bit) {
-  gwlz_i2_bins++;
   uint32_t bound = (e->range >> GWLZ_RC_PROB_BITS) * m->p, mask = 0u - bit;
   e->low += (uint64_t)(bound & mask);
   e->range = (bound & ~mask) | ((e->range - bound) & mask);
@@ -118,6 +116,16 @@ static GWLZ_ALWAYS_INLINE void i2_enc_bit(gwlz_rc_enc *e, gwlz_rc_model *m, uint
     e->range <<= 8;
     gwlz_rc_shift_low(e);
   }
+}
+
+void gwlz_i2_bits_encode(gwlz_rc_enc *e, gwlz_rc_model *m, const uint8_t *bits, size_t n,
+                         unsigned nmodels) {
+  for (size_t i = 0; i < n; i++) i2_enc_bit(e, &m[i % nmodels], bits[i]);
+}
+
+void gwlz_i2_bits_decode(gwlz_rc_dec *d, gwlz_rc_model *m, uint8_t *bits, size_t n,
+                         unsigned nmodels) {
+  for (size_t i = 0; i < n; i++) bits[i] = (uint8_t)i2_dec_bit(d, &m[i % nmodels]);
 }
 
 /* ---- engine ---------------------------------------------------------------- */
@@ -218,34 +226,27 @@ static void set_level(eng *E, double eb) {
 }
 
 /* ---- magnitude coding ------------------------------------------------------ */
+/* Values u >= 0 past the unary part: Elias gamma of w = u + 1 < 2^33: the
+ * exponent e = bitlen(w) - 1 in unary (bits 1 then a 0) with the models
+ * X[min(j, 31)], then the e bits of w below its top bit as bypass bits. */
 static GWLZ_NOINLINE void enc_escape(eng *E, hot *H, uint64_t u) {
   uint64_t w = u + 1;
   int e = 63 - __builtin_clzll(w);
   for (int j = 0; j < e; j++) i2_enc_bit(&H->enc, &E->mx[j < I2_NX ? j : I2_NX - 1], 1);
   i2_enc_bit(&H->enc, &E->mx[e < I2_NX ? e : I2_NX - 1], 0);
-  if (e > 32) {
-    gwlz_rc_encode_bypass(&H->enc, (uint32_t)(w >> 32) & ((1u << (e - 32)) - 1), e - 32);
-    gwlz_rc_encode_bypass(&H->enc, (uint32_t)w, 32);
-  } else if (e > 0) {
-    gwlz_rc_encode_bypass(&H->enc, (uint32_t)w & (uint32_t)((1ull << e) - 1), e);
-  }
+  if (e > 0) gwlz_rc_encode_bypass(&H->enc, (uint32_t)(w & ((1ull << e) - 1)), e);
 }
 
 static GWLZ_NOINLINE uint64_t dec_escape(eng *E, hot *H) {
   int e = 0;
   while (i2_dec_bit(&H->dec, &E->mx[e < I2_NX ? e : I2_NX - 1])) {
-    if (++e > 40) {
+    if (++e > 32) { /* no writer gets there: radius <= 2^30 */
       E->bad = 1;
       return 0;
     }
   }
   uint64_t w = 1;
-  if (e > 32) {
-    w = (w << (e - 32)) | gwlz_rc_decode_bypass(&H->dec, e - 32);
-    w = (w << 32) | gwlz_rc_decode_bypass(&H->dec, 32);
-  } else if (e > 0) {
-    w = (w << e) | gwlz_rc_decode_bypass(&H->dec, e);
-  }
+  if (e > 0) w = (w << e) | gwlz_rc_decode_bypass(&H->dec, e);
   return w - 1;
 }
 
@@ -267,10 +268,6 @@ static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, hot *H, int ectx, int s) {
   uint64_t hi = 0;
   while (hi < I2_T && i2_dec_bit(&H->dec, &m[hi])) hi++;
   if (hi == I2_T) hi += dec_escape(E, H);
-  if (hi >> 40) {
-    E->bad = 1;
-    hi = 0;
-  }
   uint64_t v = hi << s;
   if (s) v |= bitr_get(&H->br, s);
   return v;
@@ -304,6 +301,26 @@ static GWLZ_NOINLINE void i2_pop(eng *E, size_t i, int isd) {
   E->ui++;
 }
 
+/* Rebuild x from pred and code k as the decoder will; keep it when within
+ * the bound. */
+static GWLZ_ALWAYS_INLINE int i2_try(eng *E, hot *H, double x, double pred, int64_t k, size_t i,
+                                     int isd) {
+  double r = pred + (double)k * E->twoeb;
+  if (isd) {
+    if (!(fabs(x - r) <= E->eb)) return 0;
+    ((double *)E->rec)[i] = r;
+    H->sse += (x - r) * (x - r);
+    return 1;
+  }
+  if (!(fabs(r) <= (double)FLT_MAX)) return 0;
+  float rf = (float)r;
+  double df = x - (double)rf;
+  if (!(fabs(df) <= E->eb)) return 0;
+  ((float *)E->rec)[i] = rf;
+  H->sse += df * df;
+  return 1;
+}
+
 /* The point at index i with prediction pred and context sums A (of nA
  * neighbours) and B (of nB). */
 static GWLZ_ALWAYS_INLINE void i2_point(eng *E, hot *H, size_t i, double pred, uint32_t A,
@@ -329,22 +346,7 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, hot *H, size_t i, double pred, u
     int ok = 0;
     if (fabs(d) < E->lim) {
       k = (int64_t)(d + copysign(0.5, d));
-      double r = pred + (double)k * E->twoeb;
-      if (isd) {
-        if (fabs(x - r) <= E->eb) {
-          ((double *)E->rec)[i] = r;
-          ok = 1;
-          H->sse += (x - r) * (x - r);
-        }
-      } else if (fabs(r) <= (double)FLT_MAX) {
-        float rf = (float)r;
-        double df = x - (double)rf;
-        if (fabs(df) <= E->eb) {
-          ((float *)E->rec)[i] = rf;
-          ok = 1;
-          H->sse += df * df;
-        }
-      }
+      ok = i2_try(E, H, x, pred, k, i, isd);
     }
     if (!ok) {
       if (isd)

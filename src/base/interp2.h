@@ -91,6 +91,14 @@ gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, 
                               const uint8_t *raw, size_t raw_len, const uint8_t *unpred,
                               size_t nunpred, void *out, uint8_t *aux);
 
+/* Tests: the mode 5 coder's own (branch-free) coding of n bits with models
+ * m[i % nmodels], to check it against format/rangecoder.h. */
+#include "format/rangecoder.h"
+void gwlz_i2_bits_encode(gwlz_rc_enc *e, gwlz_rc_model *m, const uint8_t *bits, size_t n,
+                         unsigned nmodels);
+void gwlz_i2_bits_decode(gwlz_rc_dec *d, gwlz_rc_model *m, uint8_t *bits, size_t n,
+                         unsigned nmodels);
+
 /* Development: the whole mode 5 payload for a given schedule (interp.c). */
 #include "base/base.h"
 gwlz_error gwlz_i2_payload(const gwlz_base_params *p, const gwlz_i2_cfg *c, const void *data,
