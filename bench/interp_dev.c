@@ -84,6 +84,7 @@ int main(int argc, char **argv) {
       if (!strcmp(key, "frozen")) c.frozen = (unsigned)v;
       if (!strcmp(key, "kdiv")) c.kdiv = (int)v;
       if (!strcmp(key, "lorenzo")) c.lorenzo = (int)v;
+      if (!strcmp(key, "groups")) c.groups = (int)v;
       if (!strcmp(key, "radius")) c.radius = (uint32_t)v;
       if (!strcmp(key, "reps")) reps = (int)v;
       if (key[0] == 'x' && !key[1] && lvl >= 0 && lvl < 8) gwlz_i2_dev[lvl] = (int)v;

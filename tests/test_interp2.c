@@ -189,6 +189,7 @@ static void test_schedules(void) {
         if (c.nd >= 2 && variant >= 6) c.frozen = 1u << (variant % c.nd);
         if (variant == 9 && c.nd >= 3) c.frozen = 5;
         c.kdiv = variant % 8;
+        c.groups = (variant + (int)sh) % 2;
         if (variant == 7) c.radius = 3; /* many unpredictable values */
         if (variant == 8) c.radius = 1;
         if (variant == 10 || variant == 11) c.lorenzo = 1;
@@ -252,7 +253,7 @@ static void test_header(void) {
   static const struct {
     size_t off;
     uint8_t v;
-  } bad[] = {{2, 2}, {3, 2}, {4, 8}, {12, 0x7f}, {12, 0xff}, {16, 0x80}, {17, 8},
+  } bad[] = {{2, 2}, {3, 2}, {4, 16}, {12, 0x7f}, {12, 0xff}, {16, 0x80}, {17, 8},
              {18, 3}, {19, 3}, {19, 6 << 3}};
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     uint8_t *cp = (uint8_t *)malloc(out.size);

@@ -85,6 +85,8 @@
 /* Mode 5: fraction of the values in trial blocks; quantizer radius. */
 #define BASE_SAMPLE_FRAC 0.02
 #define BASE_I2_RADIUS (1u << 20)
+/* Quiet-group flags are used when they cost at most this factor in size. */
+#define BASE_GROUPS_COST 1.01
 /* Second bound of the trials that measure a candidate's slope: eb / this. */
 #define BASE_SLOPE_STEP 1.5
 
@@ -422,7 +424,7 @@ static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, voi
     gwlz_base_prefix(pay, GWLZ_BASE_MODE_INTERP2);
     gwlz_wbuf_u8(pay, (uint8_t)c->nd);
     gwlz_wbuf_u8(pay, (uint8_t)(c->lorenzo ? 1 : 0));
-    gwlz_wbuf_u8(pay, (uint8_t)c->kdiv);
+    gwlz_wbuf_u8(pay, (uint8_t)(c->kdiv | (c->groups ? 8 : 0)));
     gwlz_wbuf_f64(pay, c->eb);
     gwlz_wbuf_u32(pay, c->radius);
     if (!c->lorenzo) {
@@ -465,14 +467,15 @@ static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize,
   if ((e = gwlz_rbuf_u8(r, &coder)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_f64(r, &eb)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u32(r, &radius)) != GWLZ_OK) return e;
-  if (scheme > 1 || coder > 7 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
+  if (scheme > 1 || coder > 15 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
       radius > (1u << 30))
     return GWLZ_ERR_CORRUPT;
   c.nd = s->nd;
   for (int t = 0; t < s->nd; t++) c.n[t] = s->n[t];
   c.L = gwlz_i2_levels(c.nd, c.n);
   c.lorenzo = scheme;
-  c.kdiv = coder;
+  c.kdiv = coder & 7;
+  c.groups = (coder >> 3) & 1;
   c.eb = eb;
   c.radius = radius;
   if (!scheme) {
@@ -665,8 +668,8 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
       lc.lorenzo = 1;
       for (int t = 0; t < 2 && e == GWLZ_OK; t++) {
         double eb = t ? cfg.eb / BASE_SLOPE_STEP : cfg.eb;
-        e = gwlz_i2_blocks_try(&blk, &cfg, isd, eb, &bi[t], &si[t]);
-        if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &lc, isd, eb, &bl[t], &sl[t]);
+        e = gwlz_i2_blocks_try(&blk, &cfg, isd, eb, &bi[t], &si[t], NULL);
+        if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &lc, isd, eb, &bl[t], &sl[t], NULL);
       }
       double target = bi[0] > bl[0] ? bi[0] : bl[0];
       if (e == GWLZ_OK && gwlz_i2_at_size(bl, sl, target) > gwlz_i2_at_size(bi, si, target)) {
@@ -676,6 +679,13 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
       }
       memcpy(slope_b, bi, sizeof bi);
       memcpy(slope_s, si, sizeof si);
+    }
+    if (e == GWLZ_OK && !cfg.lorenzo) { /* quiet-group flags: faster, when nearly free */
+      gwlz_i2_cfg gc = cfg;
+      double bg, sg;
+      gc.groups = 1;
+      e = gwlz_i2_blocks_try(&blk, &gc, isd, cfg.eb, &bg, &sg, NULL);
+      if (e == GWLZ_OK && bg <= slope_b[0] * BASE_GROUPS_COST) cfg = gc;
     }
     gwlz_i2_blocks_free(&blk);
   }
@@ -856,5 +866,93 @@ static gwlz_error interp_decompress(const gwlz_base_params *p, const uint8_t *pa
   return e;
 }
 
+extern int gwlz_i2_dev[8];
+/* ---- estimate ------------------------------------------------------------------ */
+
+/* Bits per value and MSE of the mode 5 schedule the compressor would choose,
+ * from its trial coding of the sample blocks (the whole array when small). */
+static gwlz_error interp_estimate(const gwlz_base_params *p, const void *data, double *bpv,
+                                  double *mse) {
+  shape s;
+  gwlz_error e;
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  gwlz_i2_cfg cfg;
+  i2_default(&s, p->abs_eb, &cfg);
+  if (s.total <= BASE_TRIAL_MAX) { /* small: compress for real */
+    size_t bytes = s.total * gwlz_type_size(p->type);
+    void *rec = malloc(bytes ? bytes : 1);
+    gwlz_wbuf out;
+    gwlz_wbuf_init(&out);
+    e = rec ? interp_compress(p, data, rec, NULL, &out, NULL) : GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) {
+      *bpv = 8.0 * (double)out.size / (double)s.total;
+      *mse = sse_of(data, rec, s.total, isd) / (double)s.total;
+    }
+    free(rec);
+    gwlz_wbuf_free(&out);
+    return e;
+  }
+  double lam, bits = 0, sse = 0, acct[3 * (GWLZ_I2_MAXL + 2)];
+  e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
+  gwlz_i2_blocks blk;
+  memset(&blk, 0, sizeof blk);
+  if (e == GWLZ_OK) e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
+  if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk, &lam);
+  if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &cfg, isd, cfg.eb, &bits, &sse, acct);
+  /* The blocks are a sample of a few places: correct every level's rate
+   * and error by the ratio of a model's figures (order-0 bits, squared
+   * error at the original values) on points sampled over the whole field
+   * to the same on the blocks. */
+  gwlz_i2_cfg bc = cfg;
+  bc.nd = blk.nd;
+  for (int t = 0; t < blk.nd; t++) bc.n[t] = blk.bn[t];
+  bc.L = gwlz_i2_levels(bc.nd, bc.n);
+  int Lb = bc.L;
+  double fb[GWLZ_I2_MAXL + 2] = {0}, fm[GWLZ_I2_MAXL + 2] = {0}, fp[GWLZ_I2_MAXL + 2] = {0};
+  double bb[GWLZ_I2_MAXL + 2] = {0}, bm[GWLZ_I2_MAXL + 2] = {0}, bp[GWLZ_I2_MAXL + 2] = {0};
+  if (e == GWLZ_OK && !cfg.lorenzo)
+    e = gwlz_i2_level_stats(&cfg, isd, data, 0x51ED27A3ull, fb, fm, fp);
+  for (int k = 0; k < blk.nblk && e == GWLZ_OK && !cfg.lorenzo; k++) {
+    double tb[GWLZ_I2_MAXL + 2] = {0}, tm[GWLZ_I2_MAXL + 2] = {0}, tp[GWLZ_I2_MAXL + 2] = {0};
+    e = gwlz_i2_level_stats(&bc, isd, blk.buf + (size_t)k * blk.blen * blk.tsize,
+                            0x51ED27A3ull + (uint64_t)k, tb, tm, tp);
+    for (int l = 1; l <= Lb; l++) {
+      bb[l] += tb[l] * tp[l];
+      bm[l] += tm[l] * tp[l];
+      bp[l] += tp[l];
+    }
+  }
+  gwlz_i2_blocks_free(&blk);
+  if (e != GWLZ_OK) return e;
+  /* Rates of the fine levels of the blocks (the coarse levels of a block
+   * cost more than in the field), applied to the field's points per level. */
+  int lmax = Lb > 3 ? Lb - 2 : 1;
+  double cnt[GWLZ_I2_MAXL + 2], b = 8.0 * (40.0 + 2.0 * cfg.L), se = 0;
+  gwlz_i2_level_counts(&cfg, cnt);
+  for (int l = 1; l <= cfg.L + 1; l++) {
+    int k = l < lmax ? l : lmax;
+    while (k > 1 && acct[3 * k + 2] < 1) k--;
+    double np = acct[3 * k + 2];
+    if (np < 1) continue;
+    double rb = 1.0, rm = 1.0;
+    if (!cfg.lorenzo && k <= Lb && bp[k] > 0 && l <= cfg.L) {
+      double hb = bb[k] / bp[k], mb = bm[k] / bp[k];
+      if (hb > 1e-3 && fb[l] > 0) rb = fb[l] / hb;
+      if (mb > 0 && fm[l] > 0) rm = fm[l] / mb;
+      rb = rb > 4 ? 4 : (rb < 0.25 ? 0.25 : rb);
+      rm = rm > 4 ? 4 : (rm < 0.25 ? 0.25 : rm);
+      if (gwlz_i2_dev[6] == 1) rm = sqrt(rm);
+      if (gwlz_i2_dev[6] == 2) rm = 1;
+      if (gwlz_i2_dev[7] == 1) rb = sqrt(rb);
+    }
+    b += cnt[l] * acct[3 * k] / np * rb;
+    se += cnt[l] * acct[3 * k + 1] / np * rm;
+  }
+  *bpv = b / (double)s.total;
+  *mse = se / (double)s.total;
+  return GWLZ_OK;
+}
+
 const gwlz_base_impl gwlz_base_interp = {GWLZ_BASE_INTERP, "interp", interp_compress,
-                                         interp_decompress, NULL};
+                                         interp_decompress, interp_estimate};

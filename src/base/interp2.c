@@ -35,6 +35,8 @@
 int gwlz_i2_dev[8];
 #define I2_NM (4 * 4 * I2_NE * I2_T)
 #define I2_NX 32
+#define I2_GS 32               /* points per group (zero-group flags)  */
+#define I2_NG (4 * 3)          /* group-flag models                    */
 
 /* ---- raw bit streams ------------------------------------------------------
  * Bits are packed LSB first: bit j of the stream is bit (j mod 8) of byte
@@ -158,6 +160,8 @@ typedef struct {
   gwlz_rc_model ms[4];
   gwlz_rc_model mm[I2_NM];
   gwlz_rc_model mx[I2_NX];
+  gwlz_rc_model mgz[I2_NG];
+  int groups; /* zero-group flags on */
   /* unpredictable values */
   gwlz_wbuf *uout;
   size_t nun;
@@ -165,6 +169,11 @@ typedef struct {
   size_t uin_n, ui;
   int bad;
   hot h;
+  size_t cnt;          /* points visited                       */
+  double *acct;        /* NULL, or per level l: bits, sse, points */
+  int acct_l;          /* level of the points since the last mark */
+  double acct_bits, acct_sse;
+  size_t acct_cnt;
 } eng;
 
 static const uint32_t i2_w[13] = {131072, 87381, 65536, 52428, 43690, 37449, 32768,
@@ -179,6 +188,31 @@ int gwlz_i2_levels(int nd, const size_t *n) {
   int L = 0;
   while (L < GWLZ_I2_MAXL && ((size_t)1 << L) < m) L++;
   return L;
+}
+
+void gwlz_i2_level_counts(const gwlz_i2_cfg *c, double *cnt) {
+  double fr = 1.0; /* points of the frozen dimensions */
+  memset(cnt, 0, sizeof(double) * (size_t)(c->L + 2));
+  if (c->lorenzo) {
+    for (int e = 0; e < c->nd; e++) fr *= (double)c->n[e];
+    cnt[1] = fr;
+    return;
+  }
+  for (int e = 0; e < c->nd; e++)
+    if (c->frozen & (1u << e)) fr *= (double)c->n[e];
+  cnt[c->L + 1] = 1.0;
+  for (int l = 1; l <= c->L; l++) {
+    size_t h = (size_t)1 << (l - 1);
+    double all = 1.0, even = 1.0;
+    for (int e = 0; e < c->nd; e++) {
+      if (c->frozen & (1u << e)) continue;
+      all *= (double)((c->n[e] + h - 1) / h);
+      even *= (double)((c->n[e] + 2 * h - 1) / (2 * h));
+    }
+    cnt[l] = fr * (all - even);
+  }
+  /* the frozen line through the origin: charged to level 1 */
+  cnt[1] += fr - 1.0;
 }
 
 double gwlz_i2_level_eb(const gwlz_i2_cfg *c, int l) {
@@ -218,6 +252,27 @@ void gwlz_i2_out_free(gwlz_i2_out *o) {
   gwlz_wbuf_free(&o->unpred);
 }
 
+/* Bits written so far (trials only). */
+static double bits_so_far(const eng *E) {
+  return 8.0 * (double)(E->h.enc.out->size + E->h.enc.cache_size + E->h.bw.out->size +
+                        E->uout->size) +
+         (double)E->h.bw.n;
+}
+
+/* Trials: charge what was coded since the last mark to its level. */
+static void acct_mark(eng *E, int l) {
+  if (!E->acct) return;
+  double b = bits_so_far(E);
+  double *a = E->acct + 3 * E->acct_l;
+  a[0] += b - E->acct_bits;
+  a[1] += E->h.sse - E->acct_sse;
+  a[2] += (double)(E->cnt - E->acct_cnt);
+  E->acct_l = l;
+  E->acct_bits = b;
+  E->acct_sse = E->h.sse;
+  E->acct_cnt = E->cnt;
+}
+
 static void set_level(eng *E, double eb) {
   E->eb = eb;
   E->twoeb = eb * 2.0;
@@ -250,24 +305,36 @@ static GWLZ_NOINLINE uint64_t dec_escape(eng *E, hot *H) {
   return w - 1;
 }
 
+/* hi = v >> s: a two-level tree first (bit [hi >= 2] with model 0, then
+ * [hi & 1] or [hi >= 3] with model 1 or 2), hi >= 3 goes on in unary with
+ * models 3.. (bits [hi > j], j = 3..T-1), then the escape. */
 static GWLZ_ALWAYS_INLINE void enc_mag(eng *E, hot *H, uint64_t v, int ectx, int s) {
   uint64_t hi = v >> s;
   gwlz_rc_model *m = &E->mm[ectx * I2_T];
-  int j = 0;
-  for (; j < I2_T; j++) {
-    int bit = hi > (uint64_t)j;
-    i2_enc_bit(&H->enc, &m[j], bit);
-    if (!bit) break;
+  uint32_t b1 = hi >= 2, b2 = b1 ? hi >= 3 : (uint32_t)hi;
+  i2_enc_bit(&H->enc, &m[0], b1);
+  i2_enc_bit(&H->enc, &m[1 + b1], b2);
+  if (b1 && b2) {
+    int j = 3;
+    for (; j < I2_T; j++) {
+      int bit = hi > (uint64_t)j;
+      i2_enc_bit(&H->enc, &m[j], bit);
+      if (!bit) break;
+    }
+    if (j == I2_T) enc_escape(E, H, hi - I2_T);
   }
-  if (j == I2_T) enc_escape(E, H, hi - I2_T);
   if (s) bitw_put(&H->bw, (uint32_t)(v & ((1u << s) - 1)), s);
 }
 
 static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, hot *H, int ectx, int s) {
   gwlz_rc_model *m = &E->mm[ectx * I2_T];
-  uint64_t hi = 0;
-  while (hi < I2_T && i2_dec_bit(&H->dec, &m[hi])) hi++;
-  if (hi == I2_T) hi += dec_escape(E, H);
+  uint32_t b1 = (uint32_t)i2_dec_bit(&H->dec, &m[0]);
+  uint32_t b2 = (uint32_t)i2_dec_bit(&H->dec, &m[1 + b1]);
+  uint64_t hi = 2 * b1 + b2;
+  if (GWLZ_UNLIKELY(hi == 3)) {
+    while (hi < I2_T && i2_dec_bit(&H->dec, &m[hi])) hi++;
+    if (hi == I2_T) hi += dec_escape(E, H);
+  }
   uint64_t v = hi << s;
   if (s) v |= bitr_get(&H->br, s);
   return v;
@@ -385,9 +452,46 @@ static GWLZ_ALWAYS_INLINE void i2_point(eng *E, hot *H, size_t i, double pred, u
       ((float *)E->rec)[i] = r > 0.0 ? INFINITY : (r < 0.0 ? -INFINITY : NAN);
   }
 done:
+  E->cnt++;
   E->mag[i] = (uint8_t)(m < 255 ? m : 255);
   if (E->aux)
     E->aux[i] = (uint8_t)(E->cls | (m >= (uint64_t)E->R ? GWLZ_AUX_EXACT : (m ? GWLZ_AUX_CODED : 0)));
+}
+
+/* Compressing: does the value at i quantize to code 0 against pred (and
+ * rebuild within the bound)? */
+static GWLZ_ALWAYS_INLINE int i2_zero_ok(const eng *E, size_t i, double pred, int isd) {
+  double x = gwlz_ld(E->data, i, isd);
+  if (!(fabs((x - pred) * E->inv) < 0.5)) return 0;
+  double r = pred + 0.0 * E->twoeb;
+  if (isd) return fabs(x - r) <= E->eb;
+  if (!(fabs(r) <= (double)FLT_MAX)) return 0;
+  return fabs(x - (double)(float)r) <= E->eb;
+}
+
+/* A point of an all-zero group: code 0, nothing coded. */
+static GWLZ_ALWAYS_INLINE void i2_zero(eng *E, hot *H, size_t i, double pred, int isd, int dec) {
+  double r = pred + 0.0 * E->twoeb;
+  if (isd) {
+    ((double *)E->rec)[i] = r;
+    if (!dec) {
+      double d = gwlz_ld(E->data, i, isd) - r;
+      H->sse += d * d;
+    }
+  } else {
+    float rf;
+    if (GWLZ_LIKELY(fabs(r) <= (double)FLT_MAX))
+      rf = (float)r;
+    else /* only reachable from a damaged payload */
+      rf = r > 0.0 ? INFINITY : (r < 0.0 ? -INFINITY : NAN);
+    ((float *)E->rec)[i] = rf;
+    if (!dec) {
+      double d = gwlz_ld(E->data, i, isd) - (double)rf;
+      H->sse += d * d;
+    }
+  }
+  E->cnt++;
+  if (E->aux) E->aux[i] = E->cls;
 }
 
 /* ---- prediction --------------------------------------------------------------- */
@@ -470,8 +574,11 @@ static GWLZ_ALWAYS_INLINE void run_pts(eng *E, const lctx *lc, size_t i, size_t 
   uint32_t nA = lc->na + (in3 ? 1u + (uint32_t)plus : 0u);
   ptrdiff_t go = in3 && mode == 1 ? (plus ? (ptrdiff_t)h : 0) : lc->go;
   hot H = E->h;
-#define PT(PRED)                                                                              \
-  for (size_t j = 0; j < cnt; j++, i += s3) {                                                 \
+  const int grp = E->groups;
+  int gstate = 0; /* group flags: 0 none yet, 1 previous all zero, 2 not */
+  /* one point with its contexts (j: index on the run) */
+#define PT1(PRED)                                                                             \
+  do {                                                                                        \
     uint32_t A = (uint32_t)mg[i + ao[0]] + mg[i + ao[1]] + mg[i + ao[2]] + mg[i + ao[3]] +     \
                  mg[i + ao[4]] + mg[i + ao[5]];                                               \
     uint32_t B = (uint32_t)mg[i + bo[0]] + mg[i + bo[1]] + mg[i + bo[2]], nB = lc->nb;        \
@@ -487,6 +594,39 @@ static GWLZ_ALWAYS_INLINE void run_pts(eng *E, const lctx *lc, size_t i, size_t 
       G = g < 65535.0 ? (uint32_t)g : 65535u;                                                 \
     }                                                                                         \
     i2_point(E, &H, i, PRED, A, nA, B, nB, G, isd, dec);                                      \
+  } while (0)
+  /* groups of I2_GS points: a flag says when every code of a group is 0 */
+#define PT(PRED)                                                                              \
+  for (size_t j = 0; j < cnt;) {                                                              \
+    size_t gn = cnt - j < I2_GS ? cnt - j : I2_GS;                                            \
+    int allz = 0;                                                                             \
+    if (grp) {                                                                                \
+      uint32_t A0 = 0;                                                                        \
+      for (size_t t = 0, ii = i; t < gn; t++, ii += s3)                                       \
+        A0 += (uint32_t)mg[ii + ao[0]] + mg[ii + ao[1]] + mg[ii + ao[2]] + mg[ii + ao[3]] +   \
+              mg[ii + ao[4]] + mg[ii + ao[5]] +                                               \
+              (in3 ? (uint32_t)mg[ii - h] + (plus ? mg[ii + h] : 0) : 0) + mg[ii + bo[0]] +   \
+              mg[ii + bo[1]] + mg[ii + bo[2]];                                                \
+      if (j || prev0) A0 += mg[i - s3];                                                       \
+      if (!A0) { /* a quiet group: one flag for all its codes being 0 */                      \
+        gwlz_rc_model *mg0 = &E->mgz[E->lv * 3 + gstate];                                     \
+        if (!dec) {                                                                           \
+          size_t i0 = i;                                                                      \
+          allz = 1;                                                                           \
+          for (size_t t = 0; t < gn && allz; t++, i += s3) allz = i2_zero_ok(E, i, PRED, isd); \
+          i = i0;                                                                             \
+          i2_enc_bit(&H.enc, mg0, (uint32_t)allz);                                            \
+        } else {                                                                              \
+          allz = i2_dec_bit(&H.dec, mg0);                                                     \
+        }                                                                                     \
+        gstate = allz ? 1 : 2;                                                                \
+      }                                                                                       \
+    }                                                                                         \
+    if (allz) {                                                                               \
+      for (size_t t = 0; t < gn; t++, j++, i += s3) i2_zero(E, &H, i, PRED, isd, dec);        \
+    } else {                                                                                  \
+      for (size_t t = 0; t < gn; t++, j++, i += s3) PT1(PRED);                                \
+    }                                                                                         \
   }
   if (mode == 2) {
     PT(md_pred(E, lc, i, in3, k3, h, w3, winv, isd));
@@ -506,6 +646,7 @@ static GWLZ_ALWAYS_INLINE void run_pts(eng *E, const lctx *lc, size_t i, size_t 
     default: PT(predict(E->rec, isd, i, K_COPY, o1)); break;
   }
 #undef PT
+#undef PT1
   E->h = H;
 }
 
@@ -604,6 +745,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
   size_t s[4];
   for (int e = 0; e < 4; e++) s[e] = e < pad ? 1 : (size_t)1 << L;
   /* origin */
+  acct_mark(E, L + 1 <= GWLZ_I2_MAXL ? L + 1 : GWLZ_I2_MAXL);
   set_level(E, gwlz_i2_level_eb(c, L));
   E->lv = 3;
   E->cls = (uint8_t)(L + 1 < 15 ? L + 1 : 15);
@@ -611,6 +753,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
   /* frozen dimensions, every level */
   for (int l = L; l >= 1; l--) {
     size_t h = (size_t)1 << (l - 1);
+    acct_mark(E, l);
     set_level(E, gwlz_i2_level_eb(c, l));
     E->lv = l < 4 ? l - 1 : 3;
     int t = 0;
@@ -624,6 +767,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
   /* the other dimensions */
   for (int l = L; l >= 1; l--) {
     size_t h = (size_t)1 << (l - 1);
+    acct_mark(E, l);
     set_level(E, gwlz_i2_level_eb(c, l));
     E->lv = l < 4 ? l - 1 : 3;
     int lc = l < 15 ? l : 15;
@@ -661,6 +805,7 @@ static GWLZ_ALWAYS_INLINE void i2_run(const gwlz_i2_cfg *c, eng *E, int isd, int
       }
     }
   }
+  acct_mark(E, 0);
 }
 
 static GWLZ_NOINLINE void run_cf(const gwlz_i2_cfg *c, eng *E) { i2_run(c, E, 0, 0); }
@@ -689,6 +834,7 @@ static GWLZ_ALWAYS_INLINE void lor_run(const gwlz_i2_cfg *c, eng *E, int isd, in
     M2 = c->n[3];
   }
   size_t s1 = M2, s0 = M1 * M2, idx = 0;
+  acct_mark(E, 1);
   set_level(E, c->eb);
   E->lv = 0;
   E->cls = 1;
@@ -730,6 +876,7 @@ static GWLZ_ALWAYS_INLINE void lor_run(const gwlz_i2_cfg *c, eng *E, int isd, in
       }
 #undef LDR
   E->h = H;
+  acct_mark(E, 0);
 }
 
 static GWLZ_NOINLINE void lor_cf(const gwlz_i2_cfg *c, eng *E) { lor_run(c, E, 0, 0); }
@@ -746,6 +893,8 @@ static void eng_init(eng *E, const gwlz_i2_cfg *c) {
   gwlz_rc_model_init(E->ms, 4);
   gwlz_rc_model_init(E->mm, I2_NM);
   gwlz_rc_model_init(E->mx, I2_NX);
+  gwlz_rc_model_init(E->mgz, I2_NG);
+  E->groups = c->groups;
 }
 
 static size_t total_of(const gwlz_i2_cfg *c) {
@@ -792,7 +941,7 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
 }
 
 gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, int nblk,
-                         void *rec, uint8_t *mag, double *bits, double *sse) {
+                         void *rec, uint8_t *mag, double *bits, double *sse, double *acct) {
   size_t n = total_of(c), tsize = isd ? 8 : 4;
   gwlz_i2_out o;
   gwlz_i2_out_init(&o);
@@ -804,6 +953,8 @@ gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, i
   E->uout = &o.unpred;
   gwlz_rc_enc_init(&E->h.enc, &o.rc);
   E->h.bw.out = &o.raw;
+  E->acct = acct;
+  if (acct) memset(acct, 0, sizeof(double) * 3 * (GWLZ_I2_MAXL + 2));
   for (int k = 0; k < nblk; k++) {
     memset(mag, 0, n);
     E->data = blocks + (size_t)k * n * tsize;

@@ -45,12 +45,17 @@ typedef struct {
   double eb;                      /* finest bound, > 0                 */
   uint32_t radius;                /* largest |code| is radius - 1      */
   int kdiv;                       /* coder: Golomb shift offset 0..7   */
+  int groups;                     /* coder: flags for quiet groups of 32
+                                     points whose codes are all 0       */
   int lorenzo;                    /* 1: first-order Lorenzo in C order
                                      with the bound eb instead of the
                                      schedule (the level fields unused) */
 } gwlz_i2_cfg;
 
 int gwlz_i2_levels(int nd, const size_t *n);
+/* Points of every level l = 1..L + 1 (the origin) of schedule c into
+ * cnt[l] (Lorenzo: all at level 1). */
+void gwlz_i2_level_counts(const gwlz_i2_cfg *c, double *cnt);
 /* Bound of level l (1..L; L+1 for the origin, which uses level L's). */
 double gwlz_i2_level_eb(const gwlz_i2_cfg *c, int l);
 /* The order of dimensions for order index p (lexicographic permutations
@@ -82,9 +87,11 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
 
 /* Trial coding of nblk fields of c's extents stored one after the other at
  * blocks, the models carried from one to the next: total bits and sum of
- * squared errors. rec: scratch of one field, mag: n bytes. */
+ * squared errors. rec: scratch of one field, mag: n bytes. acct: NULL, or
+ * 3 * (GWLZ_I2_MAXL + 2) doubles receiving per level l (index 3l): bits,
+ * sum of squared errors, points (the origin counts as level L + 1). */
 gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, int nblk,
-                         void *rec, uint8_t *mag, double *bits, double *sse);
+                         void *rec, uint8_t *mag, double *bits, double *sse, double *acct);
 
 /* Decode into out (n values); aux NULL or n bytes. */
 gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, size_t rc_len,

@@ -183,6 +183,67 @@ static double cand_bits(const gwlz_i2_cfg *c, const tlevel *tl, const tcand *cd,
 
 static int factorial(int n) { return n <= 1 ? 1 : n * factorial(n - 1); }
 
+/* Order-0 bits and modelled squared error per point of level l with the
+ * level's chosen predictor: a point whose residual quantizes to 0 keeps it
+ * as its error, others a uniform error (e^2 / 3). */
+static void level_model(const gwlz_i2_cfg *c, int l, const tlevel *tl, uint32_t *hist,
+                        double *bits, double *mse) {
+  tcand cd;
+  memset(&cd, 0, sizeof cd);
+  cd.kind = c->kind[l];
+  cd.md = c->md[l];
+  cd.perm = c->perm[l];
+  for (int e = 0; e < c->nd; e++) cd.w[e] = c->w[l][e];
+  double ebl = gwlz_i2_level_eb(c, l);
+  *bits = cand_bits(c, tl, &cd, ebl, hist);
+  double se = 0;
+  for (int b = 0; b < HW; b++) {
+    if (b == HB) continue;
+    se += (double)hist[b] * ebl * ebl / 3.0;
+  }
+  /* the zero bin: the residuals themselves */
+  int order[GWLZ_MAX_DIMS];
+  if (!cd.md) gwlz_i2_order(c->nd, cd.perm, order);
+  for (size_t i = 0; i < tl->np; i++) {
+    const tpoint *p = &tl->pt[i];
+    double r;
+    if (cd.md) {
+      double acc = 0, ws = 0;
+      for (int e = 0; e < c->nd; e++)
+        if (p->S & (1u << e)) {
+          acc += cd.w[e] * (double)p->r[e][cd.kind];
+          ws += cd.w[e];
+        }
+      r = acc / ws;
+    } else {
+      int d = 0;
+      for (int t = 0; t < c->nd; t++)
+        if (p->S & (1u << order[t])) d = order[t];
+      r = p->r[d][cd.kind];
+    }
+    if (fabs(r) < ebl) se += r * r;
+  }
+  *mse = tl->np ? se / (double)tl->np : 0.0;
+}
+
+gwlz_error gwlz_i2_level_stats(const gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed,
+                               double *bits, double *mse, double *pts) {
+  tlevel tl;
+  uint32_t *hist = (uint32_t *)malloc(HW * sizeof(uint32_t));
+  gwlz_error e = hist ? GWLZ_OK : GWLZ_ERR_MEMORY;
+  uint64_t rng = seed;
+  for (int l = 1; l <= c->L && e == GWLZ_OK; l++) {
+    e = sample_level(c, isd, data, c->frozen, (size_t)1 << (l - 1), &rng, &tl);
+    if (e == GWLZ_OK) {
+      level_model(c, l, &tl, hist, &bits[l], &mse[l]);
+      pts[l] = tl.count;
+    }
+    free(tl.pt);
+  }
+  free(hist);
+  return e;
+}
+
 /* Best candidate of every level for frozen mask F; returns the estimated
  * bits of the field (levels 1..L). */
 static double choose_for(gwlz_i2_cfg *c, tlevel *tl, unsigned F, uint32_t *hist) {
@@ -341,12 +402,22 @@ gwlz_error gwlz_i2_blocks_init(gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd,
     gwlz_i2_blocks_free(b);
     return GWLZ_ERR_MEMORY;
   }
-  uint64_t rng = 0x6777C2A1u;
+  /* block corners from an R_d low-discrepancy sequence: the blocks cover
+   * the field evenly */
+  static const double phi[5] = {0, 1.6180339887498949, 1.3247179572447460, 1.2207440846057596,
+                                1.1673039782614187};
+  double alpha[GWLZ_MAX_DIMS], g = 1.0;
+  for (int e = 0; e < c->nd; e++) {
+    g /= phi[c->nd];
+    alpha[e] = g;
+  }
   for (int k = 0; k < b->nblk; k++) {
     size_t o[GWLZ_MAX_DIMS];
     for (int e = 0; e < c->nd; e++) {
       size_t room = c->n[e] - b->bn[e];
-      o[e] = room ? (size_t)(gwlz_rng_uniform(&rng) * (double)(room + 1)) : 0;
+      double u = 0.5 + alpha[e] * (double)(k + 1);
+      u -= floor(u);
+      o[e] = room ? (size_t)(u * (double)(room + 1)) : 0;
       if (o[e] > room) o[e] = room;
     }
     copy_block(c->nd, c->n, b->bn, o, (const uint8_t *)data, b->buf + (size_t)k * b->blen * b->tsize,
@@ -356,7 +427,7 @@ gwlz_error gwlz_i2_blocks_init(gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd,
 }
 
 gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd, double eb,
-                              double *bits, double *sse) {
+                              double *bits, double *sse, double *acct) {
   gwlz_i2_cfg bc = *c;
   bc.nd = b->nd;
   for (int e = 0; e < b->nd; e++) bc.n[e] = b->bn[e];
@@ -364,7 +435,7 @@ gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int
   bc.eb = eb;
   *bits = 0;
   *sse = 0;
-  return gwlz_i2_trial(&bc, isd, b->buf, b->nblk, b->rec, b->mag, bits, sse);
+  return gwlz_i2_trial(&bc, isd, b->buf, b->nblk, b->rec, b->mag, bits, sse, acct);
 }
 
 #define NAB 17
@@ -375,8 +446,8 @@ static const double ab_cand[NAB][2] = {
 
 gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b, double *lam_out) {
   double b0, s0, b1, s1;
-  gwlz_error e = gwlz_i2_blocks_try(b, c, isd, c->eb, &b0, &s0);
-  if (e == GWLZ_OK) e = gwlz_i2_blocks_try(b, c, isd, c->eb * 1.25, &b1, &s1);
+  gwlz_error e = gwlz_i2_blocks_try(b, c, isd, c->eb, &b0, &s0, NULL);
+  if (e == GWLZ_OK) e = gwlz_i2_blocks_try(b, c, isd, c->eb * 1.25, &b1, &s1, NULL);
   if (e != GWLZ_OK) return e;
   /* PSNR (up to a constant) per doubling of size */
   double lam = 8.0;
@@ -395,7 +466,7 @@ gwlz_error gwlz_i2_tune_levels(gwlz_i2_cfg *c, int isd, const gwlz_i2_blocks *b,
     gwlz_i2_set_factors(&t, ab_cand[k][0], ab_cand[k][1]);
     if (!memcmp(t.fq, c->fq, sizeof t.fq)) continue;
     double bb, ss;
-    e = gwlz_i2_blocks_try(b, &t, isd, c->eb, &bb, &ss);
+    e = gwlz_i2_blocks_try(b, &t, isd, c->eb, &bb, &ss, NULL);
     if (e != GWLZ_OK || !(ss > 0)) continue;
     double j = -10.0 * log10(ss) - lam * log2(bb > 1 ? bb : 1);
     if (j > best) {

@@ -10,6 +10,13 @@
  * at the original values on sampled points of every level. */
 gwlz_error gwlz_i2_tune_predictors(gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed);
 
+/* Per level l = 1..L of schedule c (not Lorenzo) on a field of c's
+ * extents: modelled order-0 bits and squared error per point of sampled
+ * points at the original values (bits[l], mse[l]), and the level's points
+ * (pts[l]). */
+gwlz_error gwlz_i2_level_stats(const gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed,
+                               double *bits, double *mse, double *pts);
+
 /* Sample blocks of a field for trial coding. */
 typedef struct {
   int nblk;
@@ -27,9 +34,9 @@ gwlz_error gwlz_i2_blocks_init(gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd,
                                double frac, size_t whole_max);
 void gwlz_i2_blocks_free(gwlz_i2_blocks *b);
 /* Code every block with the schedule of c (levels map one to one) at bound
- * eb: total bits and sum of squared errors. */
+ * eb: total bits and sum of squared errors; acct as in gwlz_i2_trial. */
 gwlz_error gwlz_i2_blocks_try(const gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd, double eb,
-                              double *bits, double *sse);
+                              double *bits, double *sse, double *acct);
 /* Choose the level factors fq of c by trial coding of the blocks: the
  * candidate with the best PSNR at equal size, the local slope of PSNR over
  * log2(size) measured on the current factors. */
