@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <zstd.h>
 
+#include "base/interp2.h"
 #include "format/container.h"
 #include "format/lossless.h"
 #include "gwlz.h"
@@ -272,17 +273,30 @@ static void test_raw_block_claims(void) {
   gwlz_wbuf_free(&out);
 }
 
-/* An interp BASE of a small varied field, declared as a large one: its
- * Huffman block cannot code that many symbols. */
+/* An interp BASE (mode 1, the Huffman-coded writer) of a small varied field,
+ * declared as a large one: its Huffman block cannot code that many symbols. */
 static void test_interp_claims(void) {
   const size_t n0 = 2000;
-  float *v = malloc(n0 * sizeof *v);
+  float *v = malloc(n0 * sizeof *v), *rec = malloc(n0 * sizeof *rec);
   uint64_t st = 5;
   for (size_t i = 0; i < n0; i++)
     v[i] = (float)(sin(0.01 * (double)i) + 0.3 * gwlz_rng_uniform(&st));
-  size_t size, bsize;
-  uint8_t *s = compress_field(GWLZ_TYPE_FLOAT, 1, &n0, v, 1e-3, 0, GWLZ_ENH_NONE, &size);
-  uint8_t *b = s ? base_of(s, size, &bsize) : NULL;
+  gwlz_base_params bp;
+  memset(&bp, 0, sizeof bp);
+  bp.type = GWLZ_TYPE_FLOAT;
+  bp.ndims = 1;
+  bp.dims[0] = n0;
+  bp.n = n0;
+  bp.abs_eb = 1e-3;
+  bp.threads = 1;
+  gwlz_wbuf pay;
+  gwlz_wbuf_init(&pay);
+  EXPECT(gwlz_interp_compress_v1(&bp, v, rec, NULL, &pay, NULL) == GWLZ_OK);
+  size_t bsize = pay.size;
+  uint8_t *b = pay.data, *s = NULL;
+  pay.data = NULL;
+  gwlz_wbuf_free(&pay);
+  free(rec);
   CHECK(b && bsize > 2 && (b[1] == 1 || b[1] == 2), "interp payload of a small field");
   if (b && bsize > 2 && (b[1] == 1 || b[1] == 2)) {
     gwlz_header h = header_1d(BIG_N, 1e-3);
@@ -477,10 +491,55 @@ static void test_valid_peaks(void) {
   free(d);
 }
 
+/* A mode 6 BASE (range-coded codes) of a small field declared as a large
+ * one: a range coder may code many cells in few bytes, so the decoder holds
+ * one byte per declared cell (the code magnitudes its contexts read,
+ * docs/format.md §11) and no more before the payload runs out. */
+static void test_interp2_claims(void) {
+  const size_t n0 = 4000;
+  float *v = malloc(n0 * sizeof *v);
+  uint64_t st = 9;
+  for (size_t i = 0; i < n0; i++)
+    v[i] = (float)(sin(0.01 * (double)i) + 0.3 * gwlz_rng_uniform(&st));
+  size_t size, bsize;
+  uint8_t *s = compress_field(GWLZ_TYPE_FLOAT, 1, &n0, v, 1e-3, 0, GWLZ_ENH_NONE, &size);
+  uint8_t *b = s ? base_of(s, size, &bsize) : NULL;
+  if (b && bsize > 2 && b[1] == 6) {
+    gwlz_header h = header_1d(BIG_N, 1e-3);
+    gwlz_wbuf out;
+    gwlz_wbuf_init(&out);
+    gwlz_section sec = {GWLZ_SEC_BASE, b, bsize};
+    EXPECT(gwlz_container_write(&h, &sec, 1, &out) == GWLZ_OK);
+    gwlz_info info;
+    void *dst = gwlz_get_info(out.data, out.size, &info) == GWLZ_OK
+                    ? reserve(info.decompressed_bytes) : NULL;
+    gwlz_ctx *ctx = gwlz_create();
+    if (dst && ctx) {
+      count_start();
+      gwlz_error e = gwlz_decompress(ctx, out.data, out.size, dst, info.decompressed_bytes);
+      size_t p = count_stop();
+      CHECK(e != GWLZ_OK, "mode 6 payload of 4000 values accepted as 256 Mi");
+      CHECK(p <= BIG_N + SMALL_LIMIT, "mode 6 payload declared for 256 Mi values: %zu bytes",
+            p);
+      printf("  %-44s %-28s peak %8zu bytes (n + %zu)\n", "mode 6 payload of 4000 values as 256 Mi",
+             gwlz_error_string(e), p, p > BIG_N ? p - BIG_N : 0);
+      munmap(dst, info.decompressed_bytes);
+    }
+    gwlz_free(ctx);
+    gwlz_wbuf_free(&out);
+  } else {
+    CHECK(0, "the interp base did not write mode 6 for a small field");
+  }
+  free(b);
+  free(s);
+  free(v);
+}
+
 int main(void) {
   printf("hostile streams:\n");
   test_raw_block_claims();
   test_interp_claims();
+  test_interp2_claims();
   test_bad_sections();
   printf("valid streams:\n");
   test_valid_peaks();

@@ -114,7 +114,8 @@ int main(void) {
       CHECK(strstr(g.covered[v], need[k]) != NULL, "no version %u golden stream with %s", v,
             need[k]);
   /* and from version 2 on, every base and the chunked layout */
-  static const char *const need2[] = {"BASE(wavelet)", "BASE(ZFP)", "BASE(chunked"};
+  static const char *const need2[] = {"BASE(wavelet)", "BASE(ZFP)", "BASE(chunked",
+                                      "BASE(scheduled interpolation"};
   for (unsigned v = 2; v <= gwlz_format_version() && v < 4; v++)
     for (size_t k = 0; k < sizeof need2 / sizeof *need2; k++)
       CHECK(strstr(g.covered[v], need2[k]) != NULL, "no version %u golden stream with %s", v,

@@ -1086,12 +1086,13 @@ static int print_info(const char *name, const void *stream, size_t size, const g
   /* the BASE payload's mode byte (docs/format.md §9.2) names the method */
   static const char *const base_modes[] = {"stored losslessly, zstd", "interpolation",
                                            "Lorenzo", "wavelet", "ZFP",
-                                           "chunked; first chunk's base"};
+                                           "chunked; first chunk's base",
+                                           "scheduled interpolation, range-coded"};
   const char *mode = "?";
   for (int k = 0; k < ns && k < 32; k++)
     if (!strcmp(secs[k].tag, "BASE") && secs[k].size >= 2) {
       unsigned m = ((const unsigned char *)stream)[secs[k].offset + 1];
-      mode = m < 6 ? base_modes[m] : "unknown mode";
+      mode = m < sizeof base_modes / sizeof *base_modes ? base_modes[m] : "unknown mode";
     }
   printf("base = %s (%s)\n", info->base == GWLZ_BASE_AUTO ? "raw" : gwlz_base_name(info->base),
          mode);

@@ -19,8 +19,10 @@
  *   mode 3  wavelet: CDF 9/7 + set partitioning     (base/wavelet.c)
  *   mode 4  zfp: ZFP fixed accuracy through libzfp  (base/zfp.c)
  *   mode 5  chunked: a grid of chunks, each with its own payload of one of
- *           the modes above (format/chunks.c; coded and decoded by stream.c,
- *           never by gwlz_base_decompress)
+ *           the other modes (format/chunks.c; coded and decoded by
+ *           stream.c, never by gwlz_base_decompress)
+ *   mode 6  interp: scheduled interpolation with context-modelled range
+ *           coding of the codes                     (base/interp.c)
  *
  * Implementations register in gwlz_base_impls (base.c); a base that is not
  * built in has a NULL entry, and its streams give GWLZ_ERR_UNSUPPORTED.
@@ -36,7 +38,8 @@
 #define GWLZ_BASE_MODE_WAVELET 3
 #define GWLZ_BASE_MODE_ZFP 4
 #define GWLZ_BASE_MODE_CHUNKED 5 /* a grid of chunks (format/chunks.h, stream.c) */
-#define GWLZ_BASE_NMODES 6
+#define GWLZ_BASE_MODE_INTERP2 6
+#define GWLZ_BASE_NMODES 7
 
 typedef struct {
   gwlz_type type;
@@ -68,7 +71,14 @@ typedef struct {
  *                      in bits 0..3 (capped at 15), the pass index within
  *                      the level (0..3, the order in which dimensions are
  *                      interpolated) in bits 4..5;
- *                      Lorenzo (mode 2): 1;  raw: 0;  zfp (mode 4): 0;
+ *                      interp (mode 6, interpolation): level l in bits 0..3
+ *                      (1 = finest, capped at 15; the origin L + 1), in
+ *                      bits 4..5 the step within the level (capped at 3):
+ *                      the index of the pass among the level's 1-D passes
+ *                      (frozen dimensions counted apart), or |S| - 1 for a
+ *                      multi-dimensional step (the number of dimensions the
+ *                      value is interpolated along, minus one);
+ *                      Lorenzo (modes 2 and 6): 1;  raw: 0;  zfp (mode 4): 0;
  *                      other bases: documented in their source. */
 #define GWLZ_AUX_EXACT 0x80
 #define GWLZ_AUX_CODED 0x40

@@ -69,6 +69,8 @@
 #include <stdlib.h>
 
 #include "base/base.h"
+#include "base/interp2.h"
+#include "base/interp2_tune.h"
 #include "base/interp_predict.h"
 #include "base/lorenzo.h"
 #include "base/quantizer.h"
@@ -80,6 +82,13 @@
 
 /* Arrays up to this many values choose their predictor by trial runs. */
 #define BASE_TRIAL_MAX ((size_t)1 << 17)
+/* Mode 6: fraction of the values in trial blocks; quantizer radius. */
+#define BASE_SAMPLE_FRAC 0.02
+#define BASE_I2_RADIUS (1u << 20)
+/* Quiet-group flags are used when they cost at most this factor in size. */
+#define BASE_GROUPS_COST 1.01
+/* Second bound of the trials that measure a candidate's slope: eb / this. */
+#define BASE_SLOPE_STEP 1.5
 
 /* Level bound factors: level l uses eb / min(ALPHA^(l-1), BETA). Measured on
  * the shared fields: tighter coarse levels raise PSNR, cost ratio. */
@@ -399,8 +408,139 @@ static int lorenzo_better(sampler *sm, const gwlz_interp_cfg *cfg, int isd, size
   return bl < 0.93 * bi;
 }
 
-static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
-                                  uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
+
+/* ---- mode 6 ---------------------------------------------------------------- */
+
+static int factorial(int n) { return n <= 1 ? 1 : n * factorial(n - 1); }
+
+/* Code with one schedule (interp2.h) and write the whole mode 6 payload. */
+static gwlz_error encode_v2(const gwlz_i2_cfg *c, int isd, const void *data, void *rec,
+                            uint8_t *aux, uint8_t *mag, gwlz_wbuf *pay, size_t *nunp_out,
+                            double *sse) {
+  gwlz_i2_out o;
+  gwlz_i2_out_init(&o);
+  gwlz_error e = gwlz_i2_compress(c, isd, data, rec, aux, mag, &o);
+  if (e == GWLZ_OK) {
+    gwlz_base_prefix(pay, GWLZ_BASE_MODE_INTERP2);
+    gwlz_wbuf_u8(pay, (uint8_t)c->nd);
+    gwlz_wbuf_u8(pay, (uint8_t)(c->lorenzo ? 1 : 0));
+    gwlz_wbuf_u8(pay, (uint8_t)(c->kdiv | (c->groups ? 8 : 0)));
+    gwlz_wbuf_f64(pay, c->eb);
+    gwlz_wbuf_u32(pay, c->radius);
+    if (!c->lorenzo) {
+      gwlz_wbuf_u8(pay, (uint8_t)c->frozen);
+      gwlz_wbuf_u8(pay, (uint8_t)c->L);
+      for (int l = 1; l <= c->L; l++)
+        gwlz_wbuf_u8(pay, (uint8_t)(c->kind[l] | (c->md[l] << 2) | (c->perm[l] << 3)));
+      for (int l = 1; l <= c->L; l++) gwlz_wbuf_u8(pay, c->fq[l]);
+      for (int l = 1; l <= c->L; l++)
+        if (c->md[l])
+          for (int t = 0; t < c->nd; t++) gwlz_wbuf_u8(pay, c->w[l][t]);
+    }
+    gwlz_wbuf_varint(pay, o.nunpred);
+    gwlz_wbuf_varint(pay, o.rc.size);
+    gwlz_wbuf_put(pay, o.rc.data, o.rc.size);
+    gwlz_wbuf_varint(pay, o.raw.size);
+    gwlz_wbuf_put(pay, o.raw.data, o.raw.size);
+    gwlz_wbuf_put(pay, o.unpred.data, o.unpred.size);
+    e = pay->err;
+  }
+  if (nunp_out) *nunp_out = o.nunpred;
+  if (sse) *sse = o.sse;
+  gwlz_i2_out_free(&o);
+  return e;
+}
+
+/* Decode the rest of a mode 6 payload (r after the mode byte). */
+static gwlz_error decode_v2(gwlz_rbuf *r, const shape *s, int isd, size_t tsize, void *out,
+                            uint8_t *aux) {
+  uint8_t nd, scheme, frozen, coder, L, b;
+  double eb;
+  uint32_t radius;
+  uint64_t nunp, len;
+  gwlz_error e;
+  gwlz_i2_cfg c;
+  memset(&c, 0, sizeof c);
+  if ((e = gwlz_rbuf_u8(r, &nd)) != GWLZ_OK) return e;
+  if (nd != s->nd) return GWLZ_ERR_CORRUPT;
+  if ((e = gwlz_rbuf_u8(r, &scheme)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u8(r, &coder)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_f64(r, &eb)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_u32(r, &radius)) != GWLZ_OK) return e;
+  if (scheme > 1 || coder > 15 || !(eb > 0.0) || !isfinite(eb) || radius < 1 ||
+      radius > (1u << 30))
+    return GWLZ_ERR_CORRUPT;
+  c.nd = s->nd;
+  for (int t = 0; t < s->nd; t++) c.n[t] = s->n[t];
+  c.L = gwlz_i2_levels(c.nd, c.n);
+  c.lorenzo = scheme;
+  c.kdiv = coder & 7;
+  c.groups = (coder >> 3) & 1;
+  c.eb = eb;
+  c.radius = radius;
+  if (!scheme) {
+    if ((e = gwlz_rbuf_u8(r, &frozen)) != GWLZ_OK) return e;
+    if ((e = gwlz_rbuf_u8(r, &L)) != GWLZ_OK) return e;
+    if ((frozen >> nd) != 0 || L != c.L) return GWLZ_ERR_CORRUPT;
+    c.frozen = frozen;
+    for (int l = 1; l <= c.L; l++) {
+      if ((e = gwlz_rbuf_u8(r, &b)) != GWLZ_OK) return e;
+      c.kind[l] = b & 3;
+      c.md[l] = (b >> 2) & 1;
+      c.perm[l] = b >> 3;
+      if (c.kind[l] > GWLZ_I2_KIND_NATURAL || c.perm[l] >= factorial(c.nd)) return GWLZ_ERR_CORRUPT;
+    }
+    for (int l = 1; l <= c.L; l++)
+      if ((e = gwlz_rbuf_u8(r, &c.fq[l])) != GWLZ_OK) return e;
+    for (int l = 1; l <= c.L; l++)
+      for (int t = 0; c.md[l] && t < c.nd; t++) {
+        if ((e = gwlz_rbuf_u8(r, &c.w[l][t])) != GWLZ_OK) return e;
+        if (c.w[l][t] == 0) return GWLZ_ERR_CORRUPT;
+      }
+  }
+  if ((e = gwlz_rbuf_varint(r, &nunp)) != GWLZ_OK) return e;
+  if (nunp > (uint64_t)s->total) return GWLZ_ERR_CORRUPT;
+  const uint8_t *rc, *raw, *unp;
+  size_t rc_len, raw_len;
+  if ((e = gwlz_rbuf_varint(r, &len)) != GWLZ_OK) return e;
+  if (len > gwlz_rbuf_left(r)) return GWLZ_ERR_TRUNCATED;
+  rc_len = (size_t)len;
+  if ((e = gwlz_rbuf_bytes(r, rc_len, &rc)) != GWLZ_OK) return e;
+  if ((e = gwlz_rbuf_varint(r, &len)) != GWLZ_OK) return e;
+  if (len > gwlz_rbuf_left(r)) return GWLZ_ERR_TRUNCATED;
+  raw_len = (size_t)len;
+  if ((e = gwlz_rbuf_bytes(r, raw_len, &raw)) != GWLZ_OK) return e;
+  size_t ub = (size_t)nunp * tsize; /* nunp <= n: no overflow */
+  if (gwlz_rbuf_left(r) != ub) return gwlz_rbuf_left(r) < ub ? GWLZ_ERR_TRUNCATED : GWLZ_ERR_CORRUPT;
+  if ((e = gwlz_rbuf_bytes(r, ub, &unp)) != GWLZ_OK) return e;
+  return gwlz_i2_decompress(&c, isd, rc, rc_len, raw, raw_len, unp, (size_t)nunp, out, aux);
+}
+
+gwlz_error gwlz_i2_payload(const gwlz_base_params *p, const gwlz_i2_cfg *c, const void *data,
+                           void *recon, uint8_t *aux, gwlz_wbuf *out, size_t *nunp) {
+  return encode_v2(c, p->type == GWLZ_TYPE_DOUBLE, data, recon, aux, NULL, out, nunp, NULL);
+}
+
+/* The starting schedule: cubic, C order, level factors (1.5, 2). */
+static void i2_default(const shape *s, double eb, gwlz_i2_cfg *c) {
+  memset(c, 0, sizeof *c);
+  c->nd = s->nd;
+  for (int e = 0; e < s->nd; e++) c->n[e] = s->n[e];
+  c->L = gwlz_i2_levels(c->nd, c->n);
+  c->eb = eb;
+  c->radius = BASE_I2_RADIUS;
+  c->kdiv = 4;
+  for (int l = 1; l <= c->L; l++) {
+    c->kind[l] = GWLZ_I2_KIND_CUBIC;
+    for (int t = 0; t < c->nd; t++) c->w[l][t] = 1;
+  }
+  gwlz_i2_set_factors(c, 1.5, 2.0);
+}
+
+/* ---- mode 1 / 2 writer (earlier versions) ----------------------------------- */
+
+gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, void *recon,
+                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
   size_t bytes, tsize;
   gwlz_error e;
@@ -496,6 +636,126 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
   return out->err;
 }
 
+/* ---- compressor -------------------------------------------------------------- */
+
+static double sse_of(const void *a, const void *b, size_t n, int isd) {
+  double se = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    double d = gwlz_ld(a, i, isd) - gwlz_ld(b, i, isd);
+    se += d * d;
+  }
+  return se;
+}
+
+/* Mode 6: choose the schedule (interp2_tune.h) and code the whole field. */
+int gwlz_interp_test_v1_writer = 0;
+
+static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
+                                  uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
+  shape s;
+  gwlz_error e;
+  if (gwlz_interp_test_v1_writer) return gwlz_interp_compress_v1(p, data, recon, aux, out, info);
+  if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  gwlz_i2_cfg cfg;
+  i2_default(&s, p->abs_eb, &cfg);
+  double lam = 8.0, slope_b[2] = {1, 2}, slope_s[2] = {1, 0.5};
+  e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
+  if (e == GWLZ_OK) {
+    gwlz_i2_blocks blk;
+    e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
+    if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk, &lam);
+    if (e == GWLZ_OK) { /* Lorenzo instead? compared at equal size */
+      gwlz_i2_cfg lc = cfg;
+      double bi[2], si[2], bl[2], sl[2];
+      lc.lorenzo = 1;
+      for (int t = 0; t < 2 && e == GWLZ_OK; t++) {
+        double eb = t ? cfg.eb / BASE_SLOPE_STEP : cfg.eb;
+        e = gwlz_i2_blocks_try(&blk, &cfg, isd, eb, &bi[t], &si[t], NULL);
+        if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &lc, isd, eb, &bl[t], &sl[t], NULL);
+      }
+      double target = bi[0] > bl[0] ? bi[0] : bl[0];
+      if (e == GWLZ_OK && gwlz_i2_at_size(bl, sl, target) > gwlz_i2_at_size(bi, si, target)) {
+        cfg = lc;
+        memcpy(bi, bl, sizeof bi);
+        memcpy(si, sl, sizeof si);
+      }
+      memcpy(slope_b, bi, sizeof bi);
+      memcpy(slope_s, si, sizeof si);
+    }
+    if (e == GWLZ_OK && !cfg.lorenzo) { /* quiet-group flags: faster, when nearly free */
+      gwlz_i2_cfg gc = cfg;
+      double bg, sg;
+      gc.groups = 1;
+      e = gwlz_i2_blocks_try(&blk, &gc, isd, cfg.eb, &bg, &sg, NULL);
+      if (e == GWLZ_OK && bg <= slope_b[0] * BASE_GROUPS_COST) cfg = gc;
+    }
+    gwlz_i2_blocks_free(&blk);
+  }
+  if (e != GWLZ_OK) return e;
+  size_t nunp = 0;
+  double sse = 0;
+  int mode = GWLZ_BASE_MODE_INTERP2;
+  gwlz_wbuf pay;
+  gwlz_wbuf_init(&pay);
+  e = encode_v2(&cfg, isd, data, recon, aux, NULL, &pay, &nunp, &sse);
+  if (e == GWLZ_OK && s.total <= BASE_TRIAL_MAX) {
+    /* small arrays: the mode 1/2 writer may still do better */
+    size_t bytes = s.total * gwlz_type_size(p->type);
+    void *rec1 = malloc(bytes ? bytes : 1);
+    uint8_t *aux1 = aux ? (uint8_t *)malloc(s.total) : NULL;
+    gwlz_wbuf pay1;
+    gwlz_base_info bi;
+    gwlz_wbuf_init(&pay1);
+    if (!rec1 || (aux && !aux1)) e = GWLZ_ERR_MEMORY;
+    if (e == GWLZ_OK) e = gwlz_interp_compress_v1(p, data, rec1, aux1, &pay1, &bi);
+    if (e == GWLZ_OK) {
+      /* the v1 curve at eb and eb / step, the mode 6 curve through the
+       * trial's slope (the trial block is the whole array) */
+      double b1[2], s1[2];
+      b1[0] = 8.0 * (double)pay1.size;
+      s1[0] = sse_of(data, rec1, s.total, isd);
+      gwlz_base_params p2 = *p;
+      gwlz_wbuf pay2;
+      gwlz_wbuf_init(&pay2);
+      p2.abs_eb = p->abs_eb / BASE_SLOPE_STEP;
+      void *rec2 = malloc(bytes ? bytes : 1);
+      if (!rec2) e = GWLZ_ERR_MEMORY;
+      if (e == GWLZ_OK) e = gwlz_interp_compress_v1(&p2, data, rec2, NULL, &pay2, NULL);
+      if (e == GWLZ_OK) {
+        b1[1] = 8.0 * (double)pay2.size;
+        s1[1] = sse_of(data, rec2, s.total, isd);
+      }
+      free(rec2);
+      gwlz_wbuf_free(&pay2);
+      double b5[2] = {8.0 * (double)pay.size, 0}, s5[2] = {sse, 0};
+      b5[1] = b5[0] * slope_b[1] / slope_b[0];
+      s5[1] = s5[0] * slope_s[1] / slope_s[0];
+      double target = b1[0] > b5[0] ? b1[0] : b5[0];
+      if (e == GWLZ_OK && gwlz_i2_at_size(b1, s1, target) > gwlz_i2_at_size(b5, s5, target)) {
+        gwlz_wbuf_free(&pay);
+        pay = pay1;
+        gwlz_wbuf_init(&pay1);
+        memcpy(recon, rec1, bytes);
+        if (aux) memcpy(aux, aux1, s.total);
+        nunp = bi.unpredictable;
+        mode = bi.mode;
+      }
+    }
+    gwlz_wbuf_free(&pay1);
+    free(rec1);
+    free(aux1);
+  }
+  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
+  gwlz_wbuf_free(&pay);
+  if (e != GWLZ_OK) return e;
+  if (info) {
+    info->unpredictable = nunp;
+    info->mode = mode;
+  }
+  return out->err;
+}
+
 /* ---- decoder -------------------------------------------------------------- */
 
 static gwlz_error read_codes(gwlz_rbuf *r, size_t n, size_t nunp, size_t tsize, uint32_t nsym,
@@ -550,6 +810,10 @@ static gwlz_error interp_decompress(const gwlz_base_params *p, const uint8_t *pa
   gwlz_rbuf_init(&r, payload, size);
   if ((e = gwlz_rbuf_u8(&r, &ver)) != GWLZ_OK) return e;
   if ((e = gwlz_rbuf_u8(&r, &mode)) != GWLZ_OK) return e;
+  if (mode == GWLZ_BASE_MODE_INTERP2) {
+    e = decode_v2(&r, &s, isd, tsize, out, aux);
+    return e;
+  }
   if (mode != BASE_MODE_INTERP && mode != BASE_MODE_LORENZO) return GWLZ_ERR_CORRUPT;
   uint8_t nd, flags = 0, ord = 0;
   double eb;
@@ -610,66 +874,89 @@ static gwlz_error interp_decompress(const gwlz_base_params *p, const uint8_t *pa
   return e;
 }
 
-/* ---- estimate for GWLZ_BASE_AUTO ------------------------------------------ */
+/* ---- estimate ------------------------------------------------------------------ */
 
-/* Bytes of a payload before its codes (prefix, shape, schedule, bound,
- * radius, a one-byte count of unpredictable values), as encode() writes
- * them: the estimate leaves them out, as the wavelet estimate leaves out its
- * header, so that small sample blocks do not favour either base. */
-static size_t header_bytes(int mode) { return mode == BASE_MODE_LORENZO ? 16 : 26; }
-
-/* Bits per value and mean squared error of interp_compress on the samples of
- * gwlz_base_sample (the whole field when small, else blocks compressed on
- * their own, tuned on their own). */
+/* Bits per value and MSE of the mode 6 schedule the compressor would choose:
+ * the whole array compressed when it has at most GWLZ_BASE_EST_WHOLE values
+ * (as the other bases' estimates do), else from its trial coding of sample
+ * blocks, corrected per level by statistics sampled over the whole array. */
 static gwlz_error interp_estimate(const gwlz_base_params *p, const void *data, double *bpv,
                                   double *mse) {
-  gwlz_shape s;
+  shape s;
   gwlz_error e;
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
-  const int isd = p->type == GWLZ_TYPE_DOUBLE;
-  const size_t ts = gwlz_type_size(p->type);
-  gwlz_base_sample sm;
-  gwlz_base_sample_init(&sm, &s);
-  const size_t bn = sm.bs.total;
-  gwlz_base_params bp = *p;
-  bp.ndims = sm.bs.nd;
-  for (int d = 0; d < sm.bs.nd; d++) bp.dims[d] = sm.bs.n[d];
-  bp.n = bn;
-  uint8_t *blk = sm.whole ? NULL : (uint8_t *)malloc(bn * ts);
-  uint8_t *rec = (uint8_t *)malloc(bn * ts);
-  if ((!sm.whole && !blk) || !rec) {
-    free(blk);
-    free(rec);
-    return GWLZ_ERR_MEMORY;
-  }
-  double bits = 0, se = 0, cnt = 0;
-  for (int b = 0; b < sm.nblk && e == GWLZ_OK; b++) {
-    size_t o[4];
-    gwlz_base_sample_next(&sm, &s, o);
-    const void *src = data;
-    if (!sm.whole) {
-      gwlz_base_copy_block(&s, o, sm.bs.n, data, blk, ts);
-      src = blk;
-    }
+  int isd = p->type == GWLZ_TYPE_DOUBLE;
+  gwlz_i2_cfg cfg;
+  i2_default(&s, p->abs_eb, &cfg);
+  if (s.total <= GWLZ_BASE_EST_WHOLE) { /* compress for real */
+    size_t bytes = s.total * gwlz_type_size(p->type);
+    void *rec = malloc(bytes ? bytes : 1);
     gwlz_wbuf out;
-    gwlz_base_info info;
-    memset(&info, 0, sizeof info);
     gwlz_wbuf_init(&out);
-    e = interp_compress(&bp, src, rec, NULL, &out, &info);
-    if (e == GWLZ_OK) e = out.err;
+    e = rec ? interp_compress(p, data, rec, NULL, &out, NULL) : GWLZ_ERR_MEMORY;
     if (e == GWLZ_OK) {
-      size_t h = header_bytes(info.mode);
-      bits += 8.0 * (double)(out.size > h ? out.size - h : 0);
-      se += mse_of(src, rec, bn, isd) * (double)bn;
-      cnt += (double)bn;
+      *bpv = 8.0 * (double)out.size / (double)s.total;
+      *mse = sse_of(data, rec, s.total, isd) / (double)s.total;
     }
+    free(rec);
     gwlz_wbuf_free(&out);
+    return e;
   }
-  free(blk);
-  free(rec);
+  double lam, bits = 0, sse = 0, acct[3 * (GWLZ_I2_MAXL + 2)];
+  e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
+  gwlz_i2_blocks blk;
+  memset(&blk, 0, sizeof blk);
+  if (e == GWLZ_OK) e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
+  if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk, &lam);
+  if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &cfg, isd, cfg.eb, &bits, &sse, acct);
+  /* The blocks are a sample of a few places: correct every level's rate
+   * and error by the ratio of a model's figures (order-0 bits, squared
+   * error at the original values) on points sampled over the whole field
+   * to the same on the blocks. */
+  gwlz_i2_cfg bc = cfg;
+  bc.nd = blk.nd;
+  for (int t = 0; t < blk.nd; t++) bc.n[t] = blk.bn[t];
+  bc.L = gwlz_i2_levels(bc.nd, bc.n);
+  int Lb = bc.L;
+  double fb[GWLZ_I2_MAXL + 2] = {0}, fm[GWLZ_I2_MAXL + 2] = {0}, fp[GWLZ_I2_MAXL + 2] = {0};
+  double bb[GWLZ_I2_MAXL + 2] = {0}, bm[GWLZ_I2_MAXL + 2] = {0}, bp[GWLZ_I2_MAXL + 2] = {0};
+  if (e == GWLZ_OK && !cfg.lorenzo)
+    e = gwlz_i2_level_stats(&cfg, isd, data, 0x51ED27A3ull, fb, fm, fp);
+  for (int k = 0; k < blk.nblk && e == GWLZ_OK && !cfg.lorenzo; k++) {
+    double tb[GWLZ_I2_MAXL + 2] = {0}, tm[GWLZ_I2_MAXL + 2] = {0}, tp[GWLZ_I2_MAXL + 2] = {0};
+    e = gwlz_i2_level_stats(&bc, isd, blk.buf + (size_t)k * blk.blen * blk.tsize,
+                            0x51ED27A3ull + (uint64_t)k, tb, tm, tp);
+    for (int l = 1; l <= Lb; l++) {
+      bb[l] += tb[l] * tp[l];
+      bm[l] += tm[l] * tp[l];
+      bp[l] += tp[l];
+    }
+  }
+  gwlz_i2_blocks_free(&blk);
   if (e != GWLZ_OK) return e;
-  *bpv = bits / cnt;
-  *mse = se / cnt;
+  /* Rates of the fine levels of the blocks (the coarse levels of a block
+   * cost more than in the field), applied to the field's points per level. */
+  int lmax = Lb > 3 ? Lb - 2 : 1;
+  double cnt[GWLZ_I2_MAXL + 2], b = 8.0 * (40.0 + 2.0 * cfg.L), se = 0;
+  gwlz_i2_level_counts(&cfg, cnt);
+  for (int l = 1; l <= cfg.L + 1; l++) {
+    int k = l < lmax ? l : lmax;
+    while (k > 1 && acct[3 * k + 2] < 1) k--;
+    double np = acct[3 * k + 2];
+    if (np < 1) continue;
+    double rb = 1.0, rm = 1.0;
+    if (!cfg.lorenzo && k <= Lb && bp[k] > 0 && l <= cfg.L) {
+      double hb = bb[k] / bp[k], mb = bm[k] / bp[k];
+      if (hb > 1e-3 && fb[l] > 0) rb = fb[l] / hb;
+      if (mb > 0 && fm[l] > 0) rm = fm[l] / mb;
+      rb = rb > 4 ? 4 : (rb < 0.25 ? 0.25 : rb);
+      rm = rm > 4 ? 4 : (rm < 0.25 ? 0.25 : rm);
+    }
+    b += cnt[l] * acct[3 * k] / np * rb;
+    se += cnt[l] * acct[3 * k + 1] / np * rm;
+  }
+  *bpv = b / (double)s.total;
+  *mse = se / (double)s.total;
   return GWLZ_OK;
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/interp2.h"
 #include "format/checksum.h"
 #include "common.h"
 #include "gwlz.h"
@@ -56,7 +57,7 @@ typedef struct {
   int excp;      /* EXCP section                                  */
   int spec_nan;  /* SPEC with NaN/Inf cells                       */
   int spec_fill; /* SPEC with fill cells                          */
-  int mode[5];   /* BASE payload modes (0 raw, 1 interp, 2 Lorenzo) */
+  int mode[7];   /* BASE payload modes (0 raw, 1 interp, 2 Lorenzo, 6 interp2) */
   int type[2];   /* float32, float64                              */
   int ndims[5];  /* 1..4                                          */
   int relaxed;   /* relaxed bound policy with a model             */
@@ -74,6 +75,7 @@ static inline const char *gwlz_fuzz_cov_missing(const gwlz_fuzz_cov *c) {
   if (!c->spec_fill) return "SPEC with fill";
   for (int m = 0; m < 3; m++)
     if (!c->mode[m]) return m == 0 ? "BASE raw" : m == 1 ? "BASE interp" : "BASE Lorenzo";
+  if (!c->mode[6]) return "BASE scheduled interpolation (mode 6)";
   if (!c->type[0] || !c->type[1]) return "float32 and float64";
   for (int d = 1; d <= 4; d++)
     if (!c->ndims[d]) return "1-, 2-, 3- and 4-D";
@@ -133,19 +135,26 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
       {2, {128, 128}, GWLZ_TYPE_FLOAT, GWLZ_EB_ABS, 0.02, 0, 0, 0, 2, GWLZ_ENH_LINEAR, 1, 1, 0},
       {1, {8192}, GWLZ_TYPE_DOUBLE, GWLZ_EB_ABS, 0.02, 0, 0, 2, 2, GWLZ_ENH_LINEAR, 0, 1, 0},
   };
-  /* every row with the interp base (BASE modes 0-2), then these rows again
-   * with the wavelet base (mode 3) and, when built in, the ZFP base (mode 4) */
+  /* every row with the interp base (BASE modes 0 and 6), then these rows
+   * again with the interp base's mode 1 / 2 writer of earlier versions
+   * (base -1 here), the wavelet base (mode 3) and, when built in, the ZFP
+   * base (mode 4) */
   static const struct {
     size_t row;
-    gwlz_base base;
-  } more[] = {{0, GWLZ_BASE_WAVELET},  {3, GWLZ_BASE_WAVELET},  {4, GWLZ_BASE_WAVELET},
+    int base;
+  } more[] = {{0, -1},  {3, -1},  {4, -1},  {5, -1},  {6, -1},  {8, -1},  {9, -1},
+              {10, -1}, {11, -1}, {13, -1}, {14, -1}, {15, -1}, {16, -1}, {17, -1},
+              {18, -1}, {19, -1}, {20, -1},
+              {0, GWLZ_BASE_WAVELET},  {3, GWLZ_BASE_WAVELET},  {4, GWLZ_BASE_WAVELET},
               {5, GWLZ_BASE_WAVELET},  {6, GWLZ_BASE_WAVELET},  {9, GWLZ_BASE_WAVELET},
               {16, GWLZ_BASE_WAVELET}, {19, GWLZ_BASE_WAVELET}, {0, GWLZ_BASE_ZFP},
               {3, GWLZ_BASE_ZFP},      {5, GWLZ_BASE_ZFP},      {16, GWLZ_BASE_ZFP}};
   const size_t ncfg = sizeof cfg / sizeof *cfg;
   for (size_t it = 0; it < ncfg + sizeof more / sizeof *more; it++) {
     const size_t c = it < ncfg ? it : more[it - ncfg].row;
-    const gwlz_base base = it < ncfg ? GWLZ_BASE_INTERP : more[it - ncfg].base;
+    const int v1 = it >= ncfg && more[it - ncfg].base < 0;
+    const gwlz_base base =
+        it < ncfg || v1 ? GWLZ_BASE_INTERP : (gwlz_base)more[it - ncfg].base;
     if (!gwlz_base_available(base)) continue;
     size_t n = 1;
     for (int i = 0; i < cfg[c].ndims; i++) n *= cfg[c].dims[i];
@@ -190,7 +199,10 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
     size_t cap = ok ? gwlz_compress_bound(ctx) : 0;
     uint8_t *dst = cap ? (uint8_t *)malloc(cap) : NULL;
     size_t size = 0;
-    if (dst && gwlz_compress(ctx, src, dst, cap, &size) == GWLZ_OK) {
+    gwlz_interp_test_v1_writer = v1;
+    const gwlz_error ce = dst ? gwlz_compress(ctx, src, dst, cap, &size) : GWLZ_ERR_MEMORY;
+    gwlz_interp_test_v1_writer = 0;
+    if (ce == GWLZ_OK) {
       sink(user, dst, size);
       gwlz_info info;
       gwlz_section_info secs[16];
@@ -200,7 +212,7 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
         cov->type[info.type == GWLZ_TYPE_DOUBLE] = 1;
         cov->ndims[info.ndims] = 1;
         for (int k = 0; k < ns && k < 16; k++) {
-          if (!strcmp(secs[k].tag, "BASE") && secs[k].size >= 2 && dst[secs[k].offset + 1] < 5)
+          if (!strcmp(secs[k].tag, "BASE") && secs[k].size >= 2 && dst[secs[k].offset + 1] < 7)
             cov->mode[dst[secs[k].offset + 1]] = 1;
           if (!strcmp(secs[k].tag, "ENHM") && secs[k].size >= 3) {
             int kind = dst[secs[k].offset + 1];

@@ -49,7 +49,10 @@ CASES='1d-f32-lorenzo|wave_f32_200|-f -1 200|-M ABS 1e-2 -G 0
 3d-f32-interp-cnn-enhm2|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --base interp --enhancer cnn -G 1 --epochs 2
 3d-f64-zfp-linear|tex_f64_16x64x64|-d -3 64 64 16|-M ABS 0.026 --base zfp --enhancer linear -G 4
 3d-f32-chunked-linear|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --chunk 8192 --enhancer linear -G 4
-3d-f64-chunked-nan|texnan_f64_16x64x64|-d -3 64 64 16|-M REL 1e-3 --chunk 10000 --base interp -G 0'
+3d-f64-chunked-nan|texnan_f64_16x64x64|-d -3 64 64 16|-M REL 1e-3 --chunk 10000 --base interp -G 0
+3d-f32-interp2|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.026 --base interp -G 0
+3d-f64-interp2-linear|tex_f64_16x64x64|-d -3 64 64 16|-M ABS 0.026 --base interp --enhancer linear -G 4
+3d-f32-interp2-cnn|tex_f32_16x64x64|-f -3 64 64 16|-M ABS 0.1 --base interp --enhancer cnn -G 1 --epochs 2'
 
 # Sections of a stream, e.g. "SPEC BASE(interpolation) ENHM(linear) EXCP".
 sections() {
