@@ -1632,6 +1632,15 @@ static gwlz_error enh_apply(const enh_dec *ed, const gwlz_header *h, const size_
   return err;
 }
 
+/* Run a box job's chunk tasks with the per-thread scratch of pool. */
+static gwlz_error box_run(box_job *bj, size_t count, scratch_pool *pool, int threads) {
+  bj->pool = pool;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj->work >= PAR_MIN)
+#pragma omp single
+  box_tasks(bj, count);
+  return bj->te.err;
+}
+
 /* Decode the window [wlo, whi) into x, aux, mask (window-shaped; mask
  * zeroed here), special cells not put back. */
 static gwlz_error enh_window(gwlz_reader *rd, const size_t *wlo, const size_t *whi, void *x,
@@ -1641,11 +1650,7 @@ static gwlz_error enh_window(gwlz_reader *rd, const size_t *wlo, const size_t *w
   memset(mask, 0, wn ? wn : 1);
   size_t count = box_setup(&bj, rd, wlo, whi, x, aux, mask);
   bj.put_specials = 0;
-  bj.pool = pool;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
-#pragma omp single
-  box_tasks(&bj, count);
-  return bj.te.err;
+  return box_run(&bj, count, pool, threads);
 }
 
 /* Put the special cells of [lo, hi) into out (box-shaped). */
@@ -1654,11 +1659,7 @@ static gwlz_error enh_specials(gwlz_reader *rd, const size_t *lo, const size_t *
   box_job bj;
   size_t count = box_setup(&bj, rd, lo, hi, out, NULL, NULL);
   bj.values = 0;
-  bj.pool = pool;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1) if (bj.work >= PAR_MIN)
-#pragma omp single
-  box_tasks(&bj, count);
-  return bj.te.err;
+  return box_run(&bj, count, pool, threads);
 }
 
 /* A region of an enhanced stream: the grown box decoded, the box enhanced. */

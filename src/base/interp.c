@@ -139,28 +139,6 @@ static void sampler_free(sampler *sm) {
   memset(sm, 0, sizeof *sm);
 }
 
-/* Copy block b (origin o[]) of extents bs out of data. */
-static void copy_block(const shape *s, const shape *bs, const size_t *o, const uint8_t *data,
-                       uint8_t *dst, size_t tsize) {
-  size_t N[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1}, O[4] = {0, 0, 0, 0}, ST[4];
-  int pad = 4 - s->nd;
-  for (int e = 0; e < s->nd; e++) {
-    N[pad + e] = s->n[e];
-    B[pad + e] = bs->n[e];
-    O[pad + e] = o[e];
-  }
-  ST[3] = 1;
-  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
-  size_t k = 0;
-  for (size_t a = 0; a < B[0]; a++)
-    for (size_t b = 0; b < B[1]; b++)
-      for (size_t c = 0; c < B[2]; c++) {
-        size_t src = (O[0] + a) * ST[0] + (O[1] + b) * ST[1] + (O[2] + c) * ST[2] + O[3];
-        memcpy(dst + k * tsize, data + src * tsize, B[3] * tsize);
-        k += B[3];
-      }
-}
-
 /* Pick sample blocks: about 1.5% of the values, at most 64 blocks, at
  * deterministic pseudo-random places (one block = the whole of a small
  * array). */
@@ -196,7 +174,7 @@ static gwlz_error sampler_init(sampler *sm, const shape *s, const uint8_t *data,
       o[e] = room ? (size_t)(gwlz_rng_uniform(&rng) * (double)(room + 1)) : 0;
       if (o[e] > room) o[e] = room;
     }
-    copy_block(s, &sm->bs, o, data, sm->buf + (size_t)k * blen * tsize, tsize);
+    gwlz_base_copy_block(s, o, sm->bs.n, data, sm->buf + (size_t)k * blen * tsize, tsize);
   }
   return GWLZ_OK;
 }

@@ -349,27 +349,6 @@ void gwlz_i2_set_factors(gwlz_i2_cfg *c, double alpha, double beta) {
   }
 }
 
-static void copy_block(int nd, const size_t *n, const size_t *bn, const size_t *o,
-                       const uint8_t *data, uint8_t *dst, size_t tsize) {
-  size_t N[4] = {1, 1, 1, 1}, B[4] = {1, 1, 1, 1}, O[4] = {0, 0, 0, 0}, ST[4];
-  int pad = 4 - nd;
-  for (int e = 0; e < nd; e++) {
-    N[pad + e] = n[e];
-    B[pad + e] = bn[e];
-    O[pad + e] = o[e];
-  }
-  ST[3] = 1;
-  for (int e = 2; e >= 0; e--) ST[e] = ST[e + 1] * N[e + 1];
-  size_t k = 0;
-  for (size_t a = 0; a < B[0]; a++)
-    for (size_t b = 0; b < B[1]; b++)
-      for (size_t c = 0; c < B[2]; c++) {
-        size_t src = (O[0] + a) * ST[0] + (O[1] + b) * ST[1] + (O[2] + c) * ST[2] + O[3];
-        memcpy(dst + k * tsize, data + src * tsize, B[3] * tsize);
-        k += B[3];
-      }
-}
-
 void gwlz_i2_blocks_free(gwlz_i2_blocks *b) {
   free(b->buf);
   free(b->rec);
@@ -420,8 +399,11 @@ gwlz_error gwlz_i2_blocks_init(gwlz_i2_blocks *b, const gwlz_i2_cfg *c, int isd,
       o[e] = room ? (size_t)(u * (double)(room + 1)) : 0;
       if (o[e] > room) o[e] = room;
     }
-    copy_block(c->nd, c->n, b->bn, o, (const uint8_t *)data, b->buf + (size_t)k * b->blen * b->tsize,
-               b->tsize);
+    gwlz_shape fs;
+    fs.nd = c->nd;
+    fs.total = 1;
+    for (int e = 0; e < c->nd; e++) fs.total *= (fs.n[e] = c->n[e]);
+    gwlz_base_copy_block(&fs, o, b->bn, data, b->buf + (size_t)k * b->blen * b->tsize, b->tsize);
   }
   return GWLZ_OK;
 }
