@@ -143,12 +143,14 @@ static void md_weights(const gwlz_i2_cfg *c, const tlevel *tl, int k, double ebl
   double inv[GWLZ_MAX_DIMS] = {0, 0, 0, 0};
   for (int e = 0; e < c->nd; e++) {
     double v = (n[e] > 0 ? var[e] / n[e] : 0) + ebl * ebl / 3.0 * kind_gain[k];
-    inv[e] = v > 0 ? 1.0 / v : 1.0;
+    /* an infinite variance (residuals near DBL_MAX) weighs nothing, a NaN or
+     * zero one as much as any */
+    inv[e] = v > 0 ? (isfinite(v) ? 1.0 / v : 0.0) : 1.0;
     if (inv[e] > best) best = inv[e];
   }
   for (int e = 0; e < c->nd; e++) {
-    double q = 255.0 * inv[e] / best + 0.5;
-    w[e] = (uint8_t)(q < 1 ? 1 : (q > 255 ? 255 : q));
+    double q = best > 0 && isfinite(best) ? 255.0 * inv[e] / best + 0.5 : 255.0;
+    w[e] = (uint8_t)(q >= 255 ? 255 : (q >= 1 ? q : 1));
   }
 }
 
@@ -345,7 +347,7 @@ void gwlz_i2_set_factors(gwlz_i2_cfg *c, double alpha, double beta) {
       }
     }
     double q = (r - 1.0) * 16.0 + 0.5;
-    c->fq[l] = (uint8_t)(q > 255 ? 255 : q);
+    c->fq[l] = (uint8_t)(q >= 255 ? 255 : (q >= 0 ? q : 0));
   }
 }
 
