@@ -22,15 +22,11 @@
 static char dir[512];
 
 static int cli(const char *fmt, ...) {
-  char args[2048], cmd[4096];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
+  int rc = tu_vrun(dir, GWLZ_CLI, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", dir, GWLZ_CLI, args);
-  int st = system(cmd);
-  if (st == -1 || !WIFEXITED(st)) return -1;
-  return WEXITSTATUS(st);
+  return rc;
 }
 
 static void *load(const char *name, size_t *n) {

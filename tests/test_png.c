@@ -68,15 +68,11 @@ static void skip_enhancer(void) {
 static char dir[512];
 
 static int cli(const char *fmt, ...) {
-  char args[2048], cmd[4096];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
+  int rc = tu_vrun(dir, GWLZ_CLI, fmt, ap);
   va_end(ap);
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", dir, GWLZ_CLI, args);
-  int st = system(cmd);
-  if (st == -1 || !WIFEXITED(st)) return -1;
-  return WEXITSTATUS(st);
+  return rc;
 }
 
 static int exists(const char *name) {

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #ifndef GWLZ_SHARED_DATA
@@ -304,4 +305,13 @@ void tu_md5(const void *data, size_t size, char hex[33]) {
   md5_block(h, tail, k);
   if (tl == 128) md5_block(h, tail + 64, k);
   for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", (h[i / 4] >> (8 * (i % 4))) & 0xFFu);
+}
+
+int tu_vrun(const char *dir, const char *tool, const char *fmt, va_list ap) {
+  char args[2048], cmd[4096];
+  vsnprintf(args, sizeof args, fmt, ap);
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >out.txt 2>err.txt", dir, tool, args);
+  int st = system(cmd);
+  if (st == -1 || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
 }

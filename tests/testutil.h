@@ -5,6 +5,7 @@
 #ifndef GWLZ_TESTUTIL_H
 #define GWLZ_TESTUTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,6 +34,9 @@ int tu_finish(void);
 
 /* Monotonic wall clock in seconds. */
 double tu_now(void);
+/* Runs "cd dir && 'tool' ARGS >out.txt 2>err.txt" with ARGS formatted from
+ * fmt; returns the exit status (-1 when the shell did not exit normally). */
+int tu_vrun(const char *dir, const char *tool, const char *fmt, va_list ap);
 /* CPU time of the calling thread in seconds (benchmarks on shared machines). */
 double tu_cpu_now(void);
 

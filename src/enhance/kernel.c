@@ -421,6 +421,20 @@ E2_RUN_SCALAR(e2_run_f64, double, e2_feat64)
 #define E2_TGT __attribute__((target("avx2")))
 
 /* per-lane table lookup of 8 cells' slots */
+/* Per feature q >= 2 of a segment: its kind (0 symmetric, 1 high
+ * resolution) and its four tap arrays, as the vector kernels read them. */
+static void e2_vec_taps(const float *(*Tp)[4][2], int k, int np, const float *P[E2_MAXF][4],
+                        int *kind) {
+  for (int q = 2; q < np; q++) {
+    const int fam = (q - 2) / k, a = (q - 2) % k, d = fam == 0 ? 1 : (fam == 2 ? 3 : 2);
+    kind[q] = fam == 1;
+    P[q][0] = fam == 1 ? Tp[a][3][0] : Tp[a][d][0];
+    P[q][1] = fam == 1 ? Tp[a][1][0] : Tp[a][d][1];
+    P[q][2] = Tp[a][1][1];
+    P[q][3] = Tp[a][3][1];
+  }
+}
+
 E2_TGT static inline __m256 e2_pick(const float *t, __m256i idx, __m256 b3, __m256 b4, int nslot) {
   if (nslot <= 8) return _mm256_permutevar8x32_ps(_mm256_loadu_ps(t), idx);
   if (nslot <= 16)
@@ -446,17 +460,9 @@ E2_TGT static inline __m256 e2_clampv(__m256 s, __m256 c, __m256 nc) {
 E2_TGT static size_t e2_run_avx2(const float *(*Tp)[4][2], const float *V, int k, int np, float e,
                                  float cl, double eb, const uint32_t *row, const e2_tab *tb,
                                  size_t len, float *r, float *out) {
-  /* per feature q >= 2: kind (0 sym, 1 hres) and its tap arrays */
   const float *P[E2_MAXF][4];
   int kind[E2_MAXF];
-  for (int q = 2; q < np; q++) {
-    const int fam = (q - 2) / k, a = (q - 2) % k, d = fam == 0 ? 1 : (fam == 2 ? 3 : 2);
-    kind[q] = fam == 1;
-    P[q][0] = fam == 1 ? Tp[a][3][0] : Tp[a][d][0];
-    P[q][1] = fam == 1 ? Tp[a][1][0] : Tp[a][d][1];
-    P[q][2] = Tp[a][1][1];
-    P[q][3] = Tp[a][3][1];
-  }
+  e2_vec_taps(Tp, k, np, P, kind);
   const size_t st = tb->ws;
   const int nslot = tb->nslot;
   const __m256 ve = _mm256_set1_ps(e), vc = _mm256_set1_ps(cl), vnc = _mm256_set1_ps(-cl);
@@ -552,14 +558,7 @@ E2_T512 static size_t e2_run_avx512(const float *(*Tp)[4][2], const float *V, in
                                     size_t len, float *r, float *out) {
   const float *P[E2_MAXF][4];
   int kind[E2_MAXF];
-  for (int q = 2; q < np; q++) {
-    const int fam = (q - 2) / k, a = (q - 2) % k, d = fam == 0 ? 1 : (fam == 2 ? 3 : 2);
-    kind[q] = fam == 1;
-    P[q][0] = fam == 1 ? Tp[a][3][0] : Tp[a][d][0];
-    P[q][1] = fam == 1 ? Tp[a][1][0] : Tp[a][d][1];
-    P[q][2] = Tp[a][1][1];
-    P[q][3] = Tp[a][3][1];
-  }
+  e2_vec_taps(Tp, k, np, P, kind);
   const size_t st = tb->ws;
   const int nslot = tb->nslot;
   const __m512 ve = _mm512_set1_ps(e), vc = _mm512_set1_ps(cl), vnc = _mm512_set1_ps(-cl);
