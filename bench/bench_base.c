@@ -2,13 +2,13 @@
  * bench_base.c - the base compressor (no enhancer, one thread) on every shared
  * field at six relative bounds, beside SZ3's anchor figures.
  *
- *   bench_base [--data DIR] [--anchors DIR] [--cosmo DIR] [--quick] [--reps N]
+ *   bench_base [--data DIR] [--anchors DIR] [--cosmo DIR] [--quick] [--reps N] [--fast]
  *
  * DIR defaults: ../shared/data and ../shared/anchors (from the project root).
  * --cosmo DIR adds the 256^3 cosmology fields found in DIR (see run_bench.sh)
  * against anchors/cosmo256_baselines.tsv. Times are the best of --reps runs
  * (default 3) of the library calls alone; SZ3's anchor times are whole
- * commands (process start and file I/O included).
+ * commands (process start and file I/O included). --fast: GWLZ_SPEED_FAST.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +26,7 @@ typedef struct {
   double rel, cr, psnr, comp_s, decomp_s;
 } anchor;
 
+static int g_fast = 0; /* --fast: GWLZ_SPEED_FAST */
 static anchor *anchors = NULL;
 static int nanchors = 0;
 
@@ -117,6 +118,7 @@ static int bench_field(const tu_field *f, int reps, int quick, int counted) {
     if (!e) e = f->has_fill ? gwlz_set_fill_value(ctx, f->fill) : gwlz_clear_fill_value(ctx);
     if (!e) e = gwlz_set_groups(ctx, 0);
     if (!e) e = gwlz_set_threads(ctx, 1);
+    if (!e) e = gwlz_set_speed(ctx, g_fast ? GWLZ_SPEED_FAST : GWLZ_SPEED_DEFAULT);
     size_t cap = gwlz_compress_bound(ctx), ssize = 0;
     void *stream = cap ? malloc(cap) : NULL;
     if (!e && !stream) e = GWLZ_ERR_MEMORY;
@@ -218,7 +220,8 @@ static int bench_cosmo(const char *dir, int reps, int quick) {
 }
 
 static void usage(void) {
-  printf("usage: bench_base [--data DIR] [--anchors DIR] [--cosmo DIR] [--quick] [--reps N]\n");
+  printf("usage: bench_base [--data DIR] [--anchors DIR] [--cosmo DIR] [--quick] [--reps N] "
+         "[--fast]\n");
 }
 
 int main(int argc, char **argv) {
@@ -230,6 +233,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--cosmo") && i + 1 < argc) cosmo = argv[++i];
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--fast")) g_fast = 1;
     else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       usage();
       return 0;
@@ -252,8 +256,8 @@ int main(int argc, char **argv) {
   tu_field *fields = NULL;
   int n = tu_load_manifest(&fields);
   if (n == 0) return 1;
-  printf("gwlz %s base compressor, 1 thread, best of %d; SZ3 times are whole commands\n",
-         gwlz_version_string(), reps);
+  printf("gwlz %s base compressor%s, 1 thread, best of %d; SZ3 times are whole commands\n",
+         gwlz_version_string(), g_fast ? " (--fast)" : "", reps);
   print_header();
   int ok = 1;
   static const char *const quick_set[] = {

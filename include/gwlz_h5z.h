@@ -97,7 +97,8 @@ enum {
 #define GWLZ_H5Z_FLAG_RANGE 0x2u           /* words 15-16 hold the value range */
 #define GWLZ_H5Z_FLAG_RELAXED 0x4u         /* bound policy relaxed (<= 2x)     */
 #define GWLZ_H5Z_FLAG_NO_DATASET_FILL 0x8u /* ignore the dataset's fill value  */
-#define GWLZ_H5Z_FLAGS_KNOWN 0xFu
+#define GWLZ_H5Z_FLAG_FAST 0x10u           /* GWLZ_SPEED_FAST                 */
+#define GWLZ_H5Z_FLAGS_KNOWN 0x1Fu
 
 /* Settings of the filter, as a user gives them. */
 typedef struct {
@@ -111,6 +112,7 @@ typedef struct {
   int has_fill;  /* 1: fill value below                                    */
   double fill;
   int no_dataset_fill; /* 1: do not take the dataset's fill value          */
+  int fast;      /* 1: GWLZ_SPEED_FAST                                     */
   double range;  /* > 0: REL bounds relative to this range, not each chunk's */
 } gwlz_h5z_settings;
 
@@ -161,6 +163,7 @@ static inline size_t gwlz_h5z_encode(const gwlz_h5z_settings *s, unsigned cd[GWL
   }
   if (s->relaxed) flags |= GWLZ_H5Z_FLAG_RELAXED;
   if (s->no_dataset_fill) flags |= GWLZ_H5Z_FLAG_NO_DATASET_FILL;
+  if (s->fast) flags |= GWLZ_H5Z_FLAG_FAST;
   cd[GWLZ_H5Z_W_FLAGS] = flags;
   return GWLZ_H5Z_CD_USER;
 }
@@ -196,6 +199,7 @@ static inline int gwlz_h5z_decode(size_t n, const unsigned *cd, gwlz_h5z_setting
   }
   s->relaxed = (flags & GWLZ_H5Z_FLAG_RELAXED) != 0;
   s->no_dataset_fill = (flags & GWLZ_H5Z_FLAG_NO_DATASET_FILL) != 0;
+  s->fast = (flags & GWLZ_H5Z_FLAG_FAST) != 0;
   return 0;
 }
 

@@ -176,6 +176,7 @@ static gwlz_error configure(gwlz_ctx *ctx, const gwlz_h5z_settings *s, gwlz_type
   if (!e && s->groups >= 0) e = gwlz_set_groups(ctx, s->groups);
   if (!e && s->enhancer >= 0) e = gwlz_set_enhancer(ctx, (gwlz_enhancer)s->enhancer);
   if (!e && s->relaxed) e = gwlz_set_bound_policy(ctx, GWLZ_BOUND_RELAXED);
+  if (!e && s->fast) e = gwlz_set_speed(ctx, GWLZ_SPEED_FAST);
   return e;
 }
 

@@ -38,6 +38,7 @@ struct gwlz_ctx {
   double fill_value;
   int threads;
   gwlz_base base;
+  gwlz_speed speed;
   int groups;
   gwlz_enhancer enhancer;
   gwlz_arch arch;
@@ -188,6 +189,12 @@ gwlz_error gwlz_set_base(gwlz_ctx *ctx, gwlz_base base) {
   if (!ctx || (int)base < 0 || (int)base >= GWLZ_BASE_COUNT) return GWLZ_ERR_PARAM;
   if (!gwlz_base_available(base)) return GWLZ_ERR_UNSUPPORTED;
   ctx->base = base;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_set_speed(gwlz_ctx *ctx, gwlz_speed speed) {
+  if (!ctx || (speed != GWLZ_SPEED_DEFAULT && speed != GWLZ_SPEED_FAST)) return GWLZ_ERR_PARAM;
+  ctx->speed = speed;
   return GWLZ_OK;
 }
 
@@ -446,6 +453,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   bp.n = n;
   bp.abs_eb = eb;
   bp.threads = resolve_threads(ctx->threads);
+  bp.fast = ctx->speed == GWLZ_SPEED_FAST;
   gwlz_base_info binfo;
   memset(&binfo, 0, sizeof(binfo));
   if (pl->chunks)
@@ -986,6 +994,7 @@ void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
   s->has_fill = ctx->has_fill;
   s->fill = ctx->fill_value;
   s->base = ctx->base;
+  s->fast = ctx->speed == GWLZ_SPEED_FAST;
   s->threads = resolve_threads(ctx->threads);
   s->chunk = ctx->chunk_size ? ctx->chunk_size : GWLZ_DEFAULT_CHUNK_SIZE;
   s->enhance = ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE;

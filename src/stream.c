@@ -292,6 +292,7 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
   bp.n = m;
   bp.abs_eb = eb;
   bp.threads = 1;
+  bp.fast = s->fast;
   gwlz_base_info bi;
   memset(&bi, 0, sizeof bi);
   e = gwlz_base_compress(&bp, s->base, x, recon, aux, rec, &bi);

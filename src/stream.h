@@ -20,6 +20,7 @@ typedef struct {
   int has_fill;
   double fill;
   gwlz_base base;
+  int fast;          /* GWLZ_SPEED_FAST                                  */
   int threads;       /* resolved, >= 1                                   */
   size_t chunk;      /* resolved chunk size in values                    */
   int enhance;       /* the settings ask for an enhancer                 */

@@ -48,6 +48,7 @@ case_ hst2d hst_acs_j8bt06nyq_sci_1024x1024.f32 "1 2" "-f -2 1024 1024 -M REL 1e
 case_ vort4d sperr_vorticity_128_128_41_41x128x128.f32 "2 4" "-f -4 128 64 2 41 -M ABS_OR_REL -A 1e-7 -R 1e-4 --chunk 30000"
 case_ tau64 nyxlya50_tau_real_50x50x50.f64 "1 3" "-d -3 50 50 50 -M ABS_AND_REL -A 0.01 -R 1e-3 --chunk 10000"
 case_ single3d vasp_fe3o4_chgcar_72x72x72.f32 "2" "-f -3 72 72 72 -M REL 1e-3"
+case_ fast3d ferret_navywinds_u_132x73x144.f32 "1 3" "-f -3 144 73 132 -M REL 1e-3 --chunk 50000 --fast"
 
 if [ "$fails" -ne 0 ]; then echo "$fails failures"; exit 1; fi
 echo "all MPI checks passed"

@@ -213,6 +213,11 @@ static void test_params(void) {
   CHECK(gwlz_set_enhancer(ctx, (gwlz_enhancer)17) == GWLZ_ERR_PARAM, "bad enhancer");
   CHECK(gwlz_set_arch(ctx, (gwlz_arch)17) == GWLZ_ERR_PARAM, "bad arch");
   CHECK(gwlz_set_bound_policy(ctx, (gwlz_bound_policy)17) == GWLZ_ERR_PARAM, "bad policy");
+  CHECK(gwlz_set_speed(ctx, (gwlz_speed)2) == GWLZ_ERR_PARAM, "bad speed");
+  CHECK(gwlz_set_speed(NULL, GWLZ_SPEED_FAST) == GWLZ_ERR_PARAM, "speed on NULL");
+  CHECK(gwlz_set_speed(ctx, GWLZ_SPEED_FAST) == GWLZ_OK &&
+            gwlz_set_speed(ctx, GWLZ_SPEED_DEFAULT) == GWLZ_OK,
+        "speed");
   CHECK(gwlz_set_epochs(ctx, -1) == GWLZ_ERR_PARAM, "epochs -1");
   CHECK(gwlz_set_train_seconds(ctx, NAN) == GWLZ_ERR_PARAM, "train seconds NaN");
   CHECK(gwlz_set_type(NULL, GWLZ_TYPE_FLOAT) == GWLZ_ERR_PARAM, "NULL ctx");

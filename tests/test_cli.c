@@ -247,6 +247,11 @@ static void test_flags(size_t nx, size_t ny, size_t nz) {
   rc = cli("-z m.gwlz -o m.out -M REL 1e-2 -G 4");
   CHECK(rc == 0 && contains("err.txt", "-G is ignored when decompressing"),
         "compression flags when decompressing: rc %d", rc);
+  rc = cli("-z m.gwlz -o m.out --fast");
+  CHECK(rc == 0 && contains("err.txt", "--fast is ignored when decompressing"),
+        "--fast when decompressing: rc %d", rc);
+  rc = cli("-i in.f32 -o m.out -3 %zu %zu %zu -M REL 1e-3 -G 0 --fast -a", nx, ny, nz);
+  CHECK(rc == 0 && contains("out.txt", "base = interp"), "--fast: rc %d", rc);
   rc = cli("-z m.gwlz -o m.out -M REL 1e-2 -G 4 -q");
   CHECK(rc == 0 && !contains("err.txt", "warning"), "-q silences warnings: rc %d", rc);
   /* honest -a lines */

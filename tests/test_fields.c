@@ -3,7 +3,9 @@
  * REL 1e-2, 1e-3 and 1e-4 with the base compressor only: the bound holds on
  * every finite non-fill value, NaN/Inf/fill cells come back bit-exact, the
  * ratio stays above a recorded floor, decoding is repeatable and the header
- * reports what was set.
+ * reports what was set. The same again with GWLZ_SPEED_FAST and
+ * GWLZ_BASE_AUTO (which then means the interp base's single-pass payload),
+ * chunked streams of that setting byte-identical for 1 and 4 threads.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -50,7 +52,7 @@ static const double *floor_of(const char *file) {
   return NULL;
 }
 
-static void test_field(const tu_field *f) {
+static void test_field(const tu_field *f, int fast) {
   size_t size = 0;
   void *data = tu_read_file(f->path, &size);
   size_t raw = f->num_values * tu_type_size(f->type);
@@ -70,7 +72,8 @@ static void test_field(const tu_field *f) {
     if (!e) e = gwlz_set_groups(ctx, 0);
     /* the floors were recorded with the interp base (the wavelet base has
      * its own in test_wavelet.c; GWLZ_BASE_AUTO picks per field) */
-    if (!e) e = gwlz_set_base(ctx, GWLZ_BASE_INTERP);
+    if (!e) e = gwlz_set_base(ctx, fast ? GWLZ_BASE_AUTO : GWLZ_BASE_INTERP);
+    if (!e && fast) e = gwlz_set_speed(ctx, GWLZ_SPEED_FAST);
     CHECK(e == GWLZ_OK, "%s: settings: %s", f->file, gwlz_error_string(e));
     void *stream = NULL, *out = NULL, *out2 = NULL;
     size_t ssize = 0;
@@ -103,6 +106,8 @@ static void test_field(const tu_field *f) {
             "%s: info fill", f->file);
       CHECK(info.enhancer == GWLZ_ENH_NONE && info.groups == 0, "%s: info enhancer %d groups %d",
             f->file, (int)info.enhancer, info.groups);
+      CHECK(!fast || info.base == GWLZ_BASE_INTERP, "%s %g: fast: base %s", f->file, bounds[b],
+            gwlz_base_name(info.base));
 
       tu_metrics m;
       tu_compare(data, out, f->num_values, f->type, f->has_fill, f->fill, info.abs_bound, &m);
@@ -121,8 +126,8 @@ static void test_field(const tu_field *f) {
       if (fl)
         CHECK(ratio >= fl[b], "%s %g: ratio %.3f below the floor %.3f", f->file, bounds[b], ratio,
               fl[b]);
-      printf("%-44s %6g  ratio %9.3f%s  PSNR %7.2f  err/eb %.4f  %6.3f s + %6.3f s\n", f->file,
-             bounds[b], ratio, fl ? "" : " (no floor)", m.psnr, m.max_err / info.abs_bound,
+      printf("%-44s%s %6g  ratio %9.3f%s  PSNR %7.2f  err/eb %.4f  %6.3f s + %6.3f s\n", f->file,
+             fast ? " fast" : "", bounds[b], ratio, fl ? "" : " (no floor)", m.psnr, m.max_err / info.abs_bound,
              t1 - t0, t2 - t1);
     }
     free(stream);
@@ -133,12 +138,62 @@ static void test_field(const tu_field *f) {
   free(data);
 }
 
+/* GWLZ_SPEED_FAST on chunks of 2^12 values: the stream does not depend on
+ * the thread count, and decodes within the bound. */
+static void test_fast_chunked(const tu_field *f) {
+  size_t size = 0;
+  void *data = tu_read_file(f->path, &size);
+  size_t raw = f->num_values * tu_type_size(f->type);
+  if (!data || size != raw || f->num_values < ((size_t)1 << 14)) {
+    free(data);
+    return;
+  }
+  void *st[2] = {NULL, NULL}, *out = NULL;
+  size_t ss[2] = {0, 0};
+  gwlz_error e = GWLZ_OK;
+  for (int t = 0; t < 2 && !e; t++) {
+    gwlz_ctx *ctx = gwlz_create();
+    e = gwlz_set_type(ctx, f->type);
+    if (!e) e = gwlz_set_dims(ctx, f->ndims, f->dims);
+    if (!e) e = gwlz_set_error_bound(ctx, GWLZ_EB_REL, 0, 1e-3, 0);
+    if (!e && f->has_fill) e = gwlz_set_fill_value(ctx, f->fill);
+    if (!e) e = gwlz_set_groups(ctx, 0);
+    if (!e) e = gwlz_set_speed(ctx, GWLZ_SPEED_FAST);
+    if (!e) e = gwlz_set_chunk_size(ctx, (size_t)1 << 12);
+    if (!e) e = gwlz_set_threads(ctx, t ? 4 : 1);
+    if (!e) e = tu_compress(ctx, data, &st[t], &ss[t]);
+    gwlz_free(ctx);
+  }
+  CHECK(e == GWLZ_OK, "%s: fast chunked: %s", f->file, gwlz_error_string(e));
+  if (!e)
+    CHECK(ss[0] == ss[1] && memcmp(st[0], st[1], ss[0]) == 0,
+          "%s: fast chunked: 1 and 4 threads give different streams", f->file);
+  gwlz_info info;
+  if (!e) e = tu_decompress(st[0], ss[0], &out, &info);
+  CHECK(e == GWLZ_OK, "%s: fast chunked: decompress: %s", f->file, gwlz_error_string(e));
+  if (!e) {
+    tu_metrics m;
+    tu_compare(data, out, f->num_values, f->type, f->has_fill, f->fill, info.abs_bound, &m);
+    CHECK(m.over_bound == 0 && m.special_bad == 0,
+          "%s: fast chunked: %zu values over the bound, %zu special cells changed", f->file,
+          m.over_bound, m.special_bad);
+  }
+  free(st[0]);
+  free(st[1]);
+  free(out);
+  free(data);
+}
+
 int main(void) {
   double t0 = tu_now();
   tu_field *fields = NULL;
   int n = tu_load_manifest(&fields);
   CHECK(n > 0, "no fields in %s/MANIFEST.tsv", tu_data_dir());
-  for (int k = 0; k < n; k++) test_field(&fields[k]);
+  for (int k = 0; k < n; k++) {
+    test_field(&fields[k], 0);
+    test_field(&fields[k], 1);
+    test_fast_chunked(&fields[k]);
+  }
   free(fields);
   printf("test_fields: %d fields, %.2f s\n", n, tu_now() - t0);
   return tu_finish();

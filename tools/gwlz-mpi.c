@@ -62,6 +62,7 @@ typedef struct {
   double fill;
   int threads;
   gwlz_base base;
+  int fast;
   size_t chunk;
   int report, quiet;
 } options;
@@ -70,7 +71,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: mpirun -n P gwlz-mpi -f|-d -i IN -z OUT.gwlz -3 nx ny nz -M ABS|REL|... VALUE\n"
           "       mpirun -n P gwlz-mpi -z IN.gwlz -o OUT\n"
-          "  -1..-4 dims fastest first; -A ABS -R REL -S PSNR; --fill V; --base B;\n"
+          "  -1..-4 dims fastest first; -A ABS -R REL -S PSNR; --fill V; --base B; --fast;\n"
           "  --chunk N (values); -T threads per process; -a report; -q quiet\n"
           "  The stream equals the serial tool's (gwlz ... -G 0) for any number of processes.\n");
 }
@@ -166,6 +167,8 @@ static int parse_args(int argc, char **argv, options *o) {
       if (b < 0) return 0;
       o->base = (gwlz_base)b;
       i++;
+    } else if (!strcmp(a, "--fast")) {
+      o->fast = 1;
     } else if (!strcmp(a, "-G") && v) {
       if (!parse_u64(v, &u)) return 0;
       if (u != 0) {
@@ -793,6 +796,7 @@ int main(int argc, char **argv) {
     if (!e) e = gwlz_set_error_bound(ctx, o.mode, o.abs_eb, o.rel_eb, o.psnr);
     if (!e && o.fill_given) e = gwlz_set_fill_value(ctx, o.fill);
     if (!e) e = gwlz_set_base(ctx, o.base);
+    if (!e && o.fast) e = gwlz_set_speed(ctx, GWLZ_SPEED_FAST);
     if (!e) e = gwlz_set_chunk_size(ctx, o.chunk);
     if (!e) e = gwlz_set_groups(ctx, 0);
     if (e) {

@@ -32,6 +32,7 @@ _DTYPES = {0: np.dtype(np.float32), 1: np.dtype(np.float64)}
 _MODES = ["ABS", "REL", "ABS_AND_REL", "ABS_OR_REL", "PSNR"]
 _ENHANCERS = ["none", "linear", "cnn", "auto"]
 _POLICIES = ["strict", "relaxed"]
+_SPEEDS = ["default", "fast"]
 
 
 class Error(Exception):
@@ -120,14 +121,15 @@ def _as_array(array):
 
 
 def compress(array, *, abs=None, rel=None, psnr=None, groups=None, enhancer=None, base=None,
-             threads=None, fill=None, mode=None, bound_policy=None):
+             threads=None, fill=None, mode=None, bound_policy=None, speed=None):
     """Compresses a float32/float64 array (1-4 dims, any memory layout) into bytes.
 
     abs, rel, psnr: the error bound (see the module help); mode: "ABS_OR_REL" to
     let either of abs and rel hold. groups: enhancer groups (0 = base only);
     enhancer: "none", "linear", "cnn" or "auto"; base: "auto", "interp", ...;
     threads: 0 = all cores (the bytes do not depend on it); fill: a value kept
-    exactly and left out of the range; bound_policy: "strict" or "relaxed".
+    exactly and left out of the range; bound_policy: "strict" or "relaxed";
+    speed: "default" or "fast" (one pass, no searches; larger at equal quality).
     """
     a = _as_array(array)
     m = _bound_mode(abs, rel, psnr, mode)
@@ -155,6 +157,9 @@ def compress(array, *, abs=None, rel=None, psnr=None, groups=None, enhancer=None
         p = _keyword(bound_policy, _POLICIES, "bound policy")
         if p is not None:
             _check(lib.gwlz_set_bound_policy(ctx, p), "bound policy")
+        sp = _keyword(speed, _SPEEDS, "speed")
+        if sp is not None:
+            _check(lib.gwlz_set_speed(ctx, sp), "speed")
         cap = lib.gwlz_compress_bound(ctx)
         if cap == 0:
             raise Error("gwlz: array too large")
@@ -257,13 +262,13 @@ def hdf5_filter(**settings):
 
         f.create_dataset("t", data=x, chunks=x.shape, **gwlz.hdf5_filter(abs=0.1))
 
-    settings: abs, rel, psnr, mode, groups, enhancer, base, threads (per chunk,
+    settings: abs, rel, psnr, mode, groups, enhancer, base, speed, threads (per chunk,
     default 1), fill, range (REL relative to this range instead of each chunk's),
     bound_policy, dataset_fill (False: ignore the dataset's fill value).
     Also calls register_hdf5_plugin(), so files written this way read back in
     this process; other programs need HDF5_PLUGIN_PATH=gwlz.hdf5_plugin_dir().
     """
-    known = {"abs", "rel", "psnr", "mode", "groups", "enhancer", "base", "threads", "fill",
+    known = {"abs", "rel", "psnr", "mode", "groups", "enhancer", "base", "speed", "threads", "fill",
              "range", "bound_policy", "dataset_fill"}
     unknown = set(settings) - known
     if unknown:
@@ -279,7 +284,8 @@ def hdf5_filter(**settings):
         threads=1 if s.get("threads") is None else int(s["threads"]),
         fill=s.get("fill"), range=s.get("range"),
         relaxed=_keyword(s.get("bound_policy"), _POLICIES, "bound policy") == 1,
-        no_dataset_fill=s.get("dataset_fill", True) is False)
+        no_dataset_fill=s.get("dataset_fill", True) is False,
+        fast=_keyword(s.get("speed"), _SPEEDS, "speed") == 1)
     try:
         register_hdf5_plugin()
     except ImportError:
@@ -307,7 +313,7 @@ except ImportError:  # numcodecs is optional
     numcodecs = None
 
 _CODEC_KEYS = ("abs", "rel", "psnr", "mode", "groups", "enhancer", "base", "threads", "fill",
-               "bound_policy")
+               "bound_policy", "speed")
 
 if numcodecs is not None:
     class Codec(numcodecs.abc.Codec):
@@ -322,10 +328,13 @@ if numcodecs is not None:
         codec_id = "gwlz"
 
         def __init__(self, abs=None, rel=None, psnr=None, mode=None, groups=None,
-                     enhancer=None, base=None, threads=None, fill=None, bound_policy=None):
+                     enhancer=None, base=None, threads=None, fill=None, bound_policy=None,
+                     speed=None):
             self.abs, self.rel, self.psnr, self.mode = abs, rel, psnr, mode
             self.groups, self.enhancer, self.base = groups, enhancer, base
             self.threads, self.fill, self.bound_policy = threads, fill, bound_policy
+            self.speed = speed
+            _keyword(speed, _SPEEDS, "speed")
             _bound_mode(abs, rel, psnr, mode)
 
         def get_config(self):

@@ -10,7 +10,7 @@ FILTER_ID = 48031
 CD_VERSION = 1
 CD_USER = 15
 DEFAULT = 0xFFFFFFFF
-FLAG_FILL, FLAG_RANGE, FLAG_RELAXED, FLAG_NO_DATASET_FILL = 0x1, 0x2, 0x4, 0x8
+FLAG_FILL, FLAG_RANGE, FLAG_RELAXED, FLAG_NO_DATASET_FILL, FLAG_FAST = 0x1, 0x2, 0x4, 0x8, 0x10
 
 
 def _double(v):
@@ -23,7 +23,7 @@ def _opt(v):
 
 
 def encode(mode, abs=0.0, rel=0.0, psnr=0.0, groups=-1, enhancer=None, base=None, threads=1,
-           fill=None, range=None, relaxed=False, no_dataset_fill=False):
+           fill=None, range=None, relaxed=False, no_dataset_fill=False, fast=False):
     """The user words 0-14 of the layout, as a list of ints."""
     flags = 0
     cd = [CD_VERSION, int(mode)] + _double(psnr if int(mode) == 4 else abs) + _double(rel)
@@ -42,6 +42,8 @@ def encode(mode, abs=0.0, rel=0.0, psnr=0.0, groups=-1, enhancer=None, base=None
         flags |= FLAG_RELAXED
     if no_dataset_fill:
         flags |= FLAG_NO_DATASET_FILL
+    if fast:
+        flags |= FLAG_FAST
     cd += [flags] + fill_words + range_words
     assert len(cd) == CD_USER
     return cd

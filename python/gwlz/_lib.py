@@ -82,6 +82,7 @@ _sig("gwlz_set_error_bound", _err, _ctx, _c.c_int, _c.c_double, _c.c_double, _c.
 _sig("gwlz_set_fill_value", _err, _ctx, _c.c_double)
 _sig("gwlz_set_threads", _err, _ctx, _c.c_int)
 _sig("gwlz_set_base", _err, _ctx, _c.c_int)
+_sig("gwlz_set_speed", _err, _ctx, _c.c_int)
 _sig("gwlz_set_groups", _err, _ctx, _c.c_int)
 _sig("gwlz_set_enhancer", _err, _ctx, _c.c_int)
 _sig("gwlz_set_bound_policy", _err, _ctx, _c.c_int)

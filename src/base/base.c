@@ -342,7 +342,9 @@ gwlz_error gwlz_base_compress(const gwlz_base_params *p, gwlz_base which, const 
   gwlz_wbuf_init(&pay);
   /* A bound below the smallest normal double is treated as lossless. */
   if (p->abs_eb >= DBL_MIN) {
-    if (which == GWLZ_BASE_AUTO)
+    if (which == GWLZ_BASE_AUTO && p->fast && gwlz_base_impls[GWLZ_BASE_INTERP])
+      e = compress_with(p, GWLZ_BASE_INTERP, data, recon, aux, &pay, &bi);
+    else if (which == GWLZ_BASE_AUTO)
       e = compress_auto(p, &s, data, recon, aux, &pay, &bi);
     else
       e = compress_with(p, which, data, recon, aux, &pay, &bi);

@@ -49,6 +49,9 @@ typedef struct {
   double abs_eb;                /* >= 0; 0 = lossless                 */
   int threads;                  /* >= 1 (0 is read as 1); the payload
                                    never depends on it               */
+  int fast;                     /* GWLZ_SPEED_FAST: one pass, no
+                                   searches (interp: modes 1 and 2;
+                                   auto: interp)                     */
 } gwlz_base_params;
 
 typedef struct {

@@ -632,7 +632,8 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
   gwlz_error e;
-  if (gwlz_interp_test_v1_writer) return gwlz_interp_compress_v1(p, data, recon, aux, out, info);
+  if (p->fast || gwlz_interp_test_v1_writer)
+    return gwlz_interp_compress_v1(p, data, recon, aux, out, info);
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   int isd = p->type == GWLZ_TYPE_DOUBLE;
   gwlz_i2_cfg cfg;

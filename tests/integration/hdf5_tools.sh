@@ -84,6 +84,7 @@ check_cd "abs=0.1, rel=1e-3, enhancer='linear', threads=2, fill=-9999, bound_pol
   -M ABS_AND_REL -A 0.1 -R 1e-3 --enhancer linear -T 2 --fill -9999 --bound relaxed
 check_cd "abs=0.1, rel=1e-4, mode='abs_or_rel'" -M ABS_OR_REL -A 0.1 -R 1e-4
 check_cd "psnr=70" -M PSNR 70
+check_cd "rel=1e-3, groups=0, speed='fast'" -M REL 1e-3 -G 0 --fast
 echo "cd_values: CLI and Python agree"
 
 # Rechunked by h5repack with a REL bound: each chunk within REL of its own range.

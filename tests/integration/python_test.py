@@ -56,7 +56,8 @@ class RoundTrip(unittest.TestCase):
         for kw in [dict(abs=1e-3), dict(abs=1e-3, rel=1e-4), dict(abs=1e-2, rel=1e-4,
                                                                 mode="abs_or_rel"),
                    dict(abs=1e-3, groups=0), dict(abs=1e-3, enhancer="linear", threads=2),
-                   dict(abs=1e-3, base="interp"), dict(abs=1e-3, bound_policy="relaxed")]:
+                   dict(abs=1e-3, base="interp"), dict(abs=1e-3, bound_policy="relaxed"),
+                   dict(abs=1e-3, speed="fast"), dict(abs=1e-3, groups=0, speed="fast")]:
             with self.subTest(**kw):
                 s = gwlz.compress(x, **kw)
                 i = gwlz.info(s)
