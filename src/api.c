@@ -434,7 +434,7 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   gwlz_wbuf_init(&models);
   gwlz_wbuf_init(&exc);
   out->size = 0;
-  void *recon = NULL, *enh = NULL;
+  void *recon = NULL;
   uint8_t *aux = NULL;
 
   const int want_enh = enhance && ctx->groups > 0 && ctx->enhancer != GWLZ_ENH_NONE && eb > 0 &&
@@ -475,7 +475,8 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   const size_t base_stream = out->size;
   *base_only = base_stream;
 
-  const void *final_out = recon;
+  int enhanced = 0; /* the enhancer's sections are kept */
+  gwlz_enh_stats es;
   st->enhancer = GWLZ_ENH_NONE;
   /* errors in units of a power of two near the half range: an exact scaling
    * that keeps the squares of huge errors finite (and those of tiny ones
@@ -486,11 +487,6 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   size_t nreg;
   error_stats(t, x, recon, mask, n, scale, &base_sse, &base_max, &nreg);
   if (want_enh) {
-    enh = malloc(n * ts);
-    if (!enh) {
-      err = GWLZ_ERR_MEMORY;
-      goto done;
-    }
     gwlz_enh_params ep;
     memset(&ep, 0, sizeof(ep));
     ep.type = t;
@@ -515,15 +511,16 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     ep.rd_slope = rd_slope;
     ep.progress = ctx->progress;
     ep.progress_user = ctx->progress_user;
-    gwlz_enh_stats es;
+    ep.err_scale = scale;
     memset(&es, 0, sizeof(es));
-    err = gwlz_enh_compress(&ep, x, recon, enh, &models, &exc, &es);
+    /* the output itself is not needed here, only its error statistics */
+    err = gwlz_enh_compress(&ep, x, recon, NULL, &models, &exc, &es);
     if (err == GWLZ_OK && models.err != GWLZ_OK) err = models.err;
     if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
     if (err != GWLZ_OK) goto done;
     /* Kept below only if it pays for its bytes (rate-distortion check). */
     if (models.size > 0) {
-      final_out = enh;
+      enhanced = 1;
       st->enhancer = es.kind;
       st->groups_kept = es.groups_kept;
       st->exceptions = es.exceptions;
@@ -545,15 +542,17 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     size_t cnt = nreg;
     st->base_psnr = psnr_of(base_sse, nreg, range_units);
     st->base_max_err = base_max;
-    if (final_out != recon) {
-      error_stats(t, x, final_out, mask, n, scale, &sse, &maxerr, &cnt);
+    if (enhanced) {
+      sse = es.out_sse;
+      maxerr = es.out_maxerr;
+      cnt = es.out_count;
       /* Never worse at equal bits: drop an enhancement whose squared-error
        * reduction is not worth its bytes (two section frames of 12 bytes
        * each included) at the base's rate-distortion slope. */
       const size_t extra = st->enhancer_bytes + st->exception_bytes + 24;
       if (!gwlz_enh_pays(base_sse, sse, extra, base_stream, rd_slope) ||
           extra > n * ts / 8 + 65536 /* gwlz_compress_bound's allowance */) {
-        final_out = recon;
+        enhanced = 0;
         sse = base_sse;
         maxerr = base_max;
         st->enhancer = GWLZ_ENH_NONE;
@@ -565,14 +564,14 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     }
     st->enhanced_psnr = psnr_of(sse, cnt, range_units);
     st->enhanced_max_err = maxerr;
-    double limit = ctx->policy == GWLZ_BOUND_RELAXED && final_out != recon ? 2 * eb : eb;
+    double limit = ctx->policy == GWLZ_BOUND_RELAXED && enhanced ? 2 * eb : eb;
     if (st->base_max_err > eb || st->enhanced_max_err > limit) {
       err = GWLZ_ERR_BOUND;
       goto done;
     }
   }
 
-  if (final_out != recon) {
+  if (enhanced) {
     out->size = 0;
     err = write_stream(&h, pl->spec, &base, &models, &exc, out);
     if (err != GWLZ_OK) goto done;
@@ -585,7 +584,6 @@ done:
   gwlz_wbuf_free(&models);
   gwlz_wbuf_free(&exc);
   free(recon);
-  free(enh);
   free(aux);
   return err;
 }

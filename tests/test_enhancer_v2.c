@@ -265,6 +265,27 @@ static void run_field(const tu_field *f, const void *data, double rel, int full)
               (a.e.size == 0 || !memcmp(a.e.data, b.e.data, a.e.size)),
           "%s: payloads differ between 1 and 2 threads", name);
     result_free(&b);
+    /* without the output: the same payloads, and its error statistics */
+    {
+      gwlz_enh_params pq = F.p;
+      pq.err_scale = 0.5;
+      gwlz_enh_stats sq;
+      gwlz_wbuf_init(&b.m);
+      gwlz_wbuf_init(&b.e);
+      b.y = NULL;
+      CHECK(gwlz_enh_compress(&pq, F.x, F.xr, NULL, &b.m, &b.e, &sq) == GWLZ_OK,
+            "%s: compress without output", name);
+      CHECK(a.m.size == b.m.size && !memcmp(a.m.data, b.m.data, a.m.size) && a.e.size == b.e.size &&
+                (a.e.size == 0 || !memcmp(a.e.data, b.e.data, a.e.size)),
+            "%s: payloads differ without output", name);
+      double mq;
+      const double sy = sse_of(f->type, F.x, a.y, f->num_values, &mq) / (0.5 * 0.5);
+      CHECK(sq.out_count == f->num_values && sq.out_maxerr == mq &&
+                fabs(sq.out_sse - sy) <= 1e-9 * (sy > 0 ? sy : 1),
+            "%s: output statistics %g / %g / %zu, expected %g / %g / %zu", name, sq.out_sse,
+            sq.out_maxerr, sq.out_count, sy, mq, f->num_values);
+      result_free(&b);
+    }
     check_boxes(&F, &a, name);
     abuse(&F, &a, name);
     /* relaxed policy */

@@ -29,8 +29,37 @@ static int enh_use_v2(const gwlz_enh_params *p) {
   return (p->kind == GWLZ_ENH_AUTO || p->kind == GWLZ_ENH_LINEAR) && p->arch == GWLZ_ARCH_DEFAULT;
 }
 
+/* stats->out_* of y against x, in index order. */
+static void enh_out_stats(const gwlz_enh_params *p, const void *x, const void *y,
+                          gwlz_enh_stats *st) {
+  double s = 0.0, m = 0.0;
+  size_t c = 0;
+  const int isd = p->type == GWLZ_TYPE_DOUBLE;
+  for (size_t i = 0; i < p->n; i++) {
+    if (p->mask && p->mask[i]) continue;
+    const double d = (isd ? ((const double *)x)[i] : (double)((const float *)x)[i]) -
+                     (isd ? ((const double *)y)[i] : (double)((const float *)y)[i]);
+    const double q = d / p->err_scale;
+    s += q * q;
+    if (fabs(d) > m) m = fabs(d);
+    c++;
+  }
+  st->out_sse = s;
+  st->out_maxerr = m;
+  st->out_count = c;
+}
+
 gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void *xr, void *y,
                              gwlz_wbuf *models, gwlz_wbuf *exceptions, gwlz_enh_stats *stats) {
+  if (p && !y && !(p->err_scale > 0)) return GWLZ_ERR_PARAM;
+  if (p && !y && !enh_use_v2(p)) { /* version 1 writes the whole output */
+    void *own = malloc(p->n ? p->n * gwlz_type_size(p->type) : 1);
+    if (!own) return GWLZ_ERR_MEMORY;
+    gwlz_error e0 = gwlz_enh_compress(p, x, xr, own, models, exceptions, stats);
+    if (e0 == GWLZ_OK && stats) enh_out_stats(p, x, own, stats);
+    free(own);
+    return e0;
+  }
   if (!p || !enh_use_v2(p)) {
     gwlz_enh_stats st1;
     memset(&st1, 0, sizeof(st1));
@@ -59,17 +88,17 @@ gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void
   memset(&st, 0, sizeof(st));
   st.kind = GWLZ_ENH_NONE;
   gwlz_error e;
-  if (!x || !xr || !y || !models || !exceptions) return GWLZ_ERR_PARAM;
+  if (!x || !xr || !models || !exceptions) return GWLZ_ERR_PARAM;
   if ((e = gwlz_enh_check_params(p)) != GWLZ_OK) return e;
   if (p->groups < 1 || p->groups > GWLZ_MAX_GROUPS) return GWLZ_ERR_PARAM;
   if (p->policy != GWLZ_BOUND_STRICT && p->policy != GWLZ_BOUND_RELAXED) return GWLZ_ERR_PARAM;
   const size_t msize0 = models->size, esize0 = exceptions->size;
-  memcpy(y, xr, p->n * gwlz_type_size(p->type));
+  if (y) memcpy(y, xr, p->n * gwlz_type_size(p->type));
   e = gwlz_e2_compress(p, x, xr, y, models, exceptions, &st);
   if (e == GWLZ_OK && (models->err != GWLZ_OK || exceptions->err != GWLZ_OK))
     e = models->err != GWLZ_OK ? models->err : exceptions->err;
   if (e != GWLZ_OK) {
-    memcpy(y, xr, p->n * gwlz_type_size(p->type));
+    if (y) memcpy(y, xr, p->n * gwlz_type_size(p->type));
     models->size = msize0;
     exceptions->size = esize0;
     memset(&st, 0, sizeof(st));

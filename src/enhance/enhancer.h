@@ -39,6 +39,8 @@ typedef struct {
                                    of base_bytes (0 = gwlz_enh_rd_slope)   */
   gwlz_progress_fn progress;
   void *progress_user;
+  double err_scale;             /* y == NULL in gwlz_enh_compress: the unit
+                                   of the output's error statistics (> 0) */
 } gwlz_enh_params;
 
 typedef struct {
@@ -50,6 +52,11 @@ typedef struct {
   double train_seconds;
   double enhance_seconds;
   int epochs_run;
+  /* gwlz_enh_compress with y == NULL and models stored: over the regular
+   * cells (mask 0) of the output, the sum of ((x - y) / err_scale)^2, the
+   * largest |x - y| and the number of cells */
+  double out_sse, out_maxerr;
+  size_t out_count;
 } gwlz_enh_stats;
 
 /* The base's rate-distortion slope at its operating point, in dB of PSNR per
@@ -77,7 +84,9 @@ double gwlz_enh_measure_slope(const gwlz_base_params *p, gwlz_base which, const 
  * xr: the base reconstruction X'. y receives the decoder's final output before
  * special cells are restored. Appends the model payload to models and the
  * exception payload to exceptions (either may stay empty: then nothing is
- * stored and y equals xr). */
+ * stored and y equals xr). y may be NULL (p->err_scale > 0): the output is
+ * not kept, only its error statistics (stats->out_*), which saves a
+ * full-size array at compression. */
 gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void *xr,
                              void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,
                              gwlz_enh_stats *stats);

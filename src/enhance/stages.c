@@ -838,11 +838,30 @@ typedef struct {
   size_t *pos;
   size_t cnt, cap;
   double sse0, sse1;
+  double osse, omax; /* y == NULL: the output's error statistics */
+  size_t ocnt;
   int fail;
 } e2_chunkout;
 
-static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, e2_chunkout *co,
-                          e2_scratch *S) {
+/* y == NULL: the error statistics of the segment's output yo (NULL: X')
+ * over its regular cells, in units of p->err_scale. */
+static void e2_out_stats(const e2_state *s, size_t i0, size_t len, const uint8_t *yo,
+                         e2_chunkout *co) {
+  const gwlz_type ty = s->g.type;
+  const double sc = s->p->err_scale;
+  for (size_t x = 0; x < len; x++) {
+    const size_t i = i0 + x;
+    if (s->p->mask && s->p->mask[i]) continue;
+    const double d = e2_ld(ty, s->x, i) - (yo ? e2_ld(ty, yo, x) : e2_ld(ty, s->xr, i));
+    const double q = d / sc;
+    co->osse += q * q;
+    if (fabs(d) > co->omax) co->omax = fabs(d);
+    co->ocnt++;
+  }
+}
+
+static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, uint8_t *ybuf,
+                          e2_chunkout *co, e2_scratch *S) {
   const size_t nx = s->g.nx, r = t / s->nseg, x0 = (t % s->nseg) * E2_SEG;
   const size_t len = nx - x0 < E2_SEG ? nx - x0 : E2_SEG, i0 = r * nx + x0;
   const gwlz_type ty = s->g.type;
@@ -852,13 +871,16 @@ static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, e2_
   gwlz_e2_seg_groups(M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
-  if (!any) return;
-  uint8_t *yo = (uint8_t *)y + i0 * ts;
+  if (!any) {
+    if (!y) e2_out_stats(s, i0, len, NULL, co);
+    return;
+  }
+  uint8_t *yo = y ? (uint8_t *)y + i0 * ts : ybuf; /* y == NULL: the segment's output */
   gwlz_e2_seg_run(M, &s->g, s->xr, r, x0, len, S, yo);
   for (size_t x = 0; x < len; x++) {
     if (S->gi[x] == E2_NONE) continue;
     const size_t i = i0 + x;
-    const double xv = e2_ld(ty, s->x, i), xrv = e2_ld(ty, s->xr, i), yv = e2_ld(ty, y, i);
+    const double xv = e2_ld(ty, s->x, i), xrv = e2_ld(ty, s->xr, i), yv = e2_ld(ty, yo, x);
     const double e0 = (xv - xrv) * inv;
     co->sse0 += e0 * e0;
     if (s->strict && !(fabs(xv - yv) <= eb)) {
@@ -880,11 +902,13 @@ static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, e2_
     const double e1 = (xv - yv) * inv;
     co->sse1 += e1 * e1;
   }
+  if (!y) e2_out_stats(s, i0, len, yo, co);
 }
 
-/* Output y (X' where not corrected) and the exceptions, in one pass. */
+/* Output y (X' where not corrected; NULL: only its error statistics, in
+ * st->out_*) and the exceptions, in one pass. */
 static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc, size_t *nexc,
-                           double *sse0, double *sse1) {
+                           double *sse0, double *sse1, gwlz_enh_stats *st) {
   const size_t nch = (s->ntask + 255) / 256;
   e2_chunkout *co = (e2_chunkout *)calloc(nch ? nch : 1, sizeof(e2_chunkout));
   if (!co) return GWLZ_ERR_MEMORY;
@@ -894,25 +918,32 @@ static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc
 #pragma omp parallel num_threads(threads)
   {
     e2_scratch *S = (e2_scratch *)calloc(1, sizeof(e2_scratch));
-    if (!S) {
+    uint8_t *ybuf = y ? NULL : (uint8_t *)malloc(E2_SEG * sizeof(double));
+    if (!S || (!y && !ybuf)) {
 #pragma omp atomic write
       fail = 1;
     }
 #pragma omp for schedule(dynamic, 1)
     for (long c = 0; c < (long)nch; c++) {
-      if (!S) continue;
+      if (!S || (!y && !ybuf)) continue;
       const size_t tb = (size_t)c * 256, te = tb + 256 < s->ntask ? tb + 256 : s->ntask;
-      for (size_t t = tb; t < te && !co[c].fail; t++) e2_infer_task(s, M, t, y, &co[c], S);
+      for (size_t t = tb; t < te && !co[c].fail; t++) e2_infer_task(s, M, t, y, ybuf, &co[c], S);
     }
+    free(ybuf);
     free(S);
   }
   size_t tot = 0;
   *sse0 = *sse1 = 0.0;
+  st->out_sse = st->out_maxerr = 0.0;
+  st->out_count = 0;
   for (size_t c = 0; c < nch; c++) {
     fail |= co[c].fail;
     tot += co[c].cnt;
     *sse0 += co[c].sse0;
     *sse1 += co[c].sse1;
+    st->out_sse += co[c].osse;
+    if (co[c].omax > st->out_maxerr) st->out_maxerr = co[c].omax;
+    st->out_count += co[c].ocnt;
   }
   size_t *all = fail ? NULL : (size_t *)malloc((tot ? tot : 1) * sizeof(size_t));
   if (all) {
@@ -1032,7 +1063,7 @@ gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void 
   e2_progress(&s, 0.5);
   size_t *exc = NULL, nexc = 0;
   double sse0 = 0.0, sse1 = 0.0;
-  if (e == GWLZ_OK && M->mmax > 0) e = e2_infer(&s, M, y, &exc, &nexc, &sse0, &sse1);
+  if (e == GWLZ_OK && M->mmax > 0) e = e2_infer(&s, M, y, &exc, &nexc, &sse0, &sse1, st);
   if (e == GWLZ_OK && M->mmax > 0 && sse1 < sse0) {
     int K = 0;
     for (int grp = 0; grp < M->ngroups; grp++) K += M->kept[grp];
@@ -1041,7 +1072,7 @@ gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void 
     st->kind = GWLZ_ENH_LINEAR;
     st->groups_kept = K;
     st->exceptions = nexc;
-  } else if (e == GWLZ_OK) {
+  } else if (e == GWLZ_OK && y) {
     memcpy(y, xr, p->n * gwlz_type_size(p->type));
   }
   free(exc);
