@@ -625,14 +625,13 @@ static double sse_of(const void *a, const void *b, size_t n, int isd) {
   return se;
 }
 
-/* Mode 6: choose the schedule (interp2_tune.h) and code the whole field. */
-int gwlz_interp_test_v1_writer = 0;
-
+/* Mode 6: choose the schedule (interp2_tune.h) and code the whole field;
+ * GWLZ_SPEED_FAST: modes 1 / 2. */
 static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, void *recon,
                                   uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info) {
   shape s;
   gwlz_error e;
-  if (p->fast || gwlz_interp_test_v1_writer)
+  if (p->fast)
     return gwlz_interp_compress_v1(p, data, recon, aux, out, info);
   if ((e = gwlz_base_squeeze(p, &s)) != GWLZ_OK) return e;
   int isd = p->type == GWLZ_TYPE_DOUBLE;

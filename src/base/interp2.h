@@ -114,8 +114,4 @@ gwlz_error gwlz_i2_payload(const gwlz_base_params *p, const gwlz_i2_cfg *c, cons
  * tests can check that such payloads still decode. */
 gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, void *recon,
                                    uint8_t *aux, gwlz_wbuf *out, gwlz_base_info *info);
-/* Tests and fuzz seed generators only: non-zero makes the interp base write
- * modes 1 / 2 with the writer above (so that streams of those modes can
- * still be made through the public API). Not thread-safe; 0 by default. */
-extern int gwlz_interp_test_v1_writer;
 #endif

@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/interp2.h"
 #include "format/checksum.h"
 #include "common.h"
 #include "gwlz.h"
@@ -136,8 +135,8 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
       {1, {8192}, GWLZ_TYPE_DOUBLE, GWLZ_EB_ABS, 0.02, 0, 0, 2, 2, GWLZ_ENH_LINEAR, 0, 1, 0},
   };
   /* every row with the interp base (BASE modes 0 and 6), then these rows
-   * again with the interp base's mode 1 / 2 writer of earlier versions
-   * (base -1 here), the wavelet base (mode 3) and, when built in, the ZFP
+   * again with the interp base's mode 1 / 2 writer (GWLZ_SPEED_FAST; base -1
+   * here), the wavelet base (mode 3) and, when built in, the ZFP
    * base (mode 4) */
   static const struct {
     size_t row;
@@ -193,15 +192,14 @@ static inline void gwlz_fuzz_api_streams_cov(gwlz_fuzz_sink sink, void *user, gw
              gwlz_set_arch(ctx, cfg[c].arch) == GWLZ_OK &&
              gwlz_set_bound_policy(ctx, cfg[c].policy) == GWLZ_OK &&
              gwlz_set_epochs(ctx, cfg[c].texture ? 1 : 2) == GWLZ_OK &&
-             gwlz_set_base(ctx, base) == GWLZ_OK;
+             gwlz_set_base(ctx, base) == GWLZ_OK &&
+             gwlz_set_speed(ctx, v1 ? GWLZ_SPEED_FAST : GWLZ_SPEED_DEFAULT) == GWLZ_OK;
     if (ok && (cfg[c].special == 2 || cfg[c].special == 3))
       ok = gwlz_set_fill_value(ctx, -9999.0) == GWLZ_OK;
     size_t cap = ok ? gwlz_compress_bound(ctx) : 0;
     uint8_t *dst = cap ? (uint8_t *)malloc(cap) : NULL;
     size_t size = 0;
-    gwlz_interp_test_v1_writer = v1;
     const gwlz_error ce = dst ? gwlz_compress(ctx, src, dst, cap, &size) : GWLZ_ERR_MEMORY;
-    gwlz_interp_test_v1_writer = 0;
     if (ce == GWLZ_OK) {
       sink(user, dst, size);
       gwlz_info info;
