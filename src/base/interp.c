@@ -880,12 +880,14 @@ static gwlz_error interp_estimate(const gwlz_base_params *p, const void *data, d
     gwlz_wbuf_free(&out);
     return e;
   }
-  double lam, bits = 0, sse = 0, acct[3 * (GWLZ_I2_MAXL + 2)];
+  double bits = 0, sse = 0, acct[3 * (GWLZ_I2_MAXL + 2)];
   e = gwlz_i2_tune_predictors(&cfg, isd, data, 0x9E3779B97F4A7C15ull);
   gwlz_i2_blocks blk;
   memset(&blk, 0, sizeof blk);
   if (e == GWLZ_OK) e = gwlz_i2_blocks_init(&blk, &cfg, isd, data, BASE_SAMPLE_FRAC, BASE_TRIAL_MAX);
-  if (e == GWLZ_OK) e = gwlz_i2_tune_levels(&cfg, isd, &blk, &lam);
+  /* the default level factors: tuning them (17 trial runs at each of the
+   * two bounds) cost a quarter of auto's time on 256^3 fields and moved
+   * the rate-distortion medians by 0.02 dB or less */
   if (e == GWLZ_OK) e = gwlz_i2_blocks_try(&blk, &cfg, isd, cfg.eb, &bits, &sse, acct);
   /* The blocks are a sample of a few places: correct every level's rate
    * and error by the ratio of a model's figures (order-0 bits, squared
