@@ -326,28 +326,14 @@ static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double half,
   return GWLZ_OK;
 }
 
-static inline double value_at(gwlz_type t, const void *p, size_t i) {
-  return t == GWLZ_TYPE_DOUBLE ? ((const double *)p)[i] : (double)((const float *)p)[i];
-}
-
 /* Squared error (of the errors divided by scale, a power of two, which keeps
  * the sum finite for fields of huge magnitude) and max error of y against x
  * over cells with mask 0. */
 static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t *mask,
                         size_t n, double scale, double *sse, double *maxerr, size_t *count) {
-  double s = 0, m = 0;
-  size_t c = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (mask && mask[i]) continue;
-    double d = value_at(t, x, i) - value_at(t, y, i);
-    double q = d / scale;
-    s += q * q;
-    if (fabs(d) > m) m = fabs(d);
-    c++;
-  }
-  *sse = s;
-  *maxerr = m;
-  *count = c;
+  *sse = *maxerr = 0.0;
+  *count = 0;
+  gwlz_err_add(t, x, y, mask, n, scale, sse, maxerr, count);
 }
 
 /* PSNR from a squared error sum over count cells, both in units of scale

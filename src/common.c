@@ -4,6 +4,7 @@
 #endif
 #include "common.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -167,6 +168,25 @@ gwlz_error gwlz_rbuf_block(gwlz_rbuf *r, const uint8_t **out, size_t *len) {
   if (n > (uint64_t)gwlz_rbuf_left(r)) return GWLZ_ERR_TRUNCATED;
   *len = (size_t)n;
   return gwlz_rbuf_bytes(r, (size_t)n, out);
+}
+
+void gwlz_err_add(gwlz_type t, const void *x, const void *y, const uint8_t *mask, size_t n,
+                  double scale, double *sse, double *maxerr, size_t *count) {
+  const int isd = t == GWLZ_TYPE_DOUBLE;
+  double s = *sse, m = *maxerr;
+  size_t c = *count;
+  for (size_t i = 0; i < n; i++) {
+    if (mask && mask[i]) continue;
+    const double d = isd ? ((const double *)x)[i] - ((const double *)y)[i]
+                         : (double)((const float *)x)[i] - (double)((const float *)y)[i];
+    const double q = d / scale;
+    s += q * q;
+    if (fabs(d) > m) m = fabs(d);
+    c++;
+  }
+  *sse = s;
+  *maxerr = m;
+  *count = c;
 }
 
 double gwlz_now(void) {

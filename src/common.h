@@ -104,6 +104,14 @@ static inline int gwlz_add_size(size_t a, size_t b, size_t *out) {
 /* Monotonic wall clock in seconds. */
 double gwlz_now(void);
 
+/* Error statistics of y against x (n values of type t) over the cells with
+ * mask 0 (mask NULL: every cell), in index order, added to the running
+ * figures: *sse += ((x - y) / scale)^2 (scale a power of two, so the
+ * division is exact and the squares of huge errors stay finite), *maxerr
+ * raised to the largest |x - y|, *count += the number of cells. */
+void gwlz_err_add(gwlz_type t, const void *x, const void *y, const uint8_t *mask, size_t n,
+                  double scale, double *sse, double *maxerr, size_t *count);
+
 /* Deterministic 64-bit PRNG (splitmix64 step). */
 static inline uint64_t gwlz_rng_next(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15ull);

@@ -301,22 +301,7 @@ static gwlz_error chunk_encode(const gwlz_settings *s, const gwlz_grid *g, size_
   st->unpred = bi.unpredictable;
   st->base = bi.base;
   st->mode = bi.mode;
-  {
-    double sse = 0, mx = 0;
-    size_t cnt = 0;
-    for (size_t i = 0; i < m; i++) {
-      if (mask && mask[i]) continue;
-      double a = ts == 8 ? ((const double *)x)[i] : (double)((const float *)x)[i];
-      double b = ts == 8 ? ((const double *)recon)[i] : (double)((const float *)recon)[i];
-      double d = a - b;
-      sse += d * d;
-      if (fabs(d) > mx) mx = fabs(d);
-      cnt++;
-    }
-    st->sse = sse;
-    st->maxerr = mx;
-    st->cnt = cnt;
-  }
+  gwlz_err_add(s->type, x, recon, mask, m, 1.0, &st->sse, &st->maxerr, &st->cnt);
   if (fo) {
     copy_box(g->nd, ts, (const uint8_t *)recon, ext, zero, (uint8_t *)fo->recon, g->dims, lo, ext);
     if (aux) copy_box(g->nd, 1, aux, ext, zero, fo->aux, g->dims, lo, ext);

@@ -187,6 +187,24 @@ static void *reserve(size_t bytes) {
   return p == MAP_FAILED ? NULL : p;
 }
 
+/* gwlz_decompress of stream s into reserved address space: its result in
+ * *e, the bytes it allocated in *bytes; 0 when it could not be run. */
+static int decode_counted(const gwlz_wbuf *s, gwlz_error *e, size_t *bytes) {
+  gwlz_info info;
+  void *dst = gwlz_get_info(s->data, s->size, &info) == GWLZ_OK
+                  ? reserve(info.decompressed_bytes) : NULL;
+  gwlz_ctx *ctx = gwlz_create();
+  int ran = dst && ctx;
+  if (ran) {
+    count_start();
+    *e = gwlz_decompress(ctx, s->data, s->size, dst, info.decompressed_bytes);
+    *bytes = count_stop();
+  }
+  if (dst) munmap(dst, info.decompressed_bytes);
+  gwlz_free(ctx);
+  return ran;
+}
+
 /* A hostile stream must fail with want from both entry points, allocating at
  * most SMALL_LIMIT bytes and quickly. */
 static void expect_rejected(const char *what, const gwlz_wbuf *s, gwlz_error want) {
@@ -201,15 +219,13 @@ static void expect_rejected(const char *what, const gwlz_wbuf *s, gwlz_error wan
   gwlz_error ei = gwlz_get_info(s->data, s->size, &info);
   CHECK(ei == GWLZ_OK, "%s: header unreadable (%s)", what, gwlz_error_string(ei));
   if (ei != GWLZ_OK) return;
-  void *dst = reserve(info.decompressed_bytes);
-  gwlz_ctx *ctx = gwlz_create();
-  CHECK(dst && ctx, "%s: no output reservation", what);
-  if (dst && ctx) {
-    double t0 = tu_now();
-    count_start();
-    gwlz_error e2 = gwlz_decompress(ctx, s->data, s->size, dst, info.decompressed_bytes);
-    size_t p2 = count_stop();
-    double dt = tu_now() - t0;
+  gwlz_error e2 = GWLZ_OK;
+  size_t p2 = 0;
+  double t0 = tu_now();
+  int ran = decode_counted(s, &e2, &p2);
+  double dt = tu_now() - t0;
+  CHECK(ran, "%s: no output reservation", what);
+  if (ran) {
     CHECK(e2 == want, "%s: gwlz_decompress gave '%s', want '%s'", what, gwlz_error_string(e2),
           gwlz_error_string(want));
     CHECK(p2 <= SMALL_LIMIT, "%s: gwlz_decompress allocated %zu bytes (limit %zu)", what, p2,
@@ -217,8 +233,6 @@ static void expect_rejected(const char *what, const gwlz_wbuf *s, gwlz_error wan
     CHECK(dt < 2.0, "%s: rejection took %.2f s", what, dt);
     printf("  %-44s %-28s peak %8zu bytes  %.3f s\n", what, gwlz_error_string(e2), p2, dt);
   }
-  gwlz_free(ctx);
-  if (dst) munmap(dst, info.decompressed_bytes);
 }
 
 /* Raw-mode BASE whose zstd frame cannot hold the declared field. */
@@ -273,6 +287,16 @@ static void test_raw_block_claims(void) {
   gwlz_wbuf_free(&out);
 }
 
+/* A stream declaring BIG_N float values whose BASE section is b. */
+static gwlz_wbuf big_stream(const uint8_t *b, size_t bsize) {
+  gwlz_header h = header_1d(BIG_N, 1e-3);
+  gwlz_wbuf out;
+  gwlz_wbuf_init(&out);
+  gwlz_section sec = {GWLZ_SEC_BASE, b, bsize};
+  EXPECT(gwlz_container_write(&h, &sec, 1, &out) == GWLZ_OK);
+  return out;
+}
+
 /* An interp BASE (mode 1, the Huffman-coded writer) of a small varied field,
  * declared as a large one: its Huffman block cannot code that many symbols. */
 static void test_interp_claims(void) {
@@ -299,32 +323,20 @@ static void test_interp_claims(void) {
   free(rec);
   CHECK(b && bsize > 2 && (b[1] == 1 || b[1] == 2), "interp payload of a small field");
   if (b && bsize > 2 && (b[1] == 1 || b[1] == 2)) {
-    gwlz_header h = header_1d(BIG_N, 1e-3);
-    gwlz_wbuf out;
-    gwlz_wbuf_init(&out);
-    gwlz_section sec = {GWLZ_SEC_BASE, b, bsize};
-    EXPECT(gwlz_container_write(&h, &sec, 1, &out) == GWLZ_OK);
+    gwlz_wbuf out = big_stream(b, bsize);
     /* the interp header is valid for any n: only the code block can tell */
     count_start();
     gwlz_error e = gwlz_check_stream(out.data, out.size);
     count_stop();
     EXPECT(e == GWLZ_OK);
-    gwlz_info info;
-    void *dst = gwlz_get_info(out.data, out.size, &info) == GWLZ_OK
-                    ? reserve(info.decompressed_bytes) : NULL;
-    gwlz_ctx *ctx = gwlz_create();
-    if (dst && ctx) {
-      count_start();
-      e = gwlz_decompress(ctx, out.data, out.size, dst, info.decompressed_bytes);
-      size_t p = count_stop();
+    size_t p = 0;
+    if (decode_counted(&out, &e, &p)) {
       CHECK(e == GWLZ_ERR_CORRUPT, "interp block declared for 256 Mi values: %s",
             gwlz_error_string(e));
       CHECK(p <= SMALL_LIMIT, "interp block declared for 256 Mi values: %zu bytes allocated", p);
       printf("  %-44s %-28s peak %8zu bytes\n", "interp block of 2000 values as 256 Mi",
              gwlz_error_string(e), p);
-      munmap(dst, info.decompressed_bytes);
     }
-    gwlz_free(ctx);
     gwlz_wbuf_free(&out);
   }
   free(b);
@@ -505,27 +517,16 @@ static void test_interp2_claims(void) {
   uint8_t *s = compress_field(GWLZ_TYPE_FLOAT, 1, &n0, v, 1e-3, 0, GWLZ_ENH_NONE, &size);
   uint8_t *b = s ? base_of(s, size, &bsize) : NULL;
   if (b && bsize > 2 && b[1] == 6) {
-    gwlz_header h = header_1d(BIG_N, 1e-3);
-    gwlz_wbuf out;
-    gwlz_wbuf_init(&out);
-    gwlz_section sec = {GWLZ_SEC_BASE, b, bsize};
-    EXPECT(gwlz_container_write(&h, &sec, 1, &out) == GWLZ_OK);
-    gwlz_info info;
-    void *dst = gwlz_get_info(out.data, out.size, &info) == GWLZ_OK
-                    ? reserve(info.decompressed_bytes) : NULL;
-    gwlz_ctx *ctx = gwlz_create();
-    if (dst && ctx) {
-      count_start();
-      gwlz_error e = gwlz_decompress(ctx, out.data, out.size, dst, info.decompressed_bytes);
-      size_t p = count_stop();
+    gwlz_wbuf out = big_stream(b, bsize);
+    gwlz_error e = GWLZ_OK;
+    size_t p = 0;
+    if (decode_counted(&out, &e, &p)) {
       CHECK(e != GWLZ_OK, "mode 6 payload of 4000 values accepted as 256 Mi");
       CHECK(p <= BIG_N + SMALL_LIMIT, "mode 6 payload declared for 256 Mi values: %zu bytes",
             p);
       printf("  %-44s %-28s peak %8zu bytes (n + %zu)\n", "mode 6 payload of 4000 values as 256 Mi",
              gwlz_error_string(e), p, p > BIG_N ? p - BIG_N : 0);
-      munmap(dst, info.decompressed_bytes);
     }
-    gwlz_free(ctx);
     gwlz_wbuf_free(&out);
   } else {
     CHECK(0, "the interp base did not write mode 6 for a small field");

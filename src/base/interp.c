@@ -299,14 +299,32 @@ static gwlz_error encode(int mode, const gwlz_interp_cfg *cfg, const shape *s, i
   return e;
 }
 
-/* Mean squared difference of two arrays of the data type. */
-static double mse_of(const void *a, const void *b, size_t n, int isd) {
+/* Sum and mean of the squared differences of two arrays of the data type. */
+static double sse_of(const void *a, const void *b, size_t n, int isd) {
   double se = 0.0;
   for (size_t i = 0; i < n; i++) {
     double d = gwlz_ld(a, i, isd) - gwlz_ld(b, i, isd);
     se += d * d;
   }
-  return n ? se / (double)n : 0.0;
+  return se;
+}
+
+static double mse_of(const void *a, const void *b, size_t n, int isd) {
+  return n ? sse_of(a, b, n, isd) / (double)n : 0.0;
+}
+
+/* A writer's last step: its payload to out, its figures to info. */
+static gwlz_error put_payload(gwlz_error e, gwlz_wbuf *pay, gwlz_wbuf *out, gwlz_base_info *info,
+                              size_t nunp, int mode) {
+  if (e == GWLZ_OK) e = pay->err;
+  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay->data, pay->size);
+  gwlz_wbuf_free(pay);
+  if (e != GWLZ_OK) return e;
+  if (info) {
+    info->unpredictable = nunp;
+    info->mode = mode;
+  }
+  return out->err;
 }
 
 /* Level bound factor candidates (alpha, beta); the first is the default.
@@ -603,27 +621,10 @@ gwlz_error gwlz_interp_compress_v1(const gwlz_base_params *p, const void *data, 
     free(aux2);
   }
   free(codes);
-  if (e == GWLZ_OK) e = pay.err;
-  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
-  gwlz_wbuf_free(&pay);
-  if (e != GWLZ_OK) return e;
-  if (info) {
-    info->unpredictable = nunp;
-    info->mode = mode;
-  }
-  return out->err;
+  return put_payload(e, &pay, out, info, nunp, mode);
 }
 
 /* ---- compressor -------------------------------------------------------------- */
-
-static double sse_of(const void *a, const void *b, size_t n, int isd) {
-  double se = 0.0;
-  for (size_t i = 0; i < n; i++) {
-    double d = gwlz_ld(a, i, isd) - gwlz_ld(b, i, isd);
-    se += d * d;
-  }
-  return se;
-}
 
 /* Mode 6: choose the schedule (interp2_tune.h) and code the whole field;
  * GWLZ_SPEED_FAST: modes 1 / 2. */
@@ -724,14 +725,7 @@ static gwlz_error interp_compress(const gwlz_base_params *p, const void *data, v
     free(rec1);
     free(aux1);
   }
-  if (e == GWLZ_OK) gwlz_wbuf_put(out, pay.data, pay.size);
-  gwlz_wbuf_free(&pay);
-  if (e != GWLZ_OK) return e;
-  if (info) {
-    info->unpredictable = nunp;
-    info->mode = mode;
-  }
-  return out->err;
+  return put_payload(e, &pay, out, info, nunp, mode);
 }
 
 /* ---- decoder -------------------------------------------------------------- */

@@ -340,31 +340,13 @@ static GWLZ_ALWAYS_INLINE uint64_t dec_mag(eng *E, hot *H, int ectx, int s) {
 }
 
 /* ---- one point ------------------------------------------------------------------ */
-static GWLZ_NOINLINE void i2_push(eng *E, size_t i, int isd) {
-  if (isd)
-    gwlz_wbuf_f64(E->uout, ((const double *)E->data)[i]);
-  else
-    gwlz_wbuf_f32(E->uout, ((const float *)E->data)[i]);
+static inline void i2_push(eng *E, size_t i, int isd) {
+  gwlz_unpred_put(E->uout, E->data, i, isd);
   E->nun++;
 }
 
-static GWLZ_NOINLINE void i2_pop(eng *E, size_t i, int isd) {
-  if (E->ui >= E->uin_n) {
-    E->bad = 1;
-    if (isd)
-      ((double *)E->rec)[i] = 0.0;
-    else
-      ((float *)E->rec)[i] = 0.0f;
-    return;
-  }
-  if (isd) {
-    uint64_t u = gwlz_load_u64(E->uin + 8 * E->ui);
-    memcpy((double *)E->rec + i, &u, 8);
-  } else {
-    uint32_t u = gwlz_load_u32(E->uin + 4 * E->ui);
-    memcpy((float *)E->rec + i, &u, 4);
-  }
-  E->ui++;
+static inline void i2_pop(eng *E, size_t i, int isd) {
+  if (!gwlz_unpred_take(E->uin, E->uin_n, &E->ui, E->rec, i, isd)) E->bad = 1;
 }
 
 /* Rebuild x from pred and code k as the decoder will; keep it when within
@@ -494,43 +476,9 @@ static GWLZ_ALWAYS_INLINE void i2_zero(eng *E, hot *H, size_t i, double pred, in
 }
 
 /* ---- prediction --------------------------------------------------------------- */
-enum { K_COPY, K_LINX, K_LIN, K_CUBIC, K_NAT, K_Q1, K_Q2, K_Q3 };
-
-static inline int kind_of(size_t c, size_t h, size_t n, int kind) {
-  int r1 = n - c > h;
-  int l3 = c >= 3 * h;
-  if (kind != GWLZ_I2_KIND_LINEAR) {
-    int r3 = n - c > 3 * h;
-    if (l3 && r3) return kind == GWLZ_I2_KIND_NATURAL ? K_NAT : K_CUBIC;
-    if (r3) return K_Q1;
-    if (l3 && r1) return K_Q2;
-    if (r1) return K_LIN;
-    if (c >= 5 * h) return K_Q3;
-    return l3 ? K_LINX : K_COPY;
-  }
-  if (r1) return K_LIN;
-  return l3 ? K_LINX : K_COPY;
-}
-
-static GWLZ_ALWAYS_INLINE double predict(const void *a, int isd, size_t idx, int k, size_t o1) {
-  size_t o3 = 3 * o1, o5 = 5 * o1;
-#define LD(j) gwlz_ld(a, (j), isd)
-  switch (k) {
-    case K_CUBIC: return ((LD(idx - o1) + LD(idx + o1)) * 9.0 - (LD(idx - o3) + LD(idx + o3))) * 0.0625;
-    case K_NAT: return ((LD(idx - o1) + LD(idx + o1)) * 23.0 - (LD(idx - o3) + LD(idx + o3)) * 3.0) * 0.025;
-    case K_LIN: return (LD(idx - o1) + LD(idx + o1)) * 0.5;
-    case K_Q1: return (LD(idx - o1) * 3.0 + LD(idx + o1) * 6.0 - LD(idx + o3)) * 0.125;
-    case K_Q2: return (LD(idx - o1) * 6.0 + LD(idx + o1) * 3.0 - LD(idx - o3)) * 0.125;
-    case K_Q3: return (LD(idx - o5) * 3.0 - LD(idx - o3) * 10.0 + LD(idx - o1) * 15.0) * 0.125;
-    case K_LINX: return (LD(idx - o1) * 3.0 - LD(idx - o3)) * 0.5;
-    default: return LD(idx - o1);
-  }
-#undef LD
-}
-
 double gwlz_i2_pred1(const void *a, int isd, size_t idx, size_t c, size_t h, size_t st, size_t n,
                      int kind) {
-  return predict(a, isd, idx, kind_of(c, h, n, kind), h * st);
+  return gwlz_interp_predict(a, isd, idx, gwlz_interp_kind(c, h, n, kind), h * st);
 }
 
 /* ---- traversal ------------------------------------------------------------------ */
@@ -553,10 +501,10 @@ typedef struct {
  * order of the dimensions, of the 1-D predictions. */
 static GWLZ_ALWAYS_INLINE double md_pred(const eng *E, const lctx *lc, size_t i, int in3, int k3,
                                          size_t h, double w3, double winv, int isd) {
-  double acc = predict(E->rec, isd, i, lc->ok[0], lc->oo[0]) * lc->ow[0];
+  double acc = gwlz_interp_predict(E->rec, isd, i, lc->ok[0], lc->oo[0]) * lc->ow[0];
   for (int t = 1; t < lc->nout; t++)
-    acc = acc + predict(E->rec, isd, i, lc->ok[t], lc->oo[t]) * lc->ow[t];
-  if (in3) acc = acc + predict(E->rec, isd, i, k3, h) * w3;
+    acc = acc + gwlz_interp_predict(E->rec, isd, i, lc->ok[t], lc->oo[t]) * lc->ow[t];
+  if (in3) acc = acc + gwlz_interp_predict(E->rec, isd, i, k3, h) * w3;
   return acc * winv;
 }
 
@@ -635,14 +583,14 @@ static GWLZ_ALWAYS_INLINE void run_pts(eng *E, const lctx *lc, size_t i, size_t 
   int k = mode == 1 ? k3 : lc->ok[0];
   size_t o1 = mode == 1 ? h : lc->oo[0];
   switch (k) {
-    case K_CUBIC: PT(predict(E->rec, isd, i, K_CUBIC, o1)); break;
-    case K_NAT: PT(predict(E->rec, isd, i, K_NAT, o1)); break;
-    case K_LIN: PT(predict(E->rec, isd, i, K_LIN, o1)); break;
-    case K_Q1: PT(predict(E->rec, isd, i, K_Q1, o1)); break;
-    case K_Q2: PT(predict(E->rec, isd, i, K_Q2, o1)); break;
-    case K_Q3: PT(predict(E->rec, isd, i, K_Q3, o1)); break;
-    case K_LINX: PT(predict(E->rec, isd, i, K_LINX, o1)); break;
-    default: PT(predict(E->rec, isd, i, K_COPY, o1)); break;
+    case K_CUBIC: PT(gwlz_interp_predict(E->rec, isd, i, K_CUBIC, o1)); break;
+    case K_NAT: PT(gwlz_interp_predict(E->rec, isd, i, K_NAT, o1)); break;
+    case K_LIN: PT(gwlz_interp_predict(E->rec, isd, i, K_LIN, o1)); break;
+    case K_Q1: PT(gwlz_interp_predict(E->rec, isd, i, K_Q1, o1)); break;
+    case K_Q2: PT(gwlz_interp_predict(E->rec, isd, i, K_Q2, o1)); break;
+    case K_Q3: PT(gwlz_interp_predict(E->rec, isd, i, K_Q3, o1)); break;
+    case K_LINX: PT(gwlz_interp_predict(E->rec, isd, i, K_LINX, o1)); break;
+    default: PT(gwlz_interp_predict(E->rec, isd, i, K_COPY, o1)); break;
   }
 #undef PT
 #undef PT1
@@ -686,7 +634,7 @@ static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *fir
               lc.na++;
               if (!lc.go) lc.go = o;
             }
-            lc.ok[lc.nout] = kind_of(c[e], h, N[e], kind);
+            lc.ok[lc.nout] = gwlz_interp_kind(c[e], h, N[e], kind);
             lc.oo[lc.nout] = (size_t)o;
             lc.ow[lc.nout] = wt[e];
             lc.nout++;
@@ -702,7 +650,7 @@ static GWLZ_ALWAYS_INLINE void visit(eng *E, int isd, int dec, const size_t *fir
         size_t ci = first[3];
         int prev = 0;
         while (ci < N[3]) {
-          int k3 = kind_of(ci, h, N[3], kind);
+          int k3 = gwlz_interp_kind(ci, h, N[3], kind);
           size_t n = 1;
           if (k3 == K_CUBIC || k3 == K_NAT)
             n = (N[3] - 3 * h - ci - 1) / (2 * h) + 1;
@@ -896,6 +844,30 @@ static void eng_init(eng *E, const gwlz_i2_cfg *c) {
   E->groups = c->groups;
 }
 
+/* The encoder of one output: codes to o->rc, raw bits to o->raw,
+ * unpredictable values to o->unpred. */
+static void enc_open(eng *E, const gwlz_i2_cfg *c, gwlz_i2_out *o) {
+  eng_init(E, c);
+  E->uout = &o->unpred;
+  gwlz_rc_enc_init(&E->h.enc, &o->rc);
+  E->h.bw.out = &o->raw;
+}
+
+static void enc_close(eng *E) {
+  gwlz_rc_enc_flush(&E->h.enc);
+  bitw_flush(&E->h.bw);
+}
+
+static int out_failed(const gwlz_i2_out *o) { return o->rc.err || o->raw.err || o->unpred.err; }
+
+/* Code (dec = 0) or decode (dec = 1) the field of E with c's predictor. */
+static void run_field(const gwlz_i2_cfg *c, eng *E, int isd, int dec) {
+  if (c->lorenzo)
+    (dec ? (isd ? lor_dd : lor_df) : (isd ? lor_cd : lor_cf))(c, E);
+  else
+    (dec ? (isd ? run_dd : run_df) : (isd ? run_cd : run_cf))(c, E);
+}
+
 static size_t total_of(const gwlz_i2_cfg *c) {
   size_t t = 1;
   for (int e = 0; e < c->nd; e++) t *= c->n[e];
@@ -917,26 +889,18 @@ gwlz_error gwlz_i2_compress(const gwlz_i2_cfg *c, int isd, const void *data, voi
     return GWLZ_ERR_MEMORY;
   }
   memset(mag, 0, n);
-  eng_init(E, c);
+  enc_open(E, c, o);
   E->data = data;
   E->rec = rec;
   E->mag = mag;
   E->aux = aux;
-  E->uout = &o->unpred;
-  gwlz_rc_enc_init(&E->h.enc, &o->rc);
-  E->h.bw.out = &o->raw;
-  if (c->lorenzo)
-    (isd ? lor_cd : lor_cf)(c, E);
-  else
-    (isd ? run_cd : run_cf)(c, E);
-  gwlz_rc_enc_flush(&E->h.enc);
-  bitw_flush(&E->h.bw);
+  run_field(c, E, isd, 0);
+  enc_close(E);
   o->nunpred = E->nun;
   o->sse = E->h.sse;
   free(E);
   free(own);
-  if (o->rc.err || o->raw.err || o->unpred.err) return GWLZ_ERR_MEMORY;
-  return GWLZ_OK;
+  return out_failed(o) ? GWLZ_ERR_MEMORY : GWLZ_OK;
 }
 
 gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, int nblk,
@@ -946,28 +910,21 @@ gwlz_error gwlz_i2_trial(const gwlz_i2_cfg *c, int isd, const uint8_t *blocks, i
   gwlz_i2_out_init(&o);
   eng *E = (eng *)malloc(sizeof *E);
   if (!E) return GWLZ_ERR_MEMORY;
-  eng_init(E, c);
+  enc_open(E, c, &o);
   E->rec = rec;
   E->mag = mag;
-  E->uout = &o.unpred;
-  gwlz_rc_enc_init(&E->h.enc, &o.rc);
-  E->h.bw.out = &o.raw;
   E->acct = acct;
   if (acct) memset(acct, 0, sizeof(double) * 3 * (GWLZ_I2_MAXL + 2));
   for (int k = 0; k < nblk; k++) {
     memset(mag, 0, n);
     E->data = blocks + (size_t)k * n * tsize;
-    if (c->lorenzo)
-      (isd ? lor_cd : lor_cf)(c, E);
-    else
-      (isd ? run_cd : run_cf)(c, E);
+    run_field(c, E, isd, 0);
   }
-  gwlz_rc_enc_flush(&E->h.enc);
-  bitw_flush(&E->h.bw);
+  enc_close(E);
   *bits = 8.0 * (double)(o.rc.size + o.raw.size + o.unpred.size);
   *sse = E->h.sse;
   free(E);
-  gwlz_error e = (o.rc.err || o.raw.err || o.unpred.err) ? GWLZ_ERR_MEMORY : GWLZ_OK;
+  gwlz_error e = out_failed(&o) ? GWLZ_ERR_MEMORY : GWLZ_OK;
   gwlz_i2_out_free(&o);
   return e;
 }
@@ -994,10 +951,7 @@ gwlz_error gwlz_i2_decompress(const gwlz_i2_cfg *c, int isd, const uint8_t *rc, 
   E->h.br.end = raw + raw_len;
   e = gwlz_rc_dec_init(&E->h.dec, rc, rc_len);
   if (e == GWLZ_OK) {
-    if (c->lorenzo)
-      (isd ? lor_dd : lor_df)(c, E);
-    else
-      (isd ? run_dd : run_df)(c, E);
+    run_field(c, E, isd, 1);
     e = gwlz_rc_dec_end(&E->h.dec);
     if (e == GWLZ_OK && (E->bad || E->ui != E->uin_n)) e = GWLZ_ERR_CORRUPT;
     /* the raw stream must be used up to its last partial byte */

@@ -24,12 +24,10 @@
 #ifndef GWLZ_INTERP2_H
 #define GWLZ_INTERP2_H
 
+#include "base/interp_common.h"
 #include "common.h"
 
 #define GWLZ_I2_MAXL 62
-#define GWLZ_I2_KIND_LINEAR 0
-#define GWLZ_I2_KIND_CUBIC 1   /* not-a-knot cubic: (-1, 9, 9, -1) / 16   */
-#define GWLZ_I2_KIND_NATURAL 2 /* natural cubic spline: (-3, 23, 23, -3) / 40 */
 
 typedef struct {
   int nd;                         /* squeezed extents, 1..4            */

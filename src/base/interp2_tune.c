@@ -13,8 +13,6 @@
 
 #define TUNE_NPL 8192 /* sampled points per level */
 #define TUNE_NK 3     /* interpolation kinds      */
-#define HB 64         /* histogram: bins -HB..HB, plus overflow */
-#define HW (2 * HB + 2)
 
 /* Noise gain of each kind: sum of the squared interpolation weights. */
 static const double kind_gain[TUNE_NK] = {0.5, 0.640625, 0.6725};
@@ -104,24 +102,8 @@ static gwlz_error sample_level(const gwlz_i2_cfg *c, int isd, const void *data, 
   return GWLZ_OK;
 }
 
-/* Entropy in bits of a histogram. */
-static double hist_bits(const uint32_t *hist) {
-  double tot = 0, bits = 0;
-  for (int b = 0; b < HW; b++) tot += hist[b];
-  if (tot <= 0) return 0;
-  for (int b = 0; b < HW; b++)
-    if (hist[b]) bits -= (double)hist[b] * log2((double)hist[b] / tot);
-  return bits + (double)hist[HW - 1] * 16.0;
-}
-
 static inline void hist_add(uint32_t *hist, double r, double inv) {
-  double q = r * inv;
-  int b;
-  if (fabs(q) < (double)HB + 0.5)
-    b = (int)(q >= 0 ? q + 0.5 : q - 0.5) + HB;
-  else
-    b = HW - 1;
-  hist[b]++;
+  hist[gwlz_interp_hist_bin(r * inv)]++;
 }
 
 /* A candidate predictor of one level. */
@@ -158,7 +140,7 @@ static void md_weights(const gwlz_i2_cfg *c, const tlevel *tl, int k, double ebl
 static double cand_bits(const gwlz_i2_cfg *c, const tlevel *tl, const tcand *cd, double ebl,
                         uint32_t *hist) {
   int order[GWLZ_MAX_DIMS];
-  memset(hist, 0, HW * sizeof(uint32_t));
+  memset(hist, 0, GWLZ_IH_W * sizeof(uint32_t));
   if (!cd->md) gwlz_i2_order(c->nd, cd->perm, order);
   double inv = 1.0 / (2.0 * ebl);
   for (size_t i = 0; i < tl->np; i++) {
@@ -180,7 +162,7 @@ static double cand_bits(const gwlz_i2_cfg *c, const tlevel *tl, const tcand *cd,
     }
     hist_add(hist, r, inv);
   }
-  return tl->np ? hist_bits(hist) / (double)tl->np : 0.0;
+  return tl->np ? gwlz_interp_hist_bits(hist) / (double)tl->np : 0.0;
 }
 
 static int factorial(int n) { return n <= 1 ? 1 : n * factorial(n - 1); }
@@ -199,8 +181,8 @@ static void level_model(const gwlz_i2_cfg *c, int l, const tlevel *tl, uint32_t 
   double ebl = gwlz_i2_level_eb(c, l);
   *bits = cand_bits(c, tl, &cd, ebl, hist);
   double se = 0;
-  for (int b = 0; b < HW; b++) {
-    if (b == HB) continue;
+  for (int b = 0; b < GWLZ_IH_W; b++) {
+    if (b == GWLZ_IH_B) continue;
     se += (double)hist[b] * ebl * ebl / 3.0;
   }
   /* the zero bin: the residuals themselves */
@@ -231,7 +213,7 @@ static void level_model(const gwlz_i2_cfg *c, int l, const tlevel *tl, uint32_t 
 gwlz_error gwlz_i2_level_stats(const gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed,
                                double *bits, double *mse, double *pts) {
   tlevel tl;
-  uint32_t *hist = (uint32_t *)malloc(HW * sizeof(uint32_t));
+  uint32_t *hist = (uint32_t *)malloc(GWLZ_IH_W * sizeof(uint32_t));
   gwlz_error e = hist ? GWLZ_OK : GWLZ_ERR_MEMORY;
   uint64_t rng = seed;
   for (int l = 1; l <= c->L && e == GWLZ_OK; l++) {
@@ -301,7 +283,7 @@ static double choose_for(gwlz_i2_cfg *c, tlevel *tl, unsigned F, uint32_t *hist)
 
 gwlz_error gwlz_i2_tune_predictors(gwlz_i2_cfg *c, int isd, const void *data, uint64_t seed) {
   tlevel *tl = (tlevel *)calloc((size_t)(c->L + 1), sizeof(tlevel));
-  uint32_t *hist = (uint32_t *)malloc(HW * sizeof(uint32_t));
+  uint32_t *hist = (uint32_t *)malloc(GWLZ_IH_W * sizeof(uint32_t));
   gwlz_error e = (tl && hist) ? GWLZ_OK : GWLZ_ERR_MEMORY;
   double best_total = INFINITY;
   gwlz_i2_cfg best = *c;

@@ -8,9 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "base/interp_common.h"
 #include "base/quantizer.h"
-
-enum { K_COPY, K_LINX, K_LIN, K_CUBIC, K_Q1, K_Q2, K_Q3 };
 
 typedef struct {
   gwlz_qstream qs;
@@ -53,40 +52,10 @@ static GWLZ_ALWAYS_INLINE void put(istate *S, size_t i, double pred, int isd, in
   S->ci++; /* here, not in the call: measured ~2% fewer instructions */
 }
 
-/* Kind of prediction for the point at coordinate i (an odd multiple of s)
- * on a line of extent n. */
+/* Kind of the point at coordinate i (an odd multiple of s) on a line of
+ * extent n: linear or cubic interpolation. */
 static inline int kind_of(size_t i, size_t s, size_t n, int cubic) {
-  int r1 = n - i > s;
-  int l3 = i >= 3 * s;
-  if (cubic) {
-    int r3 = n - i > 3 * s;
-    if (l3 && r3) return K_CUBIC;
-    if (r3) return K_Q1;
-    if (l3 && r1) return K_Q2;
-    if (r1) return K_LIN;
-    if (i >= 5 * s) return K_Q3;
-    return l3 ? K_LINX : K_COPY;
-  }
-  if (r1) return K_LIN;
-  return l3 ? K_LINX : K_COPY;
-}
-
-/* Prediction of the given kind for the point at idx of a (values of the data
- * type) from the values o1, 3 o1 and 5 o1 away (see the header). */
-static GWLZ_ALWAYS_INLINE double predict(const void *a, int isd, size_t idx, int kind,
-                                         size_t o1) {
-  size_t o3 = 3 * o1, o5 = 5 * o1;
-#define LD(j) gwlz_ld(a, (j), isd)
-  switch (kind) {
-    case K_CUBIC: return ((LD(idx - o1) + LD(idx + o1)) * 9.0 - (LD(idx - o3) + LD(idx + o3))) * 0.0625;
-    case K_LIN: return (LD(idx - o1) + LD(idx + o1)) * 0.5;
-    case K_Q1: return (LD(idx - o1) * 3.0 + LD(idx + o1) * 6.0 - LD(idx + o3)) * 0.125;
-    case K_Q2: return (LD(idx - o1) * 6.0 + LD(idx + o1) * 3.0 - LD(idx - o3)) * 0.125;
-    case K_Q3: return (LD(idx - o5) * 3.0 - LD(idx - o3) * 10.0 + LD(idx - o1) * 15.0) * 0.125;
-    case K_LINX: return (LD(idx - o1) * 3.0 - LD(idx - o3)) * 0.5;
-    default: return LD(idx - o1);
-  }
-#undef LD
+  return gwlz_interp_kind(i, s, n, cubic ? GWLZ_I2_KIND_CUBIC : GWLZ_I2_KIND_LINEAR);
 }
 
 /* cnt points from idx, step apart, predicted by kind along offset o1; one
@@ -95,7 +64,7 @@ static GWLZ_ALWAYS_INLINE void seg(istate *S, int isd, int dec, int kind, size_t
                                    size_t step, size_t cnt, size_t o1) {
 #define SEG(K)                                                \
   for (; cnt; cnt--, idx += step)                             \
-    put(S, idx, predict(S->qs.rec, isd, idx, K, o1), isd, dec); \
+    put(S, idx, gwlz_interp_predict(S->qs.rec, isd, idx, K, o1), isd, dec); \
   break
   switch (kind) {
     case K_CUBIC: SEG(K_CUBIC);
@@ -240,18 +209,6 @@ gwlz_error gwlz_interp_decompress(const gwlz_interp_cfg *c, int isd, const uint3
 
 /* ---- sampling ------------------------------------------------------------- */
 
-#define HB 64                /* buckets for codes -HB..HB, plus overflow */
-#define HW (2 * HB + 2)
-
-static double hist_cost(const uint32_t *h) {
-  double tot = 0, bits = 0;
-  for (int b = 0; b < HW; b++) tot += h[b];
-  if (tot <= 0) return 0;
-  for (int b = 0; b < HW; b++)
-    if (h[b]) bits -= (double)h[b] * log2((double)h[b] / tot);
-  return bits + (double)h[HW - 1] * 16.0;
-}
-
 static void sample_point(const void *data, int isd, const size_t *N, const size_t *ST,
                          const size_t *co, int mask, size_t idx, size_t s, double inv,
                          uint32_t *hist) {
@@ -260,14 +217,9 @@ static void sample_point(const void *data, int isd, const size_t *N, const size_
     if (!(mask & (1 << d))) continue;
     for (int cub = 0; cub < 2; cub++) {
       int kind = kind_of(co[d], s, N[d], cub);
-      double p = predict(data, isd, idx, kind, s * ST[d]);
-      double q = (x - p) * inv;
-      int b;
-      if (fabs(q) < (double)HB + 0.5)
-        b = (int)(q >= 0 ? q + 0.5 : q - 0.5) + HB;
-      else
-        b = HW - 1;
-      hist[(((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * HW + (size_t)b]++;
+      double p = gwlz_interp_predict(data, isd, idx, kind, s * ST[d]);
+      int b = gwlz_interp_hist_bin((x - p) * inv);
+      hist[(((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * GWLZ_IH_W + (size_t)b]++;
     }
   }
 }
@@ -276,7 +228,7 @@ gwlz_error gwlz_interp_choose(gwlz_interp_cfg *c, int isd, const void *data, dou
                               uint64_t seed) {
   size_t N[4], ST[4];
   int pad = pad4(c, N, ST);
-  uint32_t *hist = (uint32_t *)calloc((size_t)16 * 4 * 2 * HW, sizeof(uint32_t));
+  uint32_t *hist = (uint32_t *)calloc((size_t)16 * 4 * 2 * GWLZ_IH_W, sizeof(uint32_t));
   if (!hist) return GWLZ_ERR_MEMORY;
   uint64_t rng = seed;
   int L = gwlz_interp_levels(c);
@@ -320,7 +272,7 @@ gwlz_error gwlz_interp_choose(gwlz_interp_cfg *c, int isd, const void *data, dou
   /* score every (interpolation, order) */
   double best = INFINITY;
   int perm[4];
-  uint32_t tot[HW];
+  uint32_t tot[GWLZ_IH_W];
   for (int cub = 1; cub >= 0; cub--) {
     for (int e = 0; e < c->nd; e++) perm[e] = e;
     for (;;) {
@@ -331,10 +283,10 @@ gwlz_error gwlz_interp_choose(gwlz_interp_cfg *c, int isd, const void *data, dou
         for (int t = 0; t < c->nd; t++)
           if (mask & (1 << (pad + perm[t]))) d = pad + perm[t];
         if (d < 0) continue;
-        const uint32_t *h = hist + (((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * HW;
-        for (int b = 0; b < HW; b++) tot[b] += h[b];
+        const uint32_t *h = hist + (((size_t)mask * 4 + (size_t)d) * 2 + (size_t)cub) * GWLZ_IH_W;
+        for (int b = 0; b < GWLZ_IH_W; b++) tot[b] += h[b];
       }
-      double cost = hist_cost(tot);
+      double cost = gwlz_interp_hist_bits(tot);
       if (cost < best) {
         best = cost;
         c->cubic = cub;

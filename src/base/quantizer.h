@@ -155,34 +155,46 @@ static inline gwlz_error gwlz_qstream_end(const gwlz_qstream *S) {
   return S->bad || S->ui != S->uin_n ? GWLZ_ERR_CORRUPT : GWLZ_OK;
 }
 
-/* Out of line: unpredictable values are rare and the hot loops stay small. */
-static GWLZ_NOINLINE void gwlz_qstream_push(gwlz_qstream *S, size_t i, int isd) {
+/* Unpredictable values (every interp writer): out of line, they are rare
+ * and the hot loops stay small. Append data[i] exactly to out. */
+static GWLZ_NOINLINE void gwlz_unpred_put(gwlz_wbuf *out, const void *data, size_t i, int isd) {
   if (isd)
-    gwlz_wbuf_f64(S->uout, ((const double *)S->data)[i]);
+    gwlz_wbuf_f64(out, ((const double *)data)[i]);
   else
-    gwlz_wbuf_f32(S->uout, ((const float *)S->data)[i]);
+    gwlz_wbuf_f32(out, ((const float *)data)[i]);
+}
+
+/* Take value *ui of the n stored ones (little-endian bit patterns at uin)
+ * into rec[i]; 0 (and rec[i] = 0) when there is none left. */
+static GWLZ_NOINLINE int gwlz_unpred_take(const uint8_t *uin, size_t n, size_t *ui, void *rec,
+                                          size_t i, int isd) {
+  if (*ui >= n) {
+    if (isd)
+      ((double *)rec)[i] = 0.0;
+    else
+      ((float *)rec)[i] = 0.0f;
+    return 0;
+  }
+  if (isd) {
+    uint64_t u = gwlz_load_u64(uin + 8 * *ui);
+    memcpy((double *)rec + i, &u, 8);
+  } else {
+    uint32_t u = gwlz_load_u32(uin + 4 * *ui);
+    memcpy((float *)rec + i, &u, 4);
+  }
+  (*ui)++;
+  return 1;
+}
+
+static inline void gwlz_qstream_push(gwlz_qstream *S, size_t i, int isd) {
+  gwlz_unpred_put(S->uout, S->data, i, isd);
   S->nun++;
 }
 
 /* Take the next unpredictable value into rec[i]; when there is none, mark
  * the stream bad and store 0. */
-static GWLZ_NOINLINE void gwlz_qstream_pop(gwlz_qstream *S, size_t i, int isd) {
-  if (S->ui >= S->uin_n) {
-    S->bad = 1;
-    if (isd)
-      ((double *)S->rec)[i] = 0.0;
-    else
-      ((float *)S->rec)[i] = 0.0f;
-    return;
-  }
-  if (isd) {
-    uint64_t u = gwlz_load_u64(S->uin + 8 * S->ui);
-    memcpy((double *)S->rec + i, &u, 8);
-  } else {
-    uint32_t u = gwlz_load_u32(S->uin + 4 * S->ui);
-    memcpy((float *)S->rec + i, &u, 4);
-  }
-  S->ui++;
+static inline void gwlz_qstream_pop(gwlz_qstream *S, size_t i, int isd) {
+  if (!gwlz_unpred_take(S->uin, S->uin_n, &S->ui, S->rec, i, isd)) S->bad = 1;
 }
 
 /* One point: the value at index i of data/rec with prediction pred, its

@@ -29,24 +29,13 @@ static int enh_use_v2(const gwlz_enh_params *p) {
   return (p->kind == GWLZ_ENH_AUTO || p->kind == GWLZ_ENH_LINEAR) && p->arch == GWLZ_ARCH_DEFAULT;
 }
 
-/* stats->out_* of y against x, in index order. */
+/* stats->out_* of y against x. */
 static void enh_out_stats(const gwlz_enh_params *p, const void *x, const void *y,
                           gwlz_enh_stats *st) {
-  double s = 0.0, m = 0.0;
-  size_t c = 0;
-  const int isd = p->type == GWLZ_TYPE_DOUBLE;
-  for (size_t i = 0; i < p->n; i++) {
-    if (p->mask && p->mask[i]) continue;
-    const double d = (isd ? ((const double *)x)[i] : (double)((const float *)x)[i]) -
-                     (isd ? ((const double *)y)[i] : (double)((const float *)y)[i]);
-    const double q = d / p->err_scale;
-    s += q * q;
-    if (fabs(d) > m) m = fabs(d);
-    c++;
-  }
-  st->out_sse = s;
-  st->out_maxerr = m;
-  st->out_count = c;
+  st->out_sse = st->out_maxerr = 0.0;
+  st->out_count = 0;
+  gwlz_err_add(p->type, x, y, p->mask, p->n, p->err_scale, &st->out_sse, &st->out_maxerr,
+               &st->out_count);
 }
 
 gwlz_error gwlz_enh_compress(const gwlz_enh_params *p, const void *x, const void *xr, void *y,

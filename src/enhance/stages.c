@@ -847,17 +847,11 @@ typedef struct {
  * over its regular cells, in units of p->err_scale. */
 static void e2_out_stats(const e2_state *s, size_t i0, size_t len, const uint8_t *yo,
                          e2_chunkout *co) {
-  const gwlz_type ty = s->g.type;
-  const double sc = s->p->err_scale;
-  for (size_t x = 0; x < len; x++) {
-    const size_t i = i0 + x;
-    if (s->p->mask && s->p->mask[i]) continue;
-    const double d = e2_ld(ty, s->x, i) - (yo ? e2_ld(ty, yo, x) : e2_ld(ty, s->xr, i));
-    const double q = d / sc;
-    co->osse += q * q;
-    if (fabs(d) > co->omax) co->omax = fabs(d);
-    co->ocnt++;
-  }
+  const size_t ts = gwlz_type_size(s->g.type);
+  gwlz_err_add(s->g.type, (const uint8_t *)s->x + i0 * ts,
+               yo ? (const void *)yo : (const uint8_t *)s->xr + i0 * ts,
+               s->p->mask ? s->p->mask + i0 : NULL, len, s->p->err_scale, &co->osse, &co->omax,
+               &co->ocnt);
 }
 
 static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, uint8_t *ybuf,
