@@ -23,6 +23,15 @@
 /* Size in bytes of one value of the given type. */
 static inline size_t gwlz_type_size(gwlz_type t) { return t == GWLZ_TYPE_DOUBLE ? 8 : 4; }
 
+/* v rounded to float as IEEE 754 does it, beyond float's range too (a
+ * plain conversion of an out-of-range double is undefined behaviour in C):
+ * +-inf at and above the midpoint between FLT_MAX and 2^128. */
+static inline float gwlz_to_f32(double v) {
+  if (v >= 0x1.ffffffp127) return (float)__builtin_inf();
+  if (v <= -0x1.ffffffp127) return -(float)__builtin_inf();
+  return (float)v;
+}
+
 /* ---- growable output buffer --------------------------------------------
  * Appending never fails silently: the first allocation failure sets err and
  * later appends are ignored; callers check err once at the end. */

@@ -653,7 +653,7 @@ double gwlz_e2_apply1(gwlz_type t, double xr, double eb, float r, int code) {
   if (rr > A) rr = A;
   if (rr < -A) rr = -A;
   double y = xr + eb * rr;
-  if (t == GWLZ_TYPE_FLOAT) y = (double)(float)y;
+  if (t == GWLZ_TYPE_FLOAT) y = (double)gwlz_to_f32(y);
   if (!(fabs(y - xr) <= eb)) y = xr;
   return y;
 }

@@ -210,10 +210,10 @@ static gwlz_error e2_plan_bins(e2_state *s) {
     for (int b = 1; b < nb; b++) {
       const double goal = sum * (double)b / (double)nb;
       while (i + 1 < tot && run + all[i].w < goal) run += all[i++].w;
-      s->bnd[b - 1] = (double)(float)all[i].v;
+      s->bnd[b - 1] = (double)gwlz_to_f32(all[i].v);
     }
-    s->lo = (double)(float)vmin;
-    s->hi = (double)(float)vmax;
+    s->lo = (double)gwlz_to_f32(vmin);
+    s->hi = (double)gwlz_to_f32(vmax);
     if (s->lo > vmin) s->lo = nextafterf((float)s->lo, -INFINITY);
     if (s->hi < vmax) s->hi = nextafterf((float)s->hi, INFINITY);
   } else {
@@ -1040,6 +1040,12 @@ gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void 
   gwlz_error e = e2_plan(&s, p, x, xr);
   if (e != GWLZ_OK) return e;
   e2_progress(&s, 0.05);
+  /* a value range beyond float's cannot be stored (ENHM keeps it as float):
+   * no model */
+  if (!(isfinite(s.lo) && isfinite(s.hi))) {
+    e2_progress(&s, 1.0);
+    return GWLZ_OK;
+  }
   e2_model *M = (e2_model *)malloc(sizeof(e2_model));
   if (!M) return GWLZ_ERR_MEMORY;
   double *ne = NULL;
