@@ -380,6 +380,68 @@ size_t gwlz_compress_bound(const gwlz_ctx *ctx) {
   return total;
 }
 
+void gwlz_ctx_enh_params(const gwlz_ctx *ctx, double eb, gwlz_enh_params *ep) {
+  memset(ep, 0, sizeof(*ep));
+  ep->type = ctx->type;
+  ep->ndims = ctx->ndims;
+  memcpy(ep->dims, ctx->dims, sizeof(ep->dims));
+  ep->n = num_values(ctx->dims, ctx->ndims);
+  ep->abs_eb = eb;
+  ep->groups = ctx->groups;
+  ep->kind = ctx->enhancer;
+  ep->arch = ctx->arch;
+  ep->epochs = ctx->epochs;
+  ep->train_seconds = ctx->train_seconds;
+  ep->threads = resolve_threads(ctx->threads);
+  ep->seed = ctx->seed;
+  ep->policy = ctx->policy;
+  ep->progress = ctx->progress;
+  ep->progress_user = ctx->progress_user;
+}
+
+double gwlz_err_scale(double half_range) {
+  return half_range > 0 ? ldexp(1.0, ilogb(half_range)) : 1.0;
+}
+
+gwlz_error gwlz_ctx_enh_verdict(const gwlz_ctx *ctx, double eb, const gwlz_enh_outcome *oc,
+                                gwlz_stats *st, int *enhanced) {
+  const gwlz_enh_stats *es = oc->es;
+  double sse = oc->base_sse, maxerr = oc->base_max;
+  size_t cnt = oc->nreg;
+  *enhanced = 0;
+  st->enhancer = GWLZ_ENH_NONE;
+  st->groups_kept = 0;
+  st->exceptions = 0;
+  st->enhancer_bytes = 0;
+  st->exception_bytes = 0;
+  st->base_psnr = psnr_of(oc->base_sse, oc->nreg, oc->range_units);
+  st->base_max_err = oc->base_max;
+  /* Never worse at equal bits: drop an enhancement whose squared-error
+   * reduction is not worth its bytes (two section frames of 12 bytes each
+   * included) at the base's rate-distortion slope. */
+  const size_t extra = oc->models_size + oc->exc_size + 24;
+  if (es && oc->models_size > 0 &&
+      gwlz_enh_pays(oc->base_sse, es->out_sse, extra, oc->base_stream, oc->rd_slope) &&
+      extra <= oc->raw_bytes / 8 + 65536 /* gwlz_compress_bound's allowance */) {
+    *enhanced = 1;
+    sse = es->out_sse;
+    maxerr = es->out_maxerr;
+    cnt = es->out_count;
+    st->enhancer = es->kind;
+    st->groups_kept = es->groups_kept;
+    st->exceptions = es->exceptions;
+    st->enhancer_bytes = oc->models_size;
+    st->exception_bytes = oc->exc_size;
+  }
+  st->enhanced_psnr = psnr_of(sse, cnt, oc->range_units);
+  st->enhanced_max_err = maxerr;
+  /* a last check of the bound (the strict policy guarantees it for the
+   * enhanced output as well) */
+  const double limit = ctx->policy == GWLZ_BOUND_RELAXED && *enhanced ? 2 * eb : eb;
+  if (st->base_max_err > eb || st->enhanced_max_err > limit) return GWLZ_ERR_BOUND;
+  return GWLZ_OK;
+}
+
 /* What every run of the pipeline within one gwlz_compress shares. */
 typedef struct {
   const gwlz_ctx *ctx;
@@ -467,27 +529,14 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   /* errors in units of a power of two near the half range: an exact scaling
    * that keeps the squares of huge errors finite (and those of tiny ones
    * normal) */
-  const double scale = half_range > 0 ? ldexp(1.0, ilogb(half_range)) : 1.0;
+  const double scale = gwlz_err_scale(half_range);
   const double range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
   double base_sse, base_max, rd_slope = 0.0;
   size_t nreg;
   error_stats(t, x, recon, mask, n, scale, &base_sse, &base_max, &nreg);
   if (want_enh) {
     gwlz_enh_params ep;
-    memset(&ep, 0, sizeof(ep));
-    ep.type = t;
-    ep.ndims = ctx->ndims;
-    memcpy(ep.dims, ctx->dims, sizeof(ep.dims));
-    ep.n = n;
-    ep.abs_eb = eb;
-    ep.groups = ctx->groups;
-    ep.kind = ctx->enhancer;
-    ep.arch = ctx->arch;
-    ep.epochs = ctx->epochs;
-    ep.train_seconds = ctx->train_seconds;
-    ep.threads = resolve_threads(ctx->threads);
-    ep.seed = ctx->seed;
-    ep.policy = ctx->policy;
+    gwlz_ctx_enh_params(ctx, eb, &ep);
     ep.mask = mask;
     ep.aux = aux;
     ep.base_bytes = base_stream;
@@ -495,8 +544,6 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     rd_slope = gwlz_enh_measure_slope(&bp, binfo.base, x, mask, base.size, base_stream,
                                       base_sse * scale * scale);
     ep.rd_slope = rd_slope;
-    ep.progress = ctx->progress;
-    ep.progress_user = ctx->progress_user;
     ep.err_scale = scale;
     memset(&es, 0, sizeof(es));
     /* the output itself is not needed here, only its error statistics */
@@ -505,56 +552,17 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
     if (err == GWLZ_OK && exc.err != GWLZ_OK) err = exc.err;
     if (err != GWLZ_OK) goto done;
     /* Kept below only if it pays for its bytes (rate-distortion check). */
-    if (models.size > 0) {
-      enhanced = 1;
-      st->enhancer = es.kind;
-      st->groups_kept = es.groups_kept;
-      st->exceptions = es.exceptions;
-      st->enhancer_bytes = models.size;
-      st->exception_bytes = exc.size;
-    } else {
-      models.size = 0;
-      exc.size = 0;
-    }
+    if (models.size == 0) exc.size = 0;
     st->train_seconds = es.train_seconds;
     st->enhance_seconds = es.enhance_seconds;
     st->epochs_run = es.epochs_run;
   }
-
-  /* Statistics over regular cells, and a last check of the bound (the
-   * strict policy guarantees it for the enhanced output as well). */
   {
-    double sse = base_sse, maxerr = base_max;
-    size_t cnt = nreg;
-    st->base_psnr = psnr_of(base_sse, nreg, range_units);
-    st->base_max_err = base_max;
-    if (enhanced) {
-      sse = es.out_sse;
-      maxerr = es.out_maxerr;
-      cnt = es.out_count;
-      /* Never worse at equal bits: drop an enhancement whose squared-error
-       * reduction is not worth its bytes (two section frames of 12 bytes
-       * each included) at the base's rate-distortion slope. */
-      const size_t extra = st->enhancer_bytes + st->exception_bytes + 24;
-      if (!gwlz_enh_pays(base_sse, sse, extra, base_stream, rd_slope) ||
-          extra > n * ts / 8 + 65536 /* gwlz_compress_bound's allowance */) {
-        enhanced = 0;
-        sse = base_sse;
-        maxerr = base_max;
-        st->enhancer = GWLZ_ENH_NONE;
-        st->groups_kept = 0;
-        st->exceptions = 0;
-        st->enhancer_bytes = 0;
-        st->exception_bytes = 0;
-      }
-    }
-    st->enhanced_psnr = psnr_of(sse, cnt, range_units);
-    st->enhanced_max_err = maxerr;
-    double limit = ctx->policy == GWLZ_BOUND_RELAXED && enhanced ? 2 * eb : eb;
-    if (st->base_max_err > eb || st->enhanced_max_err > limit) {
-      err = GWLZ_ERR_BOUND;
-      goto done;
-    }
+    gwlz_enh_outcome oc = {base_sse, base_max, nreg, range_units, n * ts, base_stream, rd_slope,
+                           want_enh ? models.size : 0, want_enh ? exc.size : 0,
+                           want_enh ? &es : NULL};
+    err = gwlz_ctx_enh_verdict(ctx, eb, &oc, st, &enhanced);
+    if (err != GWLZ_OK) goto done;
   }
 
   if (enhanced) {
@@ -645,6 +653,8 @@ gwlz_error gwlz_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_c
   const int chunked = gwlz_chunked_applies(&cs);
   if (chunked && !cs.enhance && !cs.psnr)
     return gwlz_chunked_compress(ctx, src, dst, dst_capacity, dst_size);
+  if (gwlz_chunked_windows_apply(&cs))
+    return gwlz_chunked_compress_windows(ctx, src, dst, dst_capacity, dst_size);
   const gwlz_type t = ctx->type;
   const size_t ts = gwlz_type_size(t);
   const size_t n = num_values(ctx->dims, ctx->ndims);
@@ -985,6 +995,9 @@ void gwlz_ctx_settings(const gwlz_ctx *ctx, gwlz_settings *s) {
   s->range_needed = ctx->eb_mode != GWLZ_EB_ABS;
   s->psnr = ctx->eb_mode == GWLZ_EB_PSNR;
   s->groups = ctx->groups;
+  s->enh_windows = s->enhance &&
+                   (ctx->enhancer == GWLZ_ENH_AUTO || ctx->enhancer == GWLZ_ENH_LINEAR) &&
+                   ctx->arch == GWLZ_ARCH_DEFAULT;
 }
 
 gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double max,

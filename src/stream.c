@@ -861,6 +861,102 @@ static gwlz_error slurp(const source *src, uint8_t **out) {
   return GWLZ_OK;
 }
 
+/* The windowed enhancer (below, with the enhanced decoders). */
+static int enh_windows_apply(const gwlz_settings *s);
+static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
+                                  const gwlz_wbuf *bs, double eb, double vmin, double vmax,
+                                  gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
+                                  gwlz_enh_outcome *oc);
+static gwlz_error enh_tail(const gwlz_wbuf *bs, const gwlz_wbuf *models, const gwlz_wbuf *exc,
+                           gwlz_wbuf *tail);
+
+/* The base-only streaming pipeline: range scan, chunks by batches of slabs,
+ * head, records and tail written to out, or appended to bs when bs is not
+ * NULL; st the statistics, *eb_out (may be NULL) the absolute bound. */
+static gwlz_error stream_base(gwlz_ctx *ctx, const gwlz_settings *s, const source *src, sink *out,
+                              gwlz_wbuf *bs, double *eb_out, gwlz_stats *st) {
+  double t0 = gwlz_now();
+  const size_t ts = gwlz_type_size(s->type);
+  cjob j;
+  slabs sl;
+  gwlz_wbuf head, tail;
+  gwlz_error e;
+  uint64_t written = 0;
+  gwlz_wbuf_init(&head);
+  gwlz_wbuf_init(&tail);
+  memset(&sl, 0, sizeof sl);
+  if ((e = cjob_init(&j, s)) != GWLZ_OK) goto done;
+  if ((e = slabs_init(&sl, src, &j.g, ts, s->threads)) != GWLZ_OK) goto done;
+  {
+    range_acc acc = {0, 0, 0, 0};
+    if (s->range_needed && (e = stream_range(s, &sl, &acc)) != GWLZ_OK) goto done;
+    if ((e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb)) != GWLZ_OK) goto done;
+  }
+  memset(&sl.te, 0, sizeof sl.te);
+  /* an input of at most two batches is still in the slabs after the scan */
+  sl.kept = s->range_needed && batches(&sl) <= 2;
+  if ((e = stream_chunks(&j, &sl)) != GWLZ_OK) goto done;
+  slabs_free(&sl);
+  if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto done;
+  gwlz_part_tail(gwlz_crc32c(0, head.data, head.size), &j.g, j.ent, &tail);
+  if ((e = tail.err) != GWLZ_OK) goto done;
+  for (size_t k = 0; k <= j.g.count + 1 && e == GWLZ_OK; k++) {
+    const gwlz_wbuf *w = k == 0 ? &head : (k <= j.g.count ? &j.rec[k - 1] : &tail);
+    if (bs) {
+      gwlz_wbuf_put(bs, w->data, w->size);
+      e = bs->err;
+    } else {
+      e = sink_put(out, w->data, w->size);
+    }
+    written += w->size;
+    if (k >= 1 && k <= j.g.count) gwlz_wbuf_free(&j.rec[k - 1]);
+  }
+  if (e != GWLZ_OK) goto done;
+  {
+    size_t hdr = head.size - gwlz_chunked_head_size(j.g.nd, j.g.count) - 12;
+    cjob_stats(&j, s, t0, (size_t)written - hdr - 12 - tail.size, (size_t)written, st);
+  }
+  if (eb_out) *eb_out = j.eb;
+done:
+  slabs_free(&sl);
+  gwlz_wbuf_free(&head);
+  gwlz_wbuf_free(&tail);
+  cjob_free(&j);
+  return e;
+}
+
+/* Chunked compression with the enhancer trained and run a window at a time
+ * (enh_windows_run): bs receives the base-only stream; when *enhanced, the
+ * stream is bs without its last 16 bytes (END) followed by tail, else bs. */
+static gwlz_error compress_windows(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
+                                   gwlz_wbuf *bs, gwlz_wbuf *tail, int *enhanced, gwlz_stats *st) {
+  double eb = 0;
+  *enhanced = 0;
+  gwlz_error e = stream_base(ctx, s, src, NULL, bs, &eb, st);
+  if (e != GWLZ_OK) return e;
+  const size_t finite = s->n - st->num_special;
+  if (!(eb > 0) || finite == 0 || s->groups <= 0) return GWLZ_OK;
+  gwlz_wbuf models, exc;
+  gwlz_wbuf_init(&models);
+  gwlz_wbuf_init(&exc);
+  gwlz_enh_stats es;
+  gwlz_enh_outcome oc;
+  memset(&es, 0, sizeof es);
+  memset(&oc, 0, sizeof oc);
+  e = enh_windows_run(ctx, s, src, bs, eb, st->value_min, st->value_max, &models, &exc, &es, &oc);
+  if (e == GWLZ_OK) e = gwlz_ctx_enh_verdict(ctx, eb, &oc, st, enhanced);
+  if (e == GWLZ_OK) {
+    st->train_seconds = es.train_seconds;
+    st->enhance_seconds = es.enhance_seconds;
+    st->epochs_run = es.epochs_run;
+    if (*enhanced) e = enh_tail(bs, &models, &exc, tail);
+    st->total_bytes = *enhanced ? bs->size - 16 + tail->size : bs->size;
+  }
+  gwlz_wbuf_free(&models);
+  gwlz_wbuf_free(&exc);
+  return e;
+}
+
 gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
                                 gwlz_write_fn write, void *write_user, uint64_t *stream_size) {
   if (!ctx || !read || !write) return GWLZ_ERR_PARAM;
@@ -875,7 +971,7 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
   sink out = {write, write_user, 0};
   gwlz_error e;
 
-  if (!gwlz_chunked_applies(&s) || s.enhance || s.psnr) {
+  if (!enh_windows_apply(&s) && (!gwlz_chunked_applies(&s) || s.enhance || s.psnr)) {
     /* one piece, an enhancer that needs the whole field, or the trial runs
      * of the PSNR search: in memory */
     uint8_t *in = NULL, *dst = NULL;
@@ -893,48 +989,28 @@ gwlz_error gwlz_compress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_use
     return e;
   }
 
-  double t0 = gwlz_now();
-  cjob j;
-  slabs sl;
-  gwlz_wbuf head, tail;
-  gwlz_wbuf_init(&head);
-  gwlz_wbuf_init(&tail);
-  memset(&sl, 0, sizeof sl);
-  if ((e = cjob_init(&j, &s)) != GWLZ_OK) goto done;
-  if ((e = slabs_init(&sl, &src, &j.g, ts, s.threads)) != GWLZ_OK) goto done;
-  {
-    range_acc acc = {0, 0, 0, 0};
-    if (s.range_needed && (e = stream_range(&s, &sl, &acc)) != GWLZ_OK) goto done;
-    if ((e = gwlz_ctx_bound(ctx, acc.finite, acc.min, acc.max, &j.eb)) != GWLZ_OK)
-      goto done;
-  }
-  memset(&sl.te, 0, sizeof sl.te);
-  /* an input of at most two batches is still in the slabs after the scan */
-  sl.kept = s.range_needed && batches(&sl) <= 2;
-  if ((e = stream_chunks(&j, &sl)) != GWLZ_OK) goto done;
-  slabs_free(&sl);
-  if ((e = gwlz_part_head(ctx, &j.g, j.eb, j.ent, &head)) != GWLZ_OK) goto done;
-  gwlz_part_tail(gwlz_crc32c(0, head.data, head.size), &j.g, j.ent, &tail);
-  if ((e = tail.err) != GWLZ_OK) goto done;
-  if ((e = sink_put(&out, head.data, head.size)) != GWLZ_OK) goto done;
-  for (size_t k = 0; k < j.g.count; k++) {
-    if ((e = sink_put(&out, j.rec[k].data, j.rec[k].size)) != GWLZ_OK) goto done;
-    gwlz_wbuf_free(&j.rec[k]);
-  }
-  if ((e = sink_put(&out, tail.data, tail.size)) != GWLZ_OK) goto done;
-  if (stream_size) *stream_size = out.written;
-  {
+  if (enh_windows_apply(&s)) {
+    gwlz_wbuf bs, tail;
     gwlz_stats st;
-    size_t hdr = head.size - gwlz_chunked_head_size(j.g.nd, j.g.count) - 12;
-    cjob_stats(&j, &s, t0, (size_t)out.written - hdr - 12 - tail.size, (size_t)out.written, &st);
+    int enhanced = 0;
+    gwlz_wbuf_init(&bs);
+    gwlz_wbuf_init(&tail);
+    e = compress_windows(ctx, &s, &src, &bs, &tail, &enhanced, &st);
+    if (e == GWLZ_OK) e = sink_put(&out, bs.data, enhanced ? bs.size - 16 : bs.size);
+    if (e == GWLZ_OK) e = sink_put(&out, tail.data, tail.size);
+    gwlz_wbuf_free(&bs);
+    gwlz_wbuf_free(&tail);
+    if (e != GWLZ_OK) return e;
+    if (stream_size) *stream_size = out.written;
     gwlz_ctx_put_stats(ctx, &st);
+    return GWLZ_OK;
   }
-done:
-  slabs_free(&sl);
-  gwlz_wbuf_free(&head);
-  gwlz_wbuf_free(&tail);
-  cjob_free(&j);
-  return e;
+  gwlz_stats st;
+  e = stream_base(ctx, &s, &src, &out, NULL, NULL, &st);
+  if (e != GWLZ_OK) return e;
+  if (stream_size) *stream_size = out.written;
+  gwlz_ctx_put_stats(ctx, &st);
+  return GWLZ_OK;
 }
 
 /* ---- reader -------------------------------------------------------------- */
@@ -1778,6 +1854,251 @@ static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sin
   free(es.aux);
   free(es.mask);
   free(es.out);
+  return e;
+}
+
+/* ---- compression with the enhancer, a window of rows at a time -----------
+ * (docs/scaling.md §8.3.) Pass 1 compresses the chunks as the base-only
+ * pipeline does and keeps the base-only stream in memory. A reader over that
+ * stream gives X', aux and mask in the sliding window of the streaming
+ * decoder (enh_stream) while the input is read again a slice of planes at a
+ * time: pass 2 keeps the enhancer's sampled segments (each with its halo)
+ * and sums the base's error in array order; the enhancer is trained from
+ * the sample; pass 3 walks the window again and runs the inference with its
+ * exceptions. The enhancer's sums are those of the whole-array encoder
+ * (stages.c), so the stream is the one gwlz_compress made from the whole
+ * array. Memory: the window (halo + 2 batches of planes, value + 2 bytes),
+ * one slice of the input, the sample (at most 2^19 cells with their halo)
+ * and the stream. */
+
+#define ENH_SLICE_BYTES ((size_t)1 << 24) /* input read per slice (at least a plane) */
+
+/* Arrays the windowed encoder takes: chunked, version 2 enhancer, no PSNR
+ * search, more than 2^17 values (smaller ones measure the base's slope on
+ * the whole array), rows that do not straddle planes of dimension 0, and a
+ * window (halo and two batches of chunk rows) smaller than the array. */
+static int enh_windows_apply(const gwlz_settings *s) {
+  if (!s->enhance || !s->enh_windows || s->psnr || !gwlz_chunked_applies(s)) return 0;
+  if (s->n <= ((size_t)1 << 17)) return 0;
+  int nd = 0;
+  for (int i = 0; i < s->ndims; i++) nd += s->dims[i] != 1;
+  if (nd < 2 || s->dims[0] == 1) return 0;
+  gwlz_grid g;
+  gwlz_grid_plan(&g, s->ndims, s->dims, s->chunk);
+  size_t z0, z1;
+  rows_range(&g, 0, rows_per_batch(&g, s->threads), &z0, &z1);
+  return E2_HALO + 2 * (z1 - z0) < g.dims[0];
+}
+
+/* The used axes of the version 2 enhancer (the last k of the axes longer
+ * than 1) among the array's dims. */
+static void enh_used_axes(const gwlz_header *h, int k, int *used) {
+  for (int i = 0; i < GWLZ_MAX_DIMS; i++) used[i] = 0;
+  for (int i = h->ndims - 1, seen = 0; i >= 0; i--)
+    if (h->dims[i] != 1 && seen < k) {
+      used[i] = 1;
+      seen++;
+    }
+}
+
+typedef struct {
+  gwlz_ctx *ctx;
+  const gwlz_settings *s;
+  const source *src;
+  enh_stream es;
+  e2_geom g, gw;           /* the array's geometry, the window's           */
+  size_t rp;               /* rows per plane of dimension 0                */
+  uint8_t *xs;             /* a slice of the input                         */
+  size_t slice;            /* planes per slice                             */
+  gwlz_e2_enc *E;
+  double scale, base_sse, base_max; /* the base's error over the array      */
+  size_t nreg;
+} enh_job;
+
+/* Pass over the array in batches of chunk rows: sample (pass 2) or infer. */
+static gwlz_error enh_pass(enh_job *J, int infer) {
+  enh_stream *es = &J->es;
+  const gwlz_grid *g = &es->rd->g;
+  const size_t rows = rows_per_batch(g, es->threads), nb = (g->grid[0] + rows - 1) / rows;
+  const size_t ts = es->ts, P = es->P;
+  gwlz_error e = GWLZ_OK;
+  es->base = es->top = 0;
+  for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
+    size_t z0, z1;
+    rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
+    size_t need = z1 + es->H < g->dims[0] ? z1 + es->H : g->dims[0];
+    if (need > z1) { /* the halo planes after the batch: the next batch whole */
+      size_t n0, n1;
+      rows_range(g, (b + 1) * rows, (b + 2) * rows < g->grid[0] ? (b + 2) * rows : g->grid[0],
+                 &n0, &n1);
+      need = n1;
+    }
+    if ((e = es_fill(es, need)) != GWLZ_OK) break;
+    gwlz_e2_window w;
+    J->gw = J->g;
+    if (g->dims[0] > 1) { /* the window: planes [base, top) of dimension 0 */
+      const size_t planes = es->top - es->base;
+      J->gw.N[0] = planes;
+      J->gw.n = planes * P;
+      J->gw.nrows = J->gw.n / J->gw.nx;
+      if (J->gw.nd == 3) J->gw.nz = planes;
+      if (J->gw.nd == 2) J->gw.ny = planes;
+    }
+    w.g = &J->gw;
+    w.row0 = es->base * J->rp;
+    w.xr = es->x;
+    w.aux = es->aux;
+    w.mask = es->mask;
+    for (size_t q0 = z0; e == GWLZ_OK && q0 < z1; q0 += J->slice) {
+      const size_t q1 = q0 + J->slice < z1 ? q0 + J->slice : z1, off = (q0 - es->base) * P;
+      e = src_read(J->src, (uint64_t)q0 * P * ts, J->xs, (q1 - q0) * P * ts);
+      w.x = J->xs;
+      w.xrow0 = q0 * J->rp;
+      if (e != GWLZ_OK) break;
+      if (infer) {
+        e = gwlz_e2_enc_infer(J->E, &w, q0 * J->rp, q1 * J->rp, NULL);
+      } else {
+        e = gwlz_e2_enc_sample(J->E, &w, q0 * J->rp, q1 * J->rp);
+        /* the base's error, in array order (as gwlz_compress sums it) */
+        gwlz_err_add(J->s->type, J->xs, es->x + off * ts, es->mask + off, (q1 - q0) * P,
+                     J->scale, &J->base_sse, &J->base_max, &J->nreg);
+      }
+    }
+    es_drop(es, z1 >= es->H ? z1 - es->H : 0);
+  }
+  return e;
+}
+
+/* The enhancer over the base-only stream bs of the array behind src:
+ * models and exc receive its payloads (empty: none), oc what the verdict
+ * needs. */
+static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
+                                  const gwlz_wbuf *bs, double eb, double vmin, double vmax,
+                                  gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
+                                  gwlz_enh_outcome *oc) {
+  enh_job J;
+  memset(&J, 0, sizeof J);
+  J.ctx = ctx;
+  J.s = s;
+  J.src = src;
+  const double range = vmax - vmin, half_range = vmax * 0.5 - vmin * 0.5;
+  J.scale = gwlz_err_scale(half_range);
+  gwlz_enh_params ep;
+  gwlz_ctx_enh_params(ctx, eb, &ep);
+  ep.base_bytes = bs->size;
+  ep.rd_slope = gwlz_enh_rd_slope(s->n, bs->size); /* as gwlz_enh_measure_slope above 2^17 */
+  ep.err_scale = J.scale;
+  ep.threads = s->threads;
+  gwlz_reader *rd = NULL;
+  gwlz_error e = gwlz_reader_open(NULL, NULL, bs->data, bs->size, &rd);
+  if (e == GWLZ_OK) e = gwlz_e2_geom(&ep, &J.g);
+  enh_stream *es = &J.es;
+  if (e == GWLZ_OK) {
+    const gwlz_grid *g = &rd->g;
+    int used[GWLZ_MAX_DIMS];
+    enh_used_axes(&rd->h, J.g.k, used);
+    es->rd = rd;
+    es->P = plane_values(g);
+    es->ts = gwlz_type_size(s->type);
+    es->H = used[0] ? E2_HALO : 0;
+    es->threads = s->threads;
+    J.rp = g->dims[0] > 1 ? es->P / J.g.nx : 0;
+    J.slice = ENH_SLICE_BYTES / (es->P * es->ts);
+    if (J.slice < 1) J.slice = 1;
+    const size_t rows = rows_per_batch(g, s->threads);
+    size_t z0, z1;
+    rows_range(g, 0, rows, &z0, &z1);
+    const size_t S = z1 - z0, cap = es->H + 2 * S < g->dims[0] ? es->H + 2 * S : g->dims[0];
+    if (J.slice > S) J.slice = S;
+    es->x = (uint8_t *)big_alloc(cap * es->P * es->ts);
+    es->aux = (uint8_t *)big_alloc(cap * es->P);
+    es->mask = (uint8_t *)big_alloc(cap * es->P);
+    J.xs = (uint8_t *)big_alloc(J.slice * es->P * es->ts);
+    e = es->x && es->aux && es->mask && J.xs ? pool_init(&es->pool, s->threads) : GWLZ_ERR_MEMORY;
+  }
+  int active = 0;
+  if (e == GWLZ_OK) e = gwlz_e2_enc_open(&ep, NULL, NULL, &J.E);
+  if (e == GWLZ_OK) e = enh_pass(&J, 0);
+  if (e == GWLZ_OK) e = gwlz_e2_enc_train(J.E, &active);
+  if (e == GWLZ_OK && active) e = enh_pass(&J, 1);
+  if (e == GWLZ_OK) e = gwlz_e2_enc_finish(J.E, NULL, models, exc, est);
+  if (e == GWLZ_OK && models->err != GWLZ_OK) e = models->err;
+  if (e == GWLZ_OK && exc->err != GWLZ_OK) e = exc->err;
+  if (e == GWLZ_OK) {
+    est->model_bytes = models->size;
+    est->exception_bytes = exc->size;
+    if (models->size == 0) exc->size = 0;
+    oc->base_sse = J.base_sse;
+    oc->base_max = J.base_max;
+    oc->nreg = J.nreg;
+    oc->range_units = isfinite(range) ? range / J.scale : 2.0 * (half_range / J.scale);
+    oc->raw_bytes = s->n * gwlz_type_size(s->type);
+    oc->base_stream = bs->size;
+    oc->rd_slope = ep.rd_slope;
+    oc->models_size = models->size;
+    oc->exc_size = exc->size;
+    oc->es = est;
+  }
+  gwlz_e2_enc_close(J.E);
+  if (es->pool.t) pool_free(&es->pool);
+  free(es->x);
+  free(es->aux);
+  free(es->mask);
+  free(J.xs);
+  gwlz_reader_close(rd);
+  return e;
+}
+
+/* The enhanced stream: the base-only stream bs without its END section, the
+ * enhancer's sections, END (its CRC continued from bs's). */
+static gwlz_error enh_tail(const gwlz_wbuf *bs, const gwlz_wbuf *models, const gwlz_wbuf *exc,
+                           gwlz_wbuf *tail) {
+  if (bs->size < 16) return GWLZ_ERR_INTERNAL;
+  uint32_t crc = gwlz_load_u32(bs->data + bs->size - 4);
+  const size_t t0 = tail->size;
+  gwlz_wbuf_u32(tail, GWLZ_SEC_MODELS);
+  gwlz_wbuf_u64(tail, (uint64_t)models->size);
+  gwlz_wbuf_put(tail, models->data, models->size);
+  if (exc->size) {
+    gwlz_wbuf_u32(tail, GWLZ_SEC_EXCEPT);
+    gwlz_wbuf_u64(tail, (uint64_t)exc->size);
+    gwlz_wbuf_put(tail, exc->data, exc->size);
+  }
+  if (tail->err != GWLZ_OK) return tail->err;
+  crc = gwlz_crc32c(crc, tail->data + t0, tail->size - t0);
+  gwlz_wbuf_u32(tail, GWLZ_SEC_END);
+  gwlz_wbuf_u64(tail, 4);
+  gwlz_wbuf_u32(tail, crc);
+  return tail->err;
+}
+
+int gwlz_chunked_windows_apply(const gwlz_settings *s) { return enh_windows_apply(s); }
+
+gwlz_error gwlz_chunked_compress_windows(gwlz_ctx *ctx, const void *src, void *dst,
+                                         size_t dst_capacity, size_t *dst_size) {
+  gwlz_settings s;
+  gwlz_ctx_settings(ctx, &s);
+  gwlz_ctx_put_stats(ctx, NULL);
+  const source in = {NULL, NULL, (const uint8_t *)src, (uint64_t)s.n * gwlz_type_size(s.type)};
+  gwlz_wbuf bs, tail;
+  gwlz_stats st;
+  int enhanced = 0;
+  gwlz_wbuf_init(&bs);
+  gwlz_wbuf_init(&tail);
+  gwlz_error e = compress_windows(ctx, &s, &in, &bs, &tail, &enhanced, &st);
+  if (e == GWLZ_OK) {
+    const size_t head = enhanced ? bs.size - 16 : bs.size, total = head + tail.size;
+    if (total > dst_capacity) {
+      e = GWLZ_ERR_DST_TOO_SMALL;
+    } else {
+      memcpy(dst, bs.data, head);
+      if (tail.size) memcpy((uint8_t *)dst + head, tail.data, tail.size);
+      *dst_size = total;
+      gwlz_ctx_put_stats(ctx, &st);
+    }
+  }
+  gwlz_wbuf_free(&bs);
+  gwlz_wbuf_free(&tail);
   return e;
 }
 

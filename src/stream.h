@@ -8,6 +8,7 @@
 #define GWLZ_STREAM_H
 #include "format/chunks.h"
 #include "format/container.h"
+#include "enhance/enhancer.h"
 #include "format/special.h"
 #include "gwlz.h"
 
@@ -28,6 +29,8 @@ typedef struct {
   int psnr;          /* PSNR mode: the bound is searched with trial runs
                         of the whole pipeline (api.c), not streamed     */
   int groups;        /* as set (for the statistics)                      */
+  int enh_windows;   /* the enhancer can be trained and run a window of
+                        rows at a time (version 2 linear kind)           */
 } gwlz_settings;
 
 /* ---- provided by api.c ---------------------------------------------------- */
@@ -40,6 +43,28 @@ gwlz_error gwlz_ctx_bound(const gwlz_ctx *ctx, size_t finite, double min, double
 void gwlz_ctx_header(const gwlz_ctx *ctx, double eb, gwlz_header *h);
 /* The statistics of the last compression (NULL: none). */
 void gwlz_ctx_put_stats(gwlz_ctx *ctx, const gwlz_stats *st);
+/* The enhancer's parameters of the settings at bound eb (geometry, kind,
+ * threads, seed, policy, progress; mask, aux, prices and err_scale left 0). */
+void gwlz_ctx_enh_params(const gwlz_ctx *ctx, double eb, gwlz_enh_params *ep);
+/* The unit of squared errors in the statistics: a power of two near the half
+ * range (an exact scaling that keeps the squares of huge errors finite). */
+double gwlz_err_scale(double half_range);
+/* What an enhanced run measured, for gwlz_ctx_enh_verdict. */
+typedef struct {
+  double base_sse, base_max;  /* of X' over the regular cells (sse in err_scale units) */
+  size_t nreg;                /* regular cells                                  */
+  double range_units;         /* value range in err_scale units                 */
+  size_t raw_bytes;           /* n * value size                                 */
+  size_t base_stream;         /* bytes of the stream without enhancer sections  */
+  double rd_slope;            /* the price of the enhancer's bytes              */
+  size_t models_size, exc_size; /* enhancer payloads (0: none)                  */
+  const gwlz_enh_stats *es;   /* the enhancer's statistics (NULL: not run)      */
+} gwlz_enh_outcome;
+/* The rule of every enhanced run: the enhancer is kept (*enhanced) only when
+ * it pays for its bytes at the base's rate-distortion slope; st receives the
+ * quality and enhancer statistics; GWLZ_ERR_BOUND if the bound is not met. */
+gwlz_error gwlz_ctx_enh_verdict(const gwlz_ctx *ctx, double eb, const gwlz_enh_outcome *oc,
+                                gwlz_stats *st, int *enhanced);
 /* Settings for decoding: only threads matter. */
 int gwlz_ctx_threads(const gwlz_ctx *ctx);
 /* gwlz_set_skip_enhancer was called with a non-zero value. */
@@ -51,6 +76,13 @@ int gwlz_chunked_applies(const gwlz_settings *s);
 /* gwlz_compress of a chunked array without an enhancer: the whole stream. */
 gwlz_error gwlz_chunked_compress(gwlz_ctx *ctx, const void *src, void *dst, size_t dst_capacity,
                                  size_t *dst_size);
+/* 1 when gwlz_chunked_compress_windows takes arrays of these settings: the
+ * enhancer (version 2) trained and run on a window of chunk rows at a time
+ * over the decoded base-only stream, the input read again by slices. */
+int gwlz_chunked_windows_apply(const gwlz_settings *s);
+/* gwlz_compress of such an array: the whole stream. */
+gwlz_error gwlz_chunked_compress_windows(gwlz_ctx *ctx, const void *src, void *dst,
+                                         size_t dst_capacity, size_t *dst_size);
 /* The chunked BASE payload of src under bound eb, for the enhancer path of
  * gwlz_compress: appended to base; recon (n values) receives X', aux (NULL
  * or n bytes) the side information, and when the array has special cells

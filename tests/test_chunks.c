@@ -487,6 +487,28 @@ static void test_enhanced_boxes(void) {
     CHECK(has_enhm, "%s: no enhancer stored: nothing tested", sh[c].name);
     e = gwlz_decompress(ctx, s, sz, d, n * ts);
     CHECK(e == GWLZ_OK, "%s: decompress: %s", sh[c].name, gwlz_error_string(e));
+    if (e == GWLZ_OK) { /* the bound, NaN cells kept */
+      gwlz_stats st;
+      tu_metrics m;
+      CHECK(gwlz_get_stats(ctx, &st) == GWLZ_OK, "%s: stats", sh[c].name);
+      tu_compare(x, d, n, t, 1, -999.0, st.abs_bound, &m);
+      CHECK(m.over_bound == 0 && m.special_bad == 0, "%s: %zu over the bound, %zu specials wrong",
+            sh[c].name, m.over_bound, m.special_bad);
+    }
+    /* the enhancer trained and run a window of chunk rows at a time (2-D to
+     * 4-D here): the same stream through the streaming entry point and for
+     * 1 and 4 threads */
+    for (int th = 1; th <= 4 && e == GWLZ_OK; th *= 4) {
+      gwlz_set_threads(ctx, th);
+      mem_src in = {x, n * ts, 0, 0};
+      mem_sink out = {NULL, 0, 0};
+      uint64_t got = 0;
+      gwlz_error e2 = gwlz_compress_stream(ctx, mem_read, &in, mem_write, &out, &got);
+      CHECK(e2 == GWLZ_OK && got == sz && out.size == sz && !memcmp(out.p, s, sz),
+            "%s: compress_stream (%d threads) differs from compress (%s, %zu vs %zu bytes)",
+            sh[c].name, th, gwlz_error_string(e2), out.size, sz);
+      free(out.p);
+    }
     for (int th = 1; th <= (TC_SANITIZED ? 2 : 4) && e == GWLZ_OK; th *= 2) {
       gwlz_set_threads(ctx, th);
       mem_src cin = {s, sz, 0, 0};
@@ -536,6 +558,10 @@ int main(void) {
       {"2d-enh", GWLZ_TYPE_FLOAT, 2, {300, 200}, 4000, 1, 4},
       {"3d-enh-f64", GWLZ_TYPE_DOUBLE, 3, {64, 30, 40}, 4000, 1, 4},
       {"4d-enh", GWLZ_TYPE_FLOAT, 4, {12, 10, 24, 40}, 3000, 1, 4},
+      /* above 2^17 values with many chunk rows: the enhancer is compressed by
+       * windows of chunk rows */
+      {"2d-enh-win", GWLZ_TYPE_FLOAT, 2, {600, 300}, 4000, 1, 4},
+      {"3d-enh-win-f64", GWLZ_TYPE_DOUBLE, 3, {80, 48, 40}, 4000, 1, 4},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
   test_damage();

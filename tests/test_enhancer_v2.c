@@ -6,6 +6,10 @@
  *  - compressing with 1 and 2 threads gives identical payloads;
  *  - inference on boxes: the bytes of the whole-field decoder, with X'
  *    poisoned (NaN) outside the box grown by the halo E2_HALO;
+ *  - the encoder in steps over windows of rows (as the chunked streaming
+ *    compressor runs it; each window copied out, so that nothing outside it
+ *    can be read): the payloads and statistics of the whole-field encoder,
+ *    for windows of 1, 2 and 5 planes, with and without a mask, 2-D to 4-D;
  *  - relaxed policy: error <= 2 eb, no EXCP;
  *  - without side information (aux NULL) it still works and never loses;
  *  - damaged payloads never crash; truncations are rejected; an EXCP that
@@ -235,6 +239,87 @@ out:
   free(ec);
 }
 
+/* The encoder in steps (gwlz_e2_enc_*) over windows of `planes` planes of
+ * the first squeezed axis with E2_HALO planes of halo, each window and slice
+ * of originals copied to buffers of their own. */
+static gwlz_error windowed(const fixture *F, const gwlz_enh_params *p, size_t planes, gwlz_wbuf *m,
+                           gwlz_wbuf *e, gwlz_enh_stats *st) {
+  e2_geom g;
+  gwlz_error err = gwlz_e2_geom(p, &g);
+  if (err != GWLZ_OK) return err;
+  if (g.nd < 2) return GWLZ_ERR_PARAM;
+  const size_t ts = gwlz_type_size(p->type), N0 = g.N[0], rp = g.n / N0 / g.nx, H = E2_HALO;
+  gwlz_e2_enc *E = NULL;
+  int active = 0;
+  err = gwlz_e2_enc_open(p, NULL, NULL, &E);
+  for (int pass = 0; pass < 2 && err == GWLZ_OK; pass++) {
+    if (pass == 1 && !active) break;
+    for (size_t a0 = 0; a0 < N0 && err == GWLZ_OK; a0 += planes) {
+      const size_t a1 = a0 + planes < N0 ? a0 + planes : N0;
+      const size_t wa = a0 >= H ? a0 - H : 0, wb = a1 + H < N0 ? a1 + H : N0;
+      const size_t wn = (wb - wa) * rp * g.nx, xn = (a1 - a0) * rp * g.nx;
+      e2_geom gw = g;
+      gw.N[0] = wb - wa;
+      gw.n = wn;
+      gw.nrows = wn / g.nx;
+      if (g.nd == 3) gw.nz = wb - wa;
+      if (g.nd == 2) gw.ny = wb - wa;
+      uint8_t *xr = (uint8_t *)malloc(wn * ts), *x = (uint8_t *)malloc(xn * ts);
+      uint8_t *aux = p->aux ? (uint8_t *)malloc(wn) : NULL, *mask = p->mask ? (uint8_t *)malloc(wn) : NULL;
+      if (!xr || !x || (p->aux && !aux) || (p->mask && !mask)) {
+        err = GWLZ_ERR_MEMORY;
+      } else {
+        memcpy(xr, (const uint8_t *)F->xr + wa * rp * g.nx * ts, wn * ts);
+        memcpy(x, (const uint8_t *)F->x + a0 * rp * g.nx * ts, xn * ts);
+        if (aux) memcpy(aux, p->aux + wa * rp * g.nx, wn);
+        if (mask) memcpy(mask, p->mask + wa * rp * g.nx, wn);
+        gwlz_e2_window w = {&gw, wa * rp, xr, aux, mask, x, a0 * rp};
+        err = pass == 0 ? gwlz_e2_enc_sample(E, &w, a0 * rp, a1 * rp)
+                        : gwlz_e2_enc_infer(E, &w, a0 * rp, a1 * rp, NULL);
+      }
+      free(xr);
+      free(x);
+      free(aux);
+      free(mask);
+    }
+    if (pass == 0 && err == GWLZ_OK) err = gwlz_e2_enc_train(E, &active);
+  }
+  if (err == GWLZ_OK) err = gwlz_e2_enc_finish(E, NULL, m, e, st);
+  gwlz_e2_enc_close(E);
+  return err;
+}
+
+/* Windowed payloads and statistics equal those of the whole field. */
+static void check_windows(const fixture *F, const gwlz_enh_params *p0, const char *name) {
+  gwlz_enh_params p = *p0;
+  p.err_scale = 0.5;
+  gwlz_wbuf m0, e0;
+  gwlz_enh_stats s0;
+  gwlz_wbuf_init(&m0);
+  gwlz_wbuf_init(&e0);
+  CHECK(gwlz_enh_compress(&p, F->x, F->xr, NULL, &m0, &e0, &s0) == GWLZ_OK, "%s: whole", name);
+  static const size_t planes[3] = {1, 2, 5};
+  for (int k = 0; k < 3; k++) {
+    gwlz_wbuf m1, e1;
+    gwlz_enh_stats s1;
+    gwlz_wbuf_init(&m1);
+    gwlz_wbuf_init(&e1);
+    memset(&s1, 0, sizeof s1);
+    CHECK(windowed(F, &p, planes[k], &m1, &e1, &s1) == GWLZ_OK, "%s: windows of %zu", name, planes[k]);
+    CHECK(m0.size == m1.size && !memcmp(m0.data, m1.data, m0.size) && e0.size == e1.size &&
+              (e0.size == 0 || !memcmp(e0.data, e1.data, e0.size)),
+          "%s: windows of %zu planes: payloads differ (%zu/%zu, %zu/%zu B)", name, planes[k],
+          m0.size, m1.size, e0.size, e1.size);
+    CHECK(s0.out_sse == s1.out_sse && s0.out_maxerr == s1.out_maxerr &&
+              s0.out_count == s1.out_count && s0.exceptions == s1.exceptions,
+          "%s: windows of %zu planes: statistics differ", name, planes[k]);
+    gwlz_wbuf_free(&m1);
+    gwlz_wbuf_free(&e1);
+  }
+  gwlz_wbuf_free(&m0);
+  gwlz_wbuf_free(&e0);
+}
+
 static void run_field(const tu_field *f, const void *data, double rel, int full) {
   fixture F;
   result a, b;
@@ -287,6 +372,18 @@ static void run_field(const tu_field *f, const void *data, double rel, int full)
       result_free(&b);
     }
     check_boxes(&F, &a, name);
+    if (F.p.ndims >= 2) {
+      check_windows(&F, &F.p, name);
+      /* with special cells masked */
+      uint8_t *mask = (uint8_t *)calloc(f->num_values, 1);
+      if (mask) {
+        for (size_t i = 0; i < f->num_values; i += 97) mask[i] = 1;
+        gwlz_enh_params pm = F.p;
+        pm.mask = mask;
+        check_windows(&F, &pm, name);
+        free(mask);
+      }
+    }
     abuse(&F, &a, name);
     /* relaxed policy */
     gwlz_enh_params pr = F.p;
@@ -352,6 +449,15 @@ int main(void) {
     if (data) {
       run_field(&fields[i], data, 5e-3, want < 4);
       run_field(&fields[i], data, 1e-4, 0);
+      if (want == 3) { /* the same values as a 4-D array: 8 x 9 x 72 x 72 */
+        tu_field f4 = fields[i];
+        f4.ndims = 4;
+        f4.dims[0] = 8;
+        f4.dims[1] = 9;
+        f4.dims[2] = f4.dims[3] = 72;
+        snprintf(f4.file, sizeof f4.file, "vasp_fe3o4_chgcar as 8x9x72x72");
+        run_field(&f4, data, 5e-3, 1);
+      }
     }
     free(data);
   }

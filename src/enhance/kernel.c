@@ -178,7 +178,8 @@ static int e2_nlines(int k, int nf, const e2_feats *fs) {
       if ((g->k < 3 && dz != 0) || (g->k < 2 && dy != 0)) continue;                                \
       const size_t zz = g->k >= 3 ? e2_clampc(z, dz, g->nz) : 0;                                   \
       const size_t yy = g->k >= 2 ? e2_clampc(y, dy, g->ny) : 0;                                   \
-      L[l] = X + (rz0 + zz * g->ny + yy) * nx + x0;                                                \
+      L[l] = g->rowp ? (const T *)g->rowp[rz0 + zz * g->ny + yy] + x0                               \
+             : X + (rz0 + zz * g->ny + yy) * nx + x0;                                             \
     }                                                                                              \
     if (x0 >= E2_HALO && x0 + len + E2_HALO <= nx) return;                                         \
     const T *src = L[0] - x0;                                                                      \

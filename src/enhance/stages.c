@@ -65,7 +65,46 @@ typedef struct {
   double sse0;           /* SSE of X' (eb^2), whole field, estimated   */
   double S, B;           /* rate-distortion slope, base bytes          */
   double lambda;         /* eb^2 per byte                              */
+  const struct e2_store_ *store; /* sampled segments kept apart (NULL: read
+                            them from the whole field x, xr, p->aux, p->mask) */
 } e2_state;
+
+/* A row segment as the stages see it: X' around it through a geometry (the
+ * whole field, a window of rows, or a sample box) and its own cells. The
+ * features of a cell read X' at most E2_HALO cells away along the used axes,
+ * clamped at the field's borders, so every one of these views gives the
+ * bytes of the whole field (the box and the window reach the field's border
+ * wherever a tap would be clamped). */
+typedef struct {
+  const e2_geom *g;          /* geometry xr is indexed with                 */
+  const void *xr;            /* X'                                          */
+  size_t r, x0, len;         /* row r of g, cells x0 .. x0 + len - 1        */
+  const void *x, *xrs;       /* originals and X' of the segment's cells     */
+  const uint8_t *aux, *mask; /* of the segment's cells (NULL: all zero)     */
+  size_t pos;                /* array position of the first cell            */
+} e2_seg;
+
+/* The sampled segments kept apart (streaming encoder). A segment's box is
+ * its cells grown by E2_HALO along the used axes (clamped to the field); of
+ * the box's rows only those the taps read are kept (the cross through the
+ * segment's row: at most 13), found through the box's row table; then the
+ * originals, aux and mask of the segment's cells. */
+#define E2_BOXROWS ((2 * E2_HALO + 1) * (2 * E2_HALO + 1))
+typedef struct {
+  size_t t;                  /* segment (task) index                        */
+  uint32_t h;                /* hash >> 32: in the sample at rate u if h < u */
+  uint8_t fold, filled;
+  e2_geom g;                 /* the box (g.rowp = rows)                     */
+  const void *rows[E2_BOXROWS];
+  size_t r, x0, len, pos;    /* the segment in the box; its array position  */
+  uint8_t *data;             /* kept rows, then x, aux, mask of the cells   */
+  size_t cells;              /* X' values kept                              */
+} e2_sent;
+
+typedef struct e2_store_ {
+  e2_sent *e;                /* in segment order                            */
+  size_t cnt;
+} e2_store;
 
 /* ---- small helpers ------------------------------------------------------------- */
 static inline uint64_t e2_hash(uint64_t t) {
@@ -102,15 +141,71 @@ static void e2_progress(const e2_state *s, double f) {
   if (s->p->progress) s->p->progress(s->p->progress_user, "enhance", f);
 }
 
+/* The segment of task t in a window (its rows row0 .. row0 + g->nrows - 1;
+ * the originals of rows xrow0 ..). */
+static void e2_seg_window(const e2_state *s, const gwlz_e2_window *w, size_t t, e2_seg *sg) {
+  const size_t nx = s->g.nx, r = t / s->nseg, x0 = (t % s->nseg) * E2_SEG;
+  const size_t ts = gwlz_type_size(s->g.type), il = (r - w->row0) * nx + x0;
+  sg->g = w->g;
+  sg->xr = w->xr;
+  sg->r = r - w->row0;
+  sg->x0 = x0;
+  sg->len = nx - x0 < E2_SEG ? nx - x0 : E2_SEG;
+  sg->xrs = (const uint8_t *)w->xr + il * ts;
+  sg->x = (const uint8_t *)w->x + ((r - w->xrow0) * nx + x0) * ts;
+  sg->aux = w->aux ? w->aux + il : NULL;
+  sg->mask = w->mask ? w->mask + il : NULL;
+  sg->pos = r * nx + x0;
+}
+
+static void e2_whole_window(const e2_state *s, gwlz_e2_window *w) {
+  memset(w, 0, sizeof *w);
+  w->g = &s->g;
+  w->xr = s->xr;
+  w->aux = s->p->aux;
+  w->mask = s->p->mask;
+  w->x = s->x;
+}
+
+static void e2_seg_stored(const e2_state *s, const e2_sent *en, e2_seg *sg) {
+  const size_t ts = gwlz_type_size(s->g.type), bn = en->cells;
+  sg->g = &en->g;
+  sg->xr = en->data;
+  sg->r = en->r;
+  sg->x0 = en->x0;
+  sg->len = en->len;
+  sg->xrs = (const uint8_t *)en->rows[en->r] + en->x0 * ts;
+  sg->x = en->data + bn * ts;
+  sg->aux = en->data + (bn + en->len) * ts;
+  sg->mask = sg->aux + en->len;
+  sg->pos = en->pos;
+}
+
+/* first entry of the store with segment index >= t */
+static size_t e2_store_first(const e2_store *st, size_t t) {
+  size_t lo = 0, hi = st->cnt;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (st->e[mid].t < t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 /* Visit the sampled segments (hash < rate) in E2_NCH fixed chunks of the task
- * range, chunks in parallel; fn gets the chunk index. */
-typedef void (*e2_seg_fn)(e2_state *s, void *ctx, int chunk, size_t r, size_t x0, size_t len,
-                          int fold, e2_scratch *S);
+ * range, chunks in parallel, each chunk's segments in order; fn gets the
+ * chunk index. */
+typedef void (*e2_seg_fn)(e2_state *s, void *ctx, int chunk, const e2_seg *sg, int fold,
+                          e2_scratch *S);
 
 static gwlz_error e2_for_sample(e2_state *s, uint64_t rate, e2_seg_fn fn, void *ctx) {
   int fail = 0;
   const int threads = s->p->threads >= 1 ? s->p->threads : 1;
   (void)threads;
+  gwlz_e2_window whole;
+  e2_whole_window(s, &whole);
 #pragma omp parallel num_threads(threads)
   {
     e2_scratch *S = (e2_scratch *)calloc(1, sizeof(e2_scratch));
@@ -122,12 +217,21 @@ static gwlz_error e2_for_sample(e2_state *s, uint64_t rate, e2_seg_fn fn, void *
     for (int c = 0; c < E2_NCH; c++) {
       if (!S) continue;
       const size_t tb = s->ntask * (size_t)c / E2_NCH, te = s->ntask * (size_t)(c + 1) / E2_NCH;
+      e2_seg sg;
+      if (s->store) {
+        const e2_store *st = s->store;
+        for (size_t k = e2_store_first(st, tb); k < st->cnt && st->e[k].t < te; k++) {
+          if (st->e[k].h >= rate) continue;
+          e2_seg_stored(s, &st->e[k], &sg);
+          fn(s, ctx, c, &sg, st->e[k].fold, S);
+        }
+        continue;
+      }
       for (size_t t = tb; t < te; t++) {
         const uint64_t h = e2_hash(t);
         if ((h >> 32) >= rate) continue;
-        const size_t r = t / s->nseg, x0 = (t % s->nseg) * E2_SEG;
-        const size_t len = s->g.nx - x0 < E2_SEG ? s->g.nx - x0 : E2_SEG;
-        fn(s, ctx, c, r, x0, len, (int)(h & 1u), S);
+        e2_seg_window(s, &whole, t, &sg);
+        fn(s, ctx, c, &sg, (int)(h & 1u), S);
       }
     }
     free(S);
@@ -145,16 +249,14 @@ typedef struct {
   size_t cnt[E2_NCH], cap[E2_NCH];
 } e2_pilot;
 
-static void e2_pilot_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_t len, int fold,
+static void e2_pilot_seg(e2_state *s, void *ctx, int c, const e2_seg *sg, int fold,
                          e2_scratch *S) {
   (void)fold;
   (void)S;
   e2_pilot *pl = (e2_pilot *)ctx;
-  const size_t i0 = r * s->g.nx + x0;
-  for (size_t x = 0; x < len; x++) {
-    const size_t i = i0 + x;
-    if (e2_fc(s->p->aux, s->p->mask, i) < 0) continue;
-    const double v = e2_ld(s->g.type, s->xr, i);
+  for (size_t x = 0; x < sg->len; x++) {
+    if (e2_fc(sg->aux, sg->mask, x) < 0) continue;
+    const double v = e2_ld(s->g.type, sg->xrs, x);
     if (!isfinite(v)) continue;
     if (pl->cnt[c] == pl->cap[c]) {
       size_t nc = pl->cap[c] ? 2 * pl->cap[c] : 4096;
@@ -163,7 +265,7 @@ static void e2_pilot_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, siz
       pl->buf[c] = nb;
       pl->cap[c] = nc;
     }
-    const double y = (e2_ld(s->g.type, s->x, i) - v) / s->g.eb;
+    const double y = (e2_ld(s->g.type, sg->x, x) - v) / s->g.eb;
     pl->buf[c][pl->cnt[c]++] = (e2_vw){v, y * y};
   }
 }
@@ -249,23 +351,22 @@ static inline void e2_ne_add(double *a, const double *f, int m, double y) {
   a[m + 1] += 1.0;
 }
 
-static void e2_train_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_t len, int fold,
+static void e2_train_seg(e2_state *s, void *ctx, int c, const e2_seg *sg, int fold,
                          e2_scratch *S) {
   e2_trainctx *tc = (e2_trainctx *)ctx;
   const int m = s->m, nb = 1 << s->fl0;
-  gwlz_e2_seg_features(&s->g, s->xr, r, x0, len, m, gwlz_e2_clamp_value(tc->clamp_code), S);
-  const size_t i0 = r * s->g.nx + x0;
-  for (size_t x = 0; x < len; x++) {
-    const size_t i = i0 + x;
-    const int fc = e2_fc(s->p->aux, s->p->mask, i);
+  gwlz_e2_seg_features(sg->g, sg->xr, sg->r, sg->x0, sg->len, m,
+                       gwlz_e2_clamp_value(tc->clamp_code), S);
+  for (size_t x = 0; x < sg->len; x++) {
+    const int fc = e2_fc(sg->aux, sg->mask, x);
     if (fc < 0) continue;
-    const double v = e2_ld(s->g.type, s->xr, i);
+    const double v = e2_ld(s->g.type, sg->xrs, x);
     if (!isfinite(v)) continue;
     double f[E2_MAXF];
     f[0] = 1.0;
     f[1] = (v - s->c0) * s->s0;
     for (int q = 2; q < m; q++) f[q] = (double)S->F[(size_t)q * E2_SEG + x];
-    const double y = (e2_ld(s->g.type, s->x, i) - v) / s->g.eb;
+    const double y = (e2_ld(s->g.type, sg->x, x) - v) / s->g.eb;
     e2_ne_add(e2_slot(s, tc->part[c], fc, e2_bin(s->bnd, nb, v), fold), f, m, y);
   }
 }
@@ -744,23 +845,23 @@ typedef struct {
   double *part[E2_NCH]; /* [group][E2_CAL] */
 } e2_calctx;
 
-static void e2_cal_seg(e2_state *s, void *ctx, int c, size_t r, size_t x0, size_t len, int fold,
+static void e2_cal_seg(e2_state *s, void *ctx, int c, const e2_seg *sg, int fold,
                        e2_scratch *S) {
   (void)fold;
   e2_calctx *cc = (e2_calctx *)ctx;
-  const size_t i0 = r * s->g.nx + x0;
+  const size_t len = sg->len;
   S->need_gi = 1;
-  gwlz_e2_seg_groups(cc->M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
+  gwlz_e2_seg_groups(cc->M, sg->g, sg->xrs, sg->aux, sg->mask, 0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
   if (!any) return;
-  gwlz_e2_seg_run(cc->M, &s->g, s->xr, r, x0, len, S, NULL);
+  gwlz_e2_seg_run(cc->M, sg->g, sg->xr, sg->r, sg->x0, len, S, NULL);
   const double eb = s->g.eb, inv = 1.0 / eb;
   for (size_t x = 0; x < len; x++) {
     const uint16_t grp = S->gi[x];
     if (grp == E2_NONE) continue;
     double *a = cc->part[c] + (size_t)grp * E2_CAL;
-    const double xv = e2_ld(s->g.type, s->x, i0 + x), xrv = e2_ld(s->g.type, s->xr, i0 + x);
+    const double xv = e2_ld(s->g.type, sg->x, x), xrv = e2_ld(s->g.type, sg->xrs, x);
     const double e0 = (xv - xrv) * inv;
     a[0] += e0 * e0;
     a[E2_CAL - 1] += 1.0;
@@ -843,73 +944,73 @@ typedef struct {
   int fail;
 } e2_chunkout;
 
+#define E2_INFER_CHUNK 256 /* tasks per accumulator of the inference */
+
 /* y == NULL: the error statistics of the segment's output yo (NULL: X')
  * over its regular cells, in units of p->err_scale. */
-static void e2_out_stats(const e2_state *s, size_t i0, size_t len, const uint8_t *yo,
-                         e2_chunkout *co) {
-  const size_t ts = gwlz_type_size(s->g.type);
-  gwlz_err_add(s->g.type, (const uint8_t *)s->x + i0 * ts,
-               yo ? (const void *)yo : (const uint8_t *)s->xr + i0 * ts,
-               s->p->mask ? s->p->mask + i0 : NULL, len, s->p->err_scale, &co->osse, &co->omax,
-               &co->ocnt);
+static void e2_out_stats(const e2_state *s, const e2_seg *sg, const uint8_t *yo, e2_chunkout *co) {
+  gwlz_err_add(s->g.type, sg->x, yo ? (const void *)yo : sg->xrs, sg->mask, sg->len,
+               s->p->err_scale, &co->osse, &co->omax, &co->ocnt);
 }
 
-static void e2_infer_task(e2_state *s, const e2_model *M, size_t t, void *y, uint8_t *ybuf,
+static int e2_push(e2_chunkout *co, size_t i) {
+  if (co->cnt == co->cap) {
+    size_t nc = co->cap ? 2 * co->cap : 256;
+    size_t *np = (size_t *)realloc(co->pos, nc * sizeof(size_t));
+    if (!np) return co->fail = 1, 0;
+    co->pos = np;
+    co->cap = nc;
+  }
+  co->pos[co->cnt++] = i;
+  return 1;
+}
+
+static void e2_infer_task(e2_state *s, const e2_model *M, const e2_seg *sg, void *y, uint8_t *ybuf,
                           e2_chunkout *co, e2_scratch *S) {
-  const size_t nx = s->g.nx, r = t / s->nseg, x0 = (t % s->nseg) * E2_SEG;
-  const size_t len = nx - x0 < E2_SEG ? nx - x0 : E2_SEG, i0 = r * nx + x0;
+  const size_t len = sg->len;
   const gwlz_type ty = s->g.type;
   const size_t ts = gwlz_type_size(ty);
   const double eb = s->g.eb, inv = 1.0 / eb;
   S->need_gi = 1;
-  gwlz_e2_seg_groups(M, &s->g, s->xr, s->p->aux, s->p->mask, i0, len, S);
+  gwlz_e2_seg_groups(M, sg->g, sg->xrs, sg->aux, sg->mask, 0, len, S);
   int any = 0;
   for (size_t x = 0; x < len && !any; x++) any = S->gi[x] != E2_NONE;
   if (!any) {
-    if (!y) e2_out_stats(s, i0, len, NULL, co);
+    if (!y) e2_out_stats(s, sg, NULL, co);
     return;
   }
-  uint8_t *yo = y ? (uint8_t *)y + i0 * ts : ybuf; /* y == NULL: the segment's output */
-  gwlz_e2_seg_run(M, &s->g, s->xr, r, x0, len, S, yo);
+  uint8_t *yo = y ? (uint8_t *)y + sg->pos * ts : ybuf; /* y == NULL: the segment's output */
+  gwlz_e2_seg_run(M, sg->g, sg->xr, sg->r, sg->x0, len, S, yo);
   for (size_t x = 0; x < len; x++) {
     if (S->gi[x] == E2_NONE) continue;
-    const size_t i = i0 + x;
-    const double xv = e2_ld(ty, s->x, i), xrv = e2_ld(ty, s->xr, i), yv = e2_ld(ty, yo, x);
+    const double xv = e2_ld(ty, sg->x, x), xrv = e2_ld(ty, sg->xrs, x), yv = e2_ld(ty, yo, x);
     const double e0 = (xv - xrv) * inv;
     co->sse0 += e0 * e0;
     if (s->strict && !(fabs(xv - yv) <= eb)) {
-      if (co->cnt == co->cap) {
-        size_t nc = co->cap ? 2 * co->cap : 256;
-        size_t *np = (size_t *)realloc(co->pos, nc * sizeof(size_t));
-        if (!np) {
-          co->fail = 1;
-          return;
-        }
-        co->pos = np;
-        co->cap = nc;
-      }
-      co->pos[co->cnt++] = i;
+      if (!e2_push(co, sg->pos + x)) return;
       co->sse1 += e0 * e0;
-      memcpy(yo + x * ts, (const uint8_t *)s->xr + i * ts, ts); /* listed: X' */
+      memcpy(yo + x * ts, (const uint8_t *)sg->xrs + x * ts, ts); /* listed: X' */
       continue;
     }
     const double e1 = (xv - yv) * inv;
     co->sse1 += e1 * e1;
   }
-  if (!y) e2_out_stats(s, i0, len, yo, co);
+  if (!y) e2_out_stats(s, sg, yo, co);
 }
 
-/* Output y (X' where not corrected; NULL: only its error statistics, in
- * st->out_*) and the exceptions, in one pass. */
-static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc, size_t *nexc,
-                           double *sse0, double *sse1, gwlz_enh_stats *st) {
-  const size_t nch = (s->ntask + 255) / 256;
-  e2_chunkout *co = (e2_chunkout *)calloc(nch ? nch : 1, sizeof(e2_chunkout));
-  if (!co) return GWLZ_ERR_MEMORY;
+/* Inference of the rows [r0, r1) of window w into y (the whole output, or
+ * NULL: only its error statistics) and the exceptions, accumulated per
+ * E2_INFER_CHUNK tasks (each accumulator's tasks in order, whichever rows a
+ * call covers). */
+static gwlz_error e2_infer_rows(e2_state *s, const e2_model *M, e2_chunkout *co,
+                                const gwlz_e2_window *w, size_t r0, size_t r1, void *y) {
+  const size_t ta = r0 * s->nseg, tb = r1 * s->nseg;
+  if (ta >= tb) return GWLZ_OK;
+  const long c0 = (long)(ta / E2_INFER_CHUNK), c1 = (long)((tb - 1) / E2_INFER_CHUNK) + 1;
   int fail = 0;
   const int threads = s->p->threads >= 1 ? s->p->threads : 1;
   (void)threads;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(c1 - c0 > 1 ? threads : 1)
   {
     e2_scratch *S = (e2_scratch *)calloc(1, sizeof(e2_scratch));
     uint8_t *ybuf = y ? NULL : (uint8_t *)malloc(E2_SEG * sizeof(double));
@@ -918,15 +1019,27 @@ static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc
       fail = 1;
     }
 #pragma omp for schedule(dynamic, 1)
-    for (long c = 0; c < (long)nch; c++) {
+    for (long c = c0; c < c1; c++) {
       if (!S || (!y && !ybuf)) continue;
-      const size_t tb = (size_t)c * 256, te = tb + 256 < s->ntask ? tb + 256 : s->ntask;
-      for (size_t t = tb; t < te && !co[c].fail; t++) e2_infer_task(s, M, t, y, ybuf, &co[c], S);
+      const size_t lo = (size_t)c * E2_INFER_CHUNK, hi = lo + E2_INFER_CHUNK;
+      for (size_t t = lo > ta ? lo : ta; t < (hi < tb ? hi : tb) && !co[c].fail; t++) {
+        e2_seg sg;
+        e2_seg_window(s, w, t, &sg);
+        e2_infer_task(s, M, &sg, y, ybuf, &co[c], S);
+      }
     }
     free(ybuf);
     free(S);
   }
+  return fail ? GWLZ_ERR_MEMORY : GWLZ_OK;
+}
+
+/* The accumulators summed in order; *exc the exceptions (sorted). */
+static gwlz_error e2_infer_sum(const e2_state *s, e2_chunkout *co, size_t nch, size_t **exc,
+                               size_t *nexc, double *sse0, double *sse1, gwlz_enh_stats *st) {
   size_t tot = 0;
+  int fail = 0;
+  (void)s;
   *sse0 = *sse1 = 0.0;
   st->out_sse = st->out_maxerr = 0.0;
   st->out_count = 0;
@@ -940,16 +1053,12 @@ static gwlz_error e2_infer(e2_state *s, const e2_model *M, void *y, size_t **exc
     st->out_count += co[c].ocnt;
   }
   size_t *all = fail ? NULL : (size_t *)malloc((tot ? tot : 1) * sizeof(size_t));
-  if (all) {
-    size_t k = 0;
-    for (size_t c = 0; c < nch; c++) {
-      if (co[c].cnt) memcpy(all + k, co[c].pos, co[c].cnt * sizeof(size_t));
-      k += co[c].cnt;
-    }
-  }
-  for (size_t c = 0; c < nch; c++) free(co[c].pos);
-  free(co);
   if (!all) return GWLZ_ERR_MEMORY;
+  size_t k = 0;
+  for (size_t c = 0; c < nch; c++) {
+    if (co[c].cnt) memcpy(all + k, co[c].pos, co[c].cnt * sizeof(size_t));
+    k += co[c].cnt;
+  }
   *exc = all;
   *nexc = tot;
   return GWLZ_OK;
@@ -984,7 +1093,7 @@ static gwlz_error e2_plan(e2_state *s, const gwlz_enh_params *p, const void *x, 
   s->slot = (size_t)s->m * (s->m + 1) / 2 + (size_t)s->m + 2;
   s->B = p->base_bytes > 0 ? (double)p->base_bytes : (double)p->n * gwlz_type_size(p->type) / 8.0;
   s->S = p->rd_slope > 0 ? p->rd_slope : gwlz_enh_rd_slope(p->n, p->base_bytes);
-  return e2_plan_bins(s);
+  return GWLZ_OK;
 }
 
 /* sse0 and scale from the sums over the segments sampled at rate */
@@ -1033,51 +1142,233 @@ static gwlz_error e2_pick_clamp(e2_state *s, e2_model *M) {
   return GWLZ_OK;
 }
 
-gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void *xr, void *y,
-                            gwlz_wbuf *models, gwlz_wbuf *exceptions, gwlz_enh_stats *st) {
+/* ---- the encoder object ------------------------------------------------------------------- */
+struct gwlz_e2_enc_ {
   e2_state s;
-  double t0 = gwlz_now();
-  gwlz_error e = e2_plan(&s, p, x, xr);
-  if (e != GWLZ_OK) return e;
-  e2_progress(&s, 0.05);
+  gwlz_enh_params p;     /* a copy: s.p points here                       */
+  e2_store st;           /* streaming: the sampled segments               */
+  e2_model *M;
+  int trained, active;   /* active: a model with kept groups              */
+  e2_chunkout *co;
+  size_t nch;
+  double t0;
+  gwlz_enh_stats stats;
+};
+
+void gwlz_e2_enc_close(gwlz_e2_enc *E) {
+  if (!E) return;
+  for (size_t k = 0; k < E->st.cnt; k++) free(E->st.e[k].data);
+  free(E->st.e);
+  if (E->co)
+    for (size_t c = 0; c < E->nch; c++) free(E->co[c].pos);
+  free(E->co);
+  free(E->M);
+  free(E);
+}
+
+gwlz_error gwlz_e2_enc_open(const gwlz_enh_params *p, const void *x, const void *xr,
+                            gwlz_e2_enc **out) {
+  *out = NULL;
+  if ((x == NULL) != (xr == NULL)) return GWLZ_ERR_PARAM;
+  gwlz_e2_enc *E = (gwlz_e2_enc *)calloc(1, sizeof *E);
+  if (!E) return GWLZ_ERR_MEMORY;
+  E->t0 = gwlz_now();
+  E->p = *p;
+  E->stats.kind = GWLZ_ENH_NONE;
+  gwlz_error e = e2_plan(&E->s, &E->p, x, xr);
+  if (e == GWLZ_OK && !(E->M = (e2_model *)calloc(1, sizeof(e2_model)))) e = GWLZ_ERR_MEMORY;
+  if (e == GWLZ_OK) {
+    E->nch = (E->s.ntask + E2_INFER_CHUNK - 1) / E2_INFER_CHUNK;
+    if (!(E->co = (e2_chunkout *)calloc(E->nch ? E->nch : 1, sizeof(e2_chunkout))))
+      e = GWLZ_ERR_MEMORY;
+  }
+  if (e == GWLZ_OK && !x) { /* streaming: the segments of the sample, in order */
+    e2_state *s = &E->s;
+    size_t cnt = 0;
+    for (size_t t = 0; t < s->ntask; t++) cnt += (e2_hash(t) >> 32) < s->rate;
+    if (!(E->st.e = (e2_sent *)calloc(cnt ? cnt : 1, sizeof(e2_sent)))) e = GWLZ_ERR_MEMORY;
+    for (size_t t = 0; e == GWLZ_OK && t < s->ntask; t++) {
+      const uint64_t h = e2_hash(t);
+      if ((h >> 32) >= s->rate) continue;
+      e2_sent *en = &E->st.e[E->st.cnt++];
+      en->t = t;
+      en->h = (uint32_t)(h >> 32);
+      en->fold = (uint8_t)(h & 1u);
+    }
+    s->store = &E->st;
+  }
+  if (e != GWLZ_OK) {
+    gwlz_e2_enc_close(E);
+    return e;
+  }
+  e2_progress(&E->s, 0.05);
+  *out = E;
+  return GWLZ_OK;
+}
+
+/* Keep sample entry en from window w: X' of its box, its cells. */
+static gwlz_error e2_store_fill(const e2_state *s, e2_sent *en, const gwlz_e2_window *w) {
+  const e2_geom *g = &s->g;
+  const size_t ts = gwlz_type_size(g->type), H = E2_HALO;
+  const size_t r = en->t / s->nseg, x0 = (en->t % s->nseg) * E2_SEG;
+  const size_t len = g->nx - x0 < E2_SEG ? g->nx - x0 : E2_SEG;
+  const size_t y = g->k >= 2 ? r % g->ny : 0, z = g->k >= 3 ? (r / g->ny) % g->nz : 0;
+  const size_t rz0 = r - y - z * g->ny; /* row of (z, y) = (0, 0) */
+  const size_t za = g->k >= 3 && z >= H ? z - H : (g->k >= 3 ? 0 : z);
+  const size_t zb = g->k >= 3 ? (z + H + 1 < g->nz ? z + H + 1 : g->nz) : z + 1;
+  const size_t ya = g->k >= 2 && y >= H ? y - H : (g->k >= 2 ? 0 : y);
+  const size_t yb = g->k >= 2 ? (y + H + 1 < g->ny ? y + H + 1 : g->ny) : y + 1;
+  const size_t xa = x0 >= H ? x0 - H : 0, xb = x0 + len + H < g->nx ? x0 + len + H : g->nx;
+  e2_geom *bg = &en->g;
+  memset(bg, 0, sizeof *bg);
+  bg->type = g->type;
+  bg->eb = g->eb;
+  bg->k = bg->nd = g->k;
+  bg->nx = xb - xa;
+  bg->ny = yb - ya;
+  bg->nz = zb - za;
+  const size_t ext[3] = {bg->nz, bg->ny, bg->nx};
+  for (int a = 0; a < bg->nd; a++) bg->N[a] = ext[3 - bg->nd + a];
+  bg->nrows = bg->nz * bg->ny;
+  bg->n = bg->nrows * bg->nx;
+  en->r = (z - za) * bg->ny + (y - ya);
+  en->x0 = x0 - xa;
+  en->len = len;
+  en->pos = r * g->nx + x0;
+  /* the rows kept: the cross through the segment's row (every row the taps
+   * of the kernel read, clamped in the box as in the field) */
+  const size_t zc = z - za, yc = y - ya;
+  size_t nr = 0;
+  for (size_t zz = 0; zz < bg->nz; zz++)
+    for (size_t yy = 0; yy < bg->ny; yy++) nr += zz == zc || yy == yc;
+  en->cells = nr * bg->nx;
+  uint8_t *d = (uint8_t *)malloc(en->cells * ts + len * (ts + 2));
+  if (!d) return GWLZ_ERR_MEMORY;
+  uint8_t *row = d;
+  for (size_t zz = 0; zz < bg->nz; zz++)
+    for (size_t yy = 0; yy < bg->ny; yy++) {
+      en->rows[zz * bg->ny + yy] = NULL;
+      if (zz != zc && yy != yc) continue;
+      const size_t gr = rz0 + (za + zz) * g->ny + (ya + yy);
+      if (gr < w->row0 || gr - w->row0 >= w->g->nrows) {
+        free(d);
+        return GWLZ_ERR_INTERNAL; /* the window does not hold the halo */
+      }
+      memcpy(row, (const uint8_t *)w->xr + ((gr - w->row0) * g->nx + xa) * ts, bg->nx * ts);
+      en->rows[zz * bg->ny + yy] = row;
+      row += bg->nx * ts;
+    }
+  bg->rowp = en->rows;
+  const size_t il = (r - w->row0) * g->nx + x0;
+  uint8_t *dx = d + en->cells * ts, *da = dx + len * ts, *dm = da + len;
+  memcpy(dx, (const uint8_t *)w->x + ((r - w->xrow0) * g->nx + x0) * ts, len * ts);
+  if (w->aux)
+    memcpy(da, w->aux + il, len);
+  else
+    memset(da, 0, len);
+  if (w->mask)
+    memcpy(dm, w->mask + il, len);
+  else
+    memset(dm, 0, len);
+  en->data = d;
+  en->filled = 1;
+  return GWLZ_OK;
+}
+
+gwlz_error gwlz_e2_enc_sample(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0, size_t r1) {
+  const e2_state *s = &E->s;
+  if (!s->store || E->trained) return GWLZ_ERR_PARAM;
+  const size_t k0 = e2_store_first(&E->st, r0 * s->nseg), k1 = e2_store_first(&E->st, r1 * s->nseg);
+  gwlz_error err = GWLZ_OK;
+  const int threads = s->p->threads >= 1 ? s->p->threads : 1;
+  (void)threads;
+#pragma omp parallel for schedule(dynamic, 16) num_threads(k1 - k0 > 64 ? threads : 1)
+  for (long k = (long)k0; k < (long)k1; k++) {
+    gwlz_error e = E->st.e[k].filled ? GWLZ_OK : e2_store_fill(s, &E->st.e[k], w);
+    if (e != GWLZ_OK) {
+#pragma omp critical(gwlz_e2_sample)
+      err = err == GWLZ_OK ? e : err;
+    }
+  }
+  return err;
+}
+
+gwlz_error gwlz_e2_enc_train(gwlz_e2_enc *E, int *active) {
+  e2_state *s = &E->s;
+  *active = 0;
+  if (E->trained) return GWLZ_ERR_PARAM;
+  E->trained = 1;
+  for (size_t k = 0; s->store && k < E->st.cnt; k++)
+    if (!E->st.e[k].filled) return GWLZ_ERR_PARAM; /* rows never sampled */
+  e2_choice ch;
+  double *ne = NULL;
+  gwlz_error e = e2_plan_bins(s);
   /* a value range beyond float's cannot be stored (ENHM keeps it as float):
    * no model */
-  if (!(isfinite(s.lo) && isfinite(s.hi))) {
-    e2_progress(&s, 1.0);
+  if (e == GWLZ_OK && !(isfinite(s->lo) && isfinite(s->hi))) {
+    e2_progress(s, 0.5);
     return GWLZ_OK;
   }
-  e2_model *M = (e2_model *)malloc(sizeof(e2_model));
-  if (!M) return GWLZ_ERR_MEMORY;
-  double *ne = NULL;
-  e2_choice ch;
-  e = e2_pick_clamp(&s, M);
-  if (e == GWLZ_OK) e = e2_train(&s, s.rate, s.clamp_code, &ne);
-  if (e == GWLZ_OK) e2_totals(&s, ne, s.rate);
-  e2_progress(&s, 0.3);
-  if (e == GWLZ_OK) e = e2_select(&s, ne, 0xFFFF, &ch);
-  if (e == GWLZ_OK) e2_build_model(&s, ne, &ch, M);
+  if (e == GWLZ_OK) e = e2_pick_clamp(s, E->M);
+  if (e == GWLZ_OK) e = e2_train(s, s->rate, s->clamp_code, &ne);
+  if (e == GWLZ_OK) e2_totals(s, ne, s->rate);
+  e2_progress(s, 0.3);
+  if (e == GWLZ_OK) e = e2_select(s, ne, 0xFFFF, &ch);
+  if (e == GWLZ_OK) e2_build_model(s, ne, &ch, E->M);
   free(ne);
-  st->train_seconds = gwlz_now() - t0;
-  st->epochs_run = 1;
-  if (e == GWLZ_OK && M->mmax > 0) e = e2_calibrate(&s, M, s.rate, NULL);
-  e2_progress(&s, 0.5);
+  E->stats.train_seconds = gwlz_now() - E->t0;
+  E->stats.epochs_run = 1;
+  if (e == GWLZ_OK && E->M->mmax > 0) e = e2_calibrate(s, E->M, s->rate, NULL);
+  e2_progress(s, 0.5);
+  E->active = e == GWLZ_OK && E->M->mmax > 0;
+  *active = E->active;
+  return e;
+}
+
+gwlz_error gwlz_e2_enc_infer(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0, size_t r1,
+                             void *y) {
+  if (!E->trained || !E->active) return GWLZ_ERR_PARAM;
+  if (r0 < w->row0 || r1 > w->row0 + w->g->nrows || r0 < w->xrow0) return GWLZ_ERR_PARAM;
+  return e2_infer_rows(&E->s, E->M, E->co, w, r0, r1, y);
+}
+
+gwlz_error gwlz_e2_enc_finish(gwlz_e2_enc *E, void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,
+                              gwlz_enh_stats *st) {
+  e2_state *s = &E->s;
   size_t *exc = NULL, nexc = 0;
   double sse0 = 0.0, sse1 = 0.0;
-  if (e == GWLZ_OK && M->mmax > 0) e = e2_infer(&s, M, y, &exc, &nexc, &sse0, &sse1, st);
-  if (e == GWLZ_OK && M->mmax > 0 && sse1 < sse0) {
+  gwlz_error e = GWLZ_OK;
+  *st = E->stats;
+  if (E->active) e = e2_infer_sum(s, E->co, E->nch, &exc, &nexc, &sse0, &sse1, st);
+  if (e == GWLZ_OK && E->active && sse1 < sse0) {
     int K = 0;
-    for (int grp = 0; grp < M->ngroups; grp++) K += M->kept[grp];
-    gwlz_e2_write_models(M, &s.g, models);
+    for (int grp = 0; grp < E->M->ngroups; grp++) K += E->M->kept[grp];
+    gwlz_e2_write_models(E->M, &s->g, models);
     if (nexc) e = gwlz_e2_write_exceptions(exc, nexc, exceptions);
     st->kind = GWLZ_ENH_LINEAR;
     st->groups_kept = K;
     st->exceptions = nexc;
   } else if (e == GWLZ_OK && y) {
-    memcpy(y, xr, p->n * gwlz_type_size(p->type));
+    memcpy(y, s->xr, s->p->n * gwlz_type_size(s->p->type));
   }
   free(exc);
-  free(M);
-  st->enhance_seconds = gwlz_now() - t0 - st->train_seconds;
-  e2_progress(&s, 1.0);
+  st->enhance_seconds = gwlz_now() - E->t0 - st->train_seconds;
+  e2_progress(s, 1.0);
+  return e;
+}
+
+gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void *xr, void *y,
+                            gwlz_wbuf *models, gwlz_wbuf *exceptions, gwlz_enh_stats *st) {
+  gwlz_e2_enc *E = NULL;
+  int active = 0;
+  gwlz_error e = gwlz_e2_enc_open(p, x, xr, &E);
+  if (e == GWLZ_OK) e = gwlz_e2_enc_train(E, &active);
+  if (e == GWLZ_OK && active) {
+    gwlz_e2_window w;
+    e2_whole_window(&E->s, &w);
+    e = gwlz_e2_enc_infer(E, &w, 0, E->s.g.nrows, y);
+  }
+  if (e == GWLZ_OK) e = gwlz_e2_enc_finish(E, y, models, exceptions, st);
+  gwlz_e2_enc_close(E);
   return e;
 }

@@ -44,6 +44,9 @@ typedef struct {
   size_t nrows;           /* n / nx                                       */
   size_t n;
   double eb;
+  const void *const *rowp; /* NULL: rows are contiguous (row r at r * nx);
+                              else the start of each row the taps read
+                              (the encoder's sample boxes)               */
 } e2_geom;
 
 /* Features: index of the first feature of each family (m = count). */
@@ -165,6 +168,42 @@ gwlz_error gwlz_e2_parse_exceptions(const uint8_t *p, size_t size, size_t n, siz
 double gwlz_e2_exc_bytes(size_t cnt, size_t n);
 
 /* ---- stages.c ------------------------------------------------------------- */
+/* The whole field at once: y (may be NULL, p->err_scale > 0) the output. */
 gwlz_error gwlz_e2_compress(const gwlz_enh_params *p, const void *x, const void *xr, void *y,
                             gwlz_wbuf *models, gwlz_wbuf *exceptions, gwlz_enh_stats *st);
+
+/* The encoder in steps, for a field held a window of rows at a time
+ * (stream.c). A window holds X', aux and mask (NULL: all zero) of the field's
+ * rows row0 .. row0 + g->nrows - 1 (g: the field's geometry with its first
+ * extent cut to the window; rows of the squeezed field, row = cell / nx) and
+ * the originals of the rows from xrow0 on. The bytes are those of
+ * gwlz_e2_compress on the whole field:
+ *
+ *   open(p, NULL, NULL)            sample plan (positions only)
+ *   sample(window, r0, r1) ...     keep the sampled segments of rows [r0, r1)
+ *                                  (every row once; the window must hold
+ *                                  E2_HALO rows of taps around them)
+ *   train(&active)                 bins, clamp, fit, selection, calibration
+ *   infer(window, r0, r1, NULL)... when active: every row once, in order
+ *   finish(NULL, models, exceptions, stats)
+ *
+ * open(p, x, xr) takes the whole field instead (no sample calls). */
+typedef struct {
+  const e2_geom *g;
+  size_t row0;
+  const void *xr;
+  const uint8_t *aux, *mask;
+  const void *x;
+  size_t xrow0;
+} gwlz_e2_window;
+typedef struct gwlz_e2_enc_ gwlz_e2_enc;
+gwlz_error gwlz_e2_enc_open(const gwlz_enh_params *p, const void *x, const void *xr,
+                            gwlz_e2_enc **E);
+gwlz_error gwlz_e2_enc_sample(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0, size_t r1);
+gwlz_error gwlz_e2_enc_train(gwlz_e2_enc *E, int *active);
+gwlz_error gwlz_e2_enc_infer(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0, size_t r1,
+                             void *y);
+gwlz_error gwlz_e2_enc_finish(gwlz_e2_enc *E, void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,
+                              gwlz_enh_stats *st);
+void gwlz_e2_enc_close(gwlz_e2_enc *E);
 #endif
