@@ -326,16 +326,6 @@ static gwlz_error absolute_bound(const gwlz_ctx *ctx, double range, double half,
   return GWLZ_OK;
 }
 
-/* Squared error (of the errors divided by scale, a power of two, which keeps
- * the sum finite for fields of huge magnitude) and max error of y against x
- * over cells with mask 0. */
-static void error_stats(gwlz_type t, const void *x, const void *y, const uint8_t *mask,
-                        size_t n, double scale, double *sse, double *maxerr, size_t *count) {
-  *sse = *maxerr = 0.0;
-  *count = 0;
-  gwlz_err_add(t, x, y, mask, n, scale, sse, maxerr, count);
-}
-
 /* PSNR from a squared error sum over count cells, both in units of scale
  * (range / scale is the value range in those units). */
 static double psnr_of(double sse, size_t count, double range_units) {
@@ -533,7 +523,8 @@ static gwlz_error compress_run(const pipeline *pl, double eb, int enhance, gwlz_
   const double range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
   double base_sse, base_max, rd_slope = 0.0;
   size_t nreg;
-  error_stats(t, x, recon, mask, n, scale, &base_sse, &base_max, &nreg);
+  gwlz_err_blocked(t, x, recon, mask, n, gwlz_row_extent(ctx->ndims, ctx->dims), scale, &base_sse,
+                   &base_max, &nreg);
   if (want_enh) {
     gwlz_enh_params ep;
     gwlz_ctx_enh_params(ctx, eb, &ep);

@@ -189,6 +189,29 @@ void gwlz_err_add(gwlz_type t, const void *x, const void *y, const uint8_t *mask
   *count = c;
 }
 
+void gwlz_err_blocked(gwlz_type t, const void *x, const void *y, const uint8_t *mask, size_t n,
+                      size_t nx, double scale, double *sse, double *maxerr, size_t *count) {
+  const size_t ts = gwlz_type_size(t), nseg = nx ? (nx + 127) / 128 : 1;
+  const size_t ntask = nx ? n / nx * nseg : 0;
+  *sse = *maxerr = 0.0;
+  *count = 0;
+  for (size_t t0 = 0; t0 < ntask; t0 += GWLZ_ERR_BLOCK) {
+    const size_t t1 = t0 + GWLZ_ERR_BLOCK < ntask ? t0 + GWLZ_ERR_BLOCK : ntask;
+    const size_t a = t0 / nseg * nx + t0 % nseg * 128;
+    const size_t b = t1 == ntask ? n : t1 / nseg * nx + t1 % nseg * 128;
+    double bs = 0.0;
+    gwlz_err_add(t, (const uint8_t *)x + a * ts, (const uint8_t *)y + a * ts, mask ? mask + a : NULL,
+                 b - a, scale, &bs, maxerr, count);
+    *sse += bs;
+  }
+}
+
+size_t gwlz_row_extent(int ndims, const size_t *dims) {
+  for (int i = ndims - 1; i >= 0; i--)
+    if (dims[i] != 1) return dims[i];
+  return 1;
+}
+
 double gwlz_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -120,6 +120,16 @@ double gwlz_now(void);
  * raised to the largest |x - y|, *count += the number of cells. */
 void gwlz_err_add(gwlz_type t, const void *x, const void *y, const uint8_t *mask, size_t n,
                   double scale, double *sse, double *maxerr, size_t *count);
+/* The same over a whole array in rows of nx cells, summed in blocks of
+ * GWLZ_ERR_BLOCK row segments of 128 cells (the version 2 enhancer's tasks,
+ * in memory order): each block in order from zero, then the blocks in order.
+ * A fixed association, so that processes holding whole blocks give the same
+ * sum. */
+#define GWLZ_ERR_BLOCK 256
+void gwlz_err_blocked(gwlz_type t, const void *x, const void *y, const uint8_t *mask, size_t n,
+                      size_t nx, double scale, double *sse, double *maxerr, size_t *count);
+/* nx of gwlz_err_blocked for an array: its last extent other than 1. */
+size_t gwlz_row_extent(int ndims, const size_t *dims);
 
 /* Deterministic 64-bit PRNG (splitmix64 step). */
 static inline uint64_t gwlz_rng_next(uint64_t *state) {

@@ -864,11 +864,9 @@ static gwlz_error slurp(const source *src, uint8_t **out) {
 /* The windowed enhancer (below, with the enhanced decoders). */
 static int enh_windows_apply(const gwlz_settings *s);
 static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
-                                  const gwlz_wbuf *bs, double eb, double vmin, double vmax,
-                                  gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
-                                  gwlz_enh_outcome *oc);
-static gwlz_error enh_tail(const gwlz_wbuf *bs, const gwlz_wbuf *models, const gwlz_wbuf *exc,
-                           gwlz_wbuf *tail);
+                                  gwlz_reader *rd, uint64_t base_size, double eb, double vmin,
+                                  double vmax, const gwlz_part_comm *comm, gwlz_wbuf *models,
+                                  gwlz_wbuf *exc, gwlz_enh_stats *est, gwlz_enh_outcome *oc);
 
 /* The base-only streaming pipeline: range scan, chunks by batches of slabs,
  * head, records and tail written to out, or appended to bs when bs is not
@@ -943,13 +941,18 @@ static gwlz_error compress_windows(gwlz_ctx *ctx, const gwlz_settings *s, const 
   gwlz_enh_outcome oc;
   memset(&es, 0, sizeof es);
   memset(&oc, 0, sizeof oc);
-  e = enh_windows_run(ctx, s, src, bs, eb, st->value_min, st->value_max, &models, &exc, &es, &oc);
+  gwlz_reader *rd = NULL;
+  e = gwlz_reader_open(NULL, NULL, bs->data, bs->size, &rd);
+  if (e == GWLZ_OK)
+    e = enh_windows_run(ctx, s, src, rd, bs->size, eb, st->value_min, st->value_max, NULL, &models,
+                        &exc, &es, &oc);
+  gwlz_reader_close(rd);
   if (e == GWLZ_OK) e = gwlz_ctx_enh_verdict(ctx, eb, &oc, st, enhanced);
   if (e == GWLZ_OK) {
     st->train_seconds = es.train_seconds;
     st->enhance_seconds = es.enhance_seconds;
     st->epochs_run = es.epochs_run;
-    if (*enhanced) e = enh_tail(bs, &models, &exc, tail);
+    if (*enhanced) e = gwlz_part_enh_tail(gwlz_load_u32(bs->data + bs->size - 4), &models, &exc, tail);
     st->total_bytes = *enhanced ? bs->size - 16 + tail->size : bs->size;
   }
   gwlz_wbuf_free(&models);
@@ -1815,7 +1818,7 @@ static size_t es_bytes(const gwlz_grid *g, size_t ts, size_t H, size_t rows) {
 }
 
 static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sink *out,
-                                         int threads) {
+                                         int threads, size_t za, size_t zb) {
   const gwlz_grid *g = &rd->g;
   enh_stream es;
   memset(&es, 0, sizeof es);
@@ -1835,8 +1838,15 @@ static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sin
   es.out = (uint8_t *)big_alloc(S * es.P * es.ts);
   gwlz_error e = es.x && es.aux && es.mask && es.out ? pool_init(&es.pool, threads)
                                                     : GWLZ_ERR_MEMORY;
+  int started = 0;
   for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
     rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
+    if (z1 <= za) continue;
+    if (z0 >= zb) break;
+    if (!started) { /* the halo planes before the first batch */
+      es.base = es.top = z0 >= es.H ? z0 - es.H : 0;
+      started = 1;
+    }
     /* the batch and the halo planes after it: the next batch whole */
     size_t need = z1 + es.H < g->dims[0] ? z1 + es.H : g->dims[0];
     if (need > z1) {
@@ -1846,7 +1856,7 @@ static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sin
       need = n1;
     }
     e = es_fill(&es, need);
-    if (e == GWLZ_OK) e = es_batch(&es, z0, z1, out);
+    if (e == GWLZ_OK) e = es_batch(&es, z0 > za ? z0 : za, z1 < zb ? z1 : zb, out);
     es_drop(&es, z1 >= es.H ? z1 - es.H : 0);
   }
   if (es.pool.t) pool_free(&es.pool);
@@ -1902,7 +1912,6 @@ static void enh_used_axes(const gwlz_header *h, int k, int *used) {
 }
 
 typedef struct {
-  gwlz_ctx *ctx;
   const gwlz_settings *s;
   const source *src;
   enh_stream es;
@@ -1910,22 +1919,28 @@ typedef struct {
   size_t rp;               /* rows per plane of dimension 0                */
   uint8_t *xs;             /* a slice of the input                         */
   size_t slice;            /* planes per slice                             */
+  size_t pa, pb;           /* the planes this process works on             */
   gwlz_e2_enc *E;
-  double scale, base_sse, base_max; /* the base's error over the array      */
-  size_t nreg;
 } enh_job;
 
-/* Pass over the array in batches of chunk rows: sample (pass 2) or infer. */
+/* Pass over planes [pa, pb) in batches of chunk rows: sample (and the base's
+ * error) or infer. */
 static gwlz_error enh_pass(enh_job *J, int infer) {
   enh_stream *es = &J->es;
   const gwlz_grid *g = &es->rd->g;
   const size_t rows = rows_per_batch(g, es->threads), nb = (g->grid[0] + rows - 1) / rows;
   const size_t ts = es->ts, P = es->P;
   gwlz_error e = GWLZ_OK;
-  es->base = es->top = 0;
+  int started = 0;
   for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
     size_t z0, z1;
     rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
+    if (z1 <= J->pa) continue;
+    if (z0 >= J->pb) break;
+    if (!started) { /* the halo planes before the first batch */
+      es->base = es->top = z0 >= es->H ? z0 - es->H : 0;
+      started = 1;
+    }
     size_t need = z1 + es->H < g->dims[0] ? z1 + es->H : g->dims[0];
     if (need > z1) { /* the halo planes after the batch: the next batch whole */
       size_t n0, n1;
@@ -1935,66 +1950,84 @@ static gwlz_error enh_pass(enh_job *J, int infer) {
     }
     if ((e = es_fill(es, need)) != GWLZ_OK) break;
     gwlz_e2_window w;
-    J->gw = J->g;
-    if (g->dims[0] > 1) { /* the window: planes [base, top) of dimension 0 */
-      const size_t planes = es->top - es->base;
-      J->gw.N[0] = planes;
-      J->gw.n = planes * P;
-      J->gw.nrows = J->gw.n / J->gw.nx;
-      if (J->gw.nd == 3) J->gw.nz = planes;
-      if (J->gw.nd == 2) J->gw.ny = planes;
-    }
+    const size_t planes = es->top - es->base;
+    J->gw = J->g; /* the window: planes [base, top) of dimension 0 */
+    J->gw.N[0] = planes;
+    J->gw.n = planes * P;
+    J->gw.nrows = J->gw.n / J->gw.nx;
+    if (J->gw.nd == 3) J->gw.nz = planes;
+    if (J->gw.nd == 2) J->gw.ny = planes;
     w.g = &J->gw;
     w.row0 = es->base * J->rp;
     w.xr = es->x;
     w.aux = es->aux;
     w.mask = es->mask;
-    for (size_t q0 = z0; e == GWLZ_OK && q0 < z1; q0 += J->slice) {
-      const size_t q1 = q0 + J->slice < z1 ? q0 + J->slice : z1, off = (q0 - es->base) * P;
+    const size_t qa = z0 > J->pa ? z0 : J->pa, qb = z1 < J->pb ? z1 : J->pb;
+    for (size_t q0 = qa; e == GWLZ_OK && q0 < qb; q0 += J->slice) {
+      const size_t q1 = q0 + J->slice < qb ? q0 + J->slice : qb;
       e = src_read(J->src, (uint64_t)q0 * P * ts, J->xs, (q1 - q0) * P * ts);
       w.x = J->xs;
       w.xrow0 = q0 * J->rp;
       if (e != GWLZ_OK) break;
-      if (infer) {
+      if (infer)
         e = gwlz_e2_enc_infer(J->E, &w, q0 * J->rp, q1 * J->rp, NULL);
-      } else {
+      else
         e = gwlz_e2_enc_sample(J->E, &w, q0 * J->rp, q1 * J->rp);
-        /* the base's error, in array order (as gwlz_compress sums it) */
-        gwlz_err_add(J->s->type, J->xs, es->x + off * ts, es->mask + off, (q1 - q0) * P,
-                     J->scale, &J->base_sse, &J->base_max, &J->nreg);
-      }
     }
     es_drop(es, z1 >= es->H ? z1 - es->H : 0);
   }
   return e;
 }
 
-/* The enhancer over the base-only stream bs of the array behind src:
- * models and exc receive its payloads (empty: none), oc what the verdict
- * needs. */
+/* Every process's export of `what`, imported by every process in order; a
+ * process that failed (ok 0, or no encoder) takes part and fails them all. */
+static gwlz_error enh_exchange(gwlz_e2_enc *E, int ok, const gwlz_part_comm *comm, int what) {
+  gwlz_wbuf mine, all;
+  gwlz_wbuf_init(&mine);
+  gwlz_wbuf_init(&all);
+  gwlz_error e = E && ok ? gwlz_e2_enc_export(E, what, &mine) : GWLZ_ERR_PARAM;
+  /* every process takes part in the exchange, failed or not */
+  gwlz_error e2 = comm->allgather(comm->user, e == GWLZ_OK ? &mine : NULL, &all);
+  if (e == GWLZ_OK) e = e2;
+  if (e == GWLZ_OK) e = gwlz_e2_enc_import(E, what, all.data, all.size);
+  gwlz_wbuf_free(&mine);
+  gwlz_wbuf_free(&all);
+  return e;
+}
+
+gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn read_in,
+                             void *in_user, gwlz_reader *rd, uint64_t base_size, double eb,
+                             double vmin, double vmax, const gwlz_part_comm *comm,
+                             gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
+                             gwlz_enh_outcome *oc) {
+  const source src = {read_in, in_user, NULL, (uint64_t)s->n * gwlz_type_size(s->type)};
+  return enh_windows_run(ctx, s, &src, rd, base_size, eb, vmin, vmax, comm, models, exc, est, oc);
+}
+
+/* The enhancer over the base-only stream (reader rd, base_size bytes) of
+ * the array behind src: models and exc receive its payloads (empty: none),
+ * oc what the verdict needs. comm (NULL: one process) spreads the work. */
 static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
-                                  const gwlz_wbuf *bs, double eb, double vmin, double vmax,
-                                  gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
-                                  gwlz_enh_outcome *oc) {
+                                  gwlz_reader *rd, uint64_t base_size, double eb, double vmin,
+                                  double vmax, const gwlz_part_comm *comm, gwlz_wbuf *models,
+                                  gwlz_wbuf *exc, gwlz_enh_stats *est, gwlz_enh_outcome *oc) {
   enh_job J;
   memset(&J, 0, sizeof J);
-  J.ctx = ctx;
   J.s = s;
   J.src = src;
   const double range = vmax - vmin, half_range = vmax * 0.5 - vmin * 0.5;
-  J.scale = gwlz_err_scale(half_range);
+  const double scale = gwlz_err_scale(half_range);
   gwlz_enh_params ep;
   gwlz_ctx_enh_params(ctx, eb, &ep);
-  ep.base_bytes = bs->size;
-  ep.rd_slope = gwlz_enh_rd_slope(s->n, bs->size); /* as gwlz_enh_measure_slope above 2^17 */
-  ep.err_scale = J.scale;
+  ep.base_bytes = (size_t)base_size;
+  ep.rd_slope = gwlz_enh_rd_slope(s->n, (size_t)base_size); /* gwlz_enh_measure_slope above 2^17 */
+  ep.err_scale = scale;
   ep.threads = s->threads;
-  gwlz_reader *rd = NULL;
-  gwlz_error e = gwlz_reader_open(NULL, NULL, bs->data, bs->size, &rd);
-  if (e == GWLZ_OK) e = gwlz_e2_geom(&ep, &J.g);
+  gwlz_error e = gwlz_e2_geom(&ep, &J.g);
   enh_stream *es = &J.es;
+  const gwlz_grid *g = &rd->g;
+  if (e == GWLZ_OK && (!rd->chunked || g->dims[0] <= 1 || J.g.nd < 2)) e = GWLZ_ERR_PARAM;
   if (e == GWLZ_OK) {
-    const gwlz_grid *g = &rd->g;
     int used[GWLZ_MAX_DIMS];
     enh_used_axes(&rd->h, J.g.k, used);
     es->rd = rd;
@@ -2002,7 +2035,7 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
     es->ts = gwlz_type_size(s->type);
     es->H = used[0] ? E2_HALO : 0;
     es->threads = s->threads;
-    J.rp = g->dims[0] > 1 ? es->P / J.g.nx : 0;
+    J.rp = es->P / J.g.nx;
     J.slice = ENH_SLICE_BYTES / (es->P * es->ts);
     if (J.slice < 1) J.slice = 1;
     const size_t rows = rows_per_batch(g, s->threads);
@@ -2018,9 +2051,25 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
   }
   int active = 0;
   if (e == GWLZ_OK) e = gwlz_e2_enc_open(&ep, NULL, NULL, &J.E);
+  if (e == GWLZ_OK) {
+    size_t r0 = 0, r1 = J.g.nrows;
+    if (comm) gwlz_e2_enc_part(J.E, comm->part, comm->parts, &r0, &r1);
+    J.pa = r0 / J.rp;
+    J.pb = r1 > r0 ? (r1 + J.rp - 1) / J.rp : J.pa;
+  }
   if (e == GWLZ_OK) e = enh_pass(&J, 0);
+  /* a failed process still takes part in every exchange (and fails it) */
+  if (comm) {
+    gwlz_error e1 = enh_exchange(J.E, e == GWLZ_OK, comm, GWLZ_E2_SAMPLES);
+    gwlz_error e2 = enh_exchange(J.E, e == GWLZ_OK && e1 == GWLZ_OK, comm, GWLZ_E2_SUMS);
+    if (e == GWLZ_OK) e = e1 != GWLZ_OK ? e1 : e2;
+  }
   if (e == GWLZ_OK) e = gwlz_e2_enc_train(J.E, &active);
   if (e == GWLZ_OK && active) e = enh_pass(&J, 1);
+  if (comm) { /* every process, active or not */
+    gwlz_error e1 = enh_exchange(J.E, e == GWLZ_OK, comm, GWLZ_E2_SUMS);
+    if (e == GWLZ_OK) e = e1;
+  }
   if (e == GWLZ_OK) e = gwlz_e2_enc_finish(J.E, NULL, models, exc, est);
   if (e == GWLZ_OK && models->err != GWLZ_OK) e = models->err;
   if (e == GWLZ_OK && exc->err != GWLZ_OK) e = exc->err;
@@ -2028,12 +2077,10 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
     est->model_bytes = models->size;
     est->exception_bytes = exc->size;
     if (models->size == 0) exc->size = 0;
-    oc->base_sse = J.base_sse;
-    oc->base_max = J.base_max;
-    oc->nreg = J.nreg;
-    oc->range_units = isfinite(range) ? range / J.scale : 2.0 * (half_range / J.scale);
+    gwlz_e2_enc_base_error(J.E, &oc->base_sse, &oc->base_max, &oc->nreg);
+    oc->range_units = isfinite(range) ? range / scale : 2.0 * (half_range / scale);
     oc->raw_bytes = s->n * gwlz_type_size(s->type);
-    oc->base_stream = bs->size;
+    oc->base_stream = (size_t)base_size;
     oc->rd_slope = ep.rd_slope;
     oc->models_size = models->size;
     oc->exc_size = exc->size;
@@ -2045,16 +2092,12 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
   free(es->aux);
   free(es->mask);
   free(J.xs);
-  gwlz_reader_close(rd);
   return e;
 }
 
-/* The enhanced stream: the base-only stream bs without its END section, the
- * enhancer's sections, END (its CRC continued from bs's). */
-static gwlz_error enh_tail(const gwlz_wbuf *bs, const gwlz_wbuf *models, const gwlz_wbuf *exc,
-                           gwlz_wbuf *tail) {
-  if (bs->size < 16) return GWLZ_ERR_INTERNAL;
-  uint32_t crc = gwlz_load_u32(bs->data + bs->size - 4);
+gwlz_error gwlz_part_enh_tail(uint32_t end_crc, const gwlz_wbuf *models, const gwlz_wbuf *exc,
+                              gwlz_wbuf *tail) {
+  uint32_t crc = end_crc;
   const size_t t0 = tail->size;
   gwlz_wbuf_u32(tail, GWLZ_SEC_MODELS);
   gwlz_wbuf_u64(tail, (uint64_t)models->size);
@@ -2283,7 +2326,7 @@ gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_u
   } else if (gwlz_reader_grid(rd)) {
     e = stream_decode_chunked(rd, &out, threads);
   } else if (boxed) {
-    e = stream_decode_enhanced(rd, &ed, &out, threads);
+    e = stream_decode_enhanced(rd, &ed, &out, threads, 0, rd->h.dims[0]);
     enh_free(&ed);
   } else {
     uint8_t *all = NULL, *vals = NULL;
@@ -2301,3 +2344,28 @@ gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_u
   gwlz_reader_close(rd);
   return e;
 }
+
+gwlz_error gwlz_part_decode(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user, uint64_t src_size,
+                            int part, int parts, uint64_t *offset, gwlz_write_fn write,
+                            void *write_user) {
+  if (!ctx || !read || !write || parts < 1 || part < 0 || part >= parts) return GWLZ_ERR_PARAM;
+  source src = {read, read_user, NULL, src_size};
+  sink out = {write, write_user, 0};
+  gwlz_reader *rd;
+  gwlz_error e = reader_open_src(&src, &rd);
+  if (e != GWLZ_OK) return e;
+  enh_dec ed;
+  int boxed = 0;
+  if (!gwlz_reader_grid(rd) && !gwlz_ctx_skips_enhancer(ctx)) e = enh_load(rd, &ed, &boxed);
+  if (e == GWLZ_OK && !boxed) e = GWLZ_ERR_PARAM;
+  if (e == GWLZ_OK) {
+    const size_t D = rd->h.dims[0], za = D * (size_t)part / (size_t)parts;
+    const size_t zb = D * (size_t)(part + 1) / (size_t)parts;
+    *offset = (uint64_t)za * plane_values(&rd->g) * gwlz_type_size(rd->h.type);
+    e = stream_decode_enhanced(rd, &ed, &out, gwlz_ctx_threads(ctx), za, zb);
+  }
+  if (boxed) enh_free(&ed);
+  gwlz_reader_close(rd);
+  return e;
+}
+

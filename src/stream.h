@@ -136,8 +136,33 @@ gwlz_error gwlz_part_head(const gwlz_ctx *ctx, const gwlz_grid *g, double eb,
 void gwlz_part_tail(uint32_t crc_head, const gwlz_grid *g, const gwlz_chunk_entry *entries,
                     gwlz_wbuf *tail);
 
-/* ---- pieces for a distributed reader ---------------------------------------- */
+/* 5. With the enhancer (arrays gwlz_chunked_windows_apply takes): once the
+ *    base-only stream (steps 1-4) is complete, every process calls
+ *    gwlz_part_enhance with a reader over that stream and the input behind
+ *    read_in; the processes exchange the enhancer's samples and sums through
+ *    comm (every one receives the concatenation of every one's bytes in
+ *    rank order); each one ends with the same models, exceptions and
+ *    outcome, and gwlz_ctx_enh_verdict says whether the stream is the
+ *    base-only one or that stream without its END followed by ENHM, EXCP
+ *    and END (gwlz_part_enh_tail). vmin, vmax: the regular values' range. */
+typedef struct {
+  int part, parts;
+  /* mine NULL: this process failed (it still takes part); all receives the
+   * concatenation; an error if any process failed */
+  gwlz_error (*allgather)(void *user, const gwlz_wbuf *mine, gwlz_wbuf *all);
+  void *user;
+} gwlz_part_comm;
 typedef struct gwlz_reader gwlz_reader;
+gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn read_in,
+                             void *in_user, gwlz_reader *rd, uint64_t base_size, double eb,
+                             double vmin, double vmax, const gwlz_part_comm *comm,
+                             gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
+                             gwlz_enh_outcome *oc);
+/* What follows the base-only stream's bytes but its last 16 (END) in the
+ * enhanced stream: ENHM, EXCP and END; end_crc: the base-only END's CRC. */
+gwlz_error gwlz_part_enh_tail(uint32_t end_crc, const gwlz_wbuf *models, const gwlz_wbuf *exc,
+                              gwlz_wbuf *tail);
+/* ---- pieces for a distributed reader ---------------------------------------- */
 /* Open a stream behind read (or in memory when mem != NULL): header, frames,
  * index and the stream CRC (from the index) are checked. */
 gwlz_error gwlz_reader_open(gwlz_read_fn read, void *user, const void *mem, uint64_t size,
@@ -152,6 +177,15 @@ const gwlz_grid *gwlz_reader_grid(const gwlz_reader *rd);
 void gwlz_reader_span(const gwlz_reader *rd, uint64_t *rec0, uint64_t *rend);
 /* Stream offset and size of record k. */
 void gwlz_reader_record(const gwlz_reader *rd, size_t k, uint64_t *off, uint64_t *size);
+/* A chunked stream with a version 2 enhancer, decoded by processes: part
+ * `part` of `parts` decodes planes [D part / parts, D (part + 1) / parts) of
+ * dimension 0 (D = dims[0]) through the streaming decoder's window and
+ * writes them in order; *offset (set before the first write) is the byte
+ * offset of its first value in the output. GWLZ_ERR_PARAM: not such a
+ * stream (decode it whole). */
+gwlz_error gwlz_part_decode(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user, uint64_t src_size,
+                            int part, int parts, uint64_t *offset, gwlz_write_fn write,
+                            void *write_user);
 /* Decode the box [lo, hi) into dst (C order, extents hi - lo). */
 gwlz_error gwlz_reader_decode(gwlz_reader *rd, const size_t *lo, const size_t *hi, void *dst,
                               int threads);

@@ -19,9 +19,19 @@
  * each process reads its records in one piece, decodes its chunks and writes
  * their boxes with one collective write.
  *
- * The enhancer is not available here yet (base compressor only).
+ * With the enhancer (the default, as in the serial tool), once the base-only
+ * stream is written every process reads it back through a reader, decodes the
+ * windows of chunk rows around its share of the array's rows, keeps the
+ * enhancer's sampled segments and sums the base's error there; the samples
+ * and sums are exchanged (MPI_Allgatherv, in rank order) so that every
+ * process trains the same model, runs the inference on its share, and the
+ * sums are exchanged again; process 0 then replaces the END section by the
+ * enhancer's sections and END. Arrays the windowed enhancer does not take
+ * (one chunk, squeezed 1-D, too small, another enhancer kind) are compressed
+ * whole by process 0. Either way the stream is the serial tool's.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <mpi.h>
 #include <stdarg.h>
@@ -29,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -64,6 +75,7 @@ typedef struct {
   gwlz_base base;
   int fast;
   size_t chunk;
+  int groups;
   int report, quiet;
 } options;
 
@@ -72,8 +84,8 @@ static void usage(void) {
           "usage: mpirun -n P gwlz-mpi -f|-d -i IN -z OUT.gwlz -3 nx ny nz -M ABS|REL|... VALUE\n"
           "       mpirun -n P gwlz-mpi -z IN.gwlz -o OUT\n"
           "  -1..-4 dims fastest first; -A ABS -R REL -S PSNR; --fill V; --base B; --fast;\n"
-          "  --chunk N (values); -T threads per process; -a report; -q quiet\n"
-          "  The stream equals the serial tool's (gwlz ... -G 0) for any number of processes.\n");
+          "  --chunk N (values); -G groups (0: base only); -T threads per process; -a report;\n"
+          "  -q quiet. The stream equals the serial tool's for any number of processes.\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
@@ -100,6 +112,7 @@ static int parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof *o);
   o->type = GWLZ_TYPE_FLOAT;
   o->threads = 1;
+  o->groups = GWLZ_DEFAULT_GROUPS;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -170,11 +183,8 @@ static int parse_args(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "--fast")) {
       o->fast = 1;
     } else if (!strcmp(a, "-G") && v) {
-      if (!parse_u64(v, &u)) return 0;
-      if (u != 0) {
-        errmsg("-G %s: gwlz-mpi writes base-only streams (the enhancer is not distributed yet)", v);
-        return 0;
-      }
+      if (!parse_u64(v, &u) || u > GWLZ_MAX_GROUPS) return 0;
+      o->groups = (int)u;
       i++;
     } else {
       errmsg("unknown or incomplete option '%s'", a);
@@ -367,6 +377,129 @@ static int compress_whole(const options *o, gwlz_ctx *ctx, size_t bytes) {
   return all_ok(ok);
 }
 
+/* ---- the enhancer across processes ---------------------------------------------- */
+
+typedef struct {
+  int enhanced;
+  uint64_t tail_bytes;
+  double psnr, base_psnr, seconds;
+} enh_result;
+
+static int fd_read(void *user, uint64_t off, void *buf, size_t size) {
+  const int fd = *(const int *)user;
+  size_t done = 0;
+  while (done < size) {
+    ssize_t r = pread(fd, (char *)buf + done, size - done, (off_t)(off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    done += (size_t)r;
+  }
+  return 0;
+}
+
+/* Every process receives the concatenation of every process's bytes, in
+ * rank order (mine NULL: this process failed; then all fail). */
+static gwlz_error mpi_allgather(void *user, const gwlz_wbuf *mine, gwlz_wbuf *all) {
+  (void)user;
+  long long n = mine ? (long long)mine->size : 0;
+  int ok = mine != NULL;
+  long long *sizes = malloc((size_t)nprocs * sizeof *sizes);
+  int *counts = malloc((size_t)nprocs * sizeof *counts), *displs = malloc((size_t)nprocs * sizeof *displs);
+  if (!sizes || !counts || !displs) ok = 0;
+  ok = all_ok(ok);
+  if (ok) MPI_Allgather(&n, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, MPI_COMM_WORLD);
+  long long tot = 0;
+  for (int r = 0; ok && r < nprocs; r++) {
+    if (sizes[r] < 0 || tot + sizes[r] > 0x7fffffffLL) ok = 0; /* int counts of MPI */
+    if (!ok) break;
+    counts[r] = (int)sizes[r];
+    displs[r] = (int)tot;
+    tot += sizes[r];
+  }
+  /* the same decision on every process (the sizes are the same everywhere) */
+  unsigned char *buf = ok ? malloc(tot ? (size_t)tot : 1) : NULL;
+  ok = all_ok(ok && buf);
+  if (ok) {
+    MPI_Allgatherv(mine->size ? mine->data : buf, (int)n, MPI_BYTE, buf, counts, displs, MPI_BYTE,
+                   MPI_COMM_WORLD);
+    gwlz_wbuf_put(all, buf, (size_t)tot);
+  }
+  free(buf);
+  free(sizes);
+  free(counts);
+  free(displs);
+  return ok ? all->err : GWLZ_ERR_IO;
+}
+
+/* The enhancer over the base-only stream of base_size bytes just written
+ * (end_crc: its END CRC, on process 0); process 0 then rewrites the end. */
+static int enhance_mpi(const options *o, gwlz_ctx *ctx, const gwlz_settings *s, double eb,
+                       double vmin, double vmax, uint64_t finite, uint64_t base_size,
+                       uint32_t end_crc, enh_result *res) {
+  double t0 = MPI_Wtime();
+  memset(res, 0, sizeof *res);
+  if (!(eb > 0) || finite == 0 || s->groups <= 0) return 1;
+  int fin = open(o->in, O_RDONLY), fz = open(o->cmp, O_RDONLY);
+  gwlz_reader *rd = NULL;
+  gwlz_error e = fin >= 0 && fz >= 0 ? GWLZ_OK : GWLZ_ERR_IO;
+  if (e == GWLZ_OK) e = gwlz_reader_open(fd_read, &fz, NULL, base_size, &rd);
+  /* every process takes part in the exchanges, even one that failed here */
+  gwlz_part_comm comm = {rank, nprocs, mpi_allgather, NULL};
+  gwlz_wbuf models, exc, tail;
+  gwlz_wbuf_init(&models);
+  gwlz_wbuf_init(&exc);
+  gwlz_wbuf_init(&tail);
+  gwlz_enh_stats es;
+  gwlz_enh_outcome oc;
+  memset(&es, 0, sizeof es);
+  memset(&oc, 0, sizeof oc);
+  if (e != GWLZ_OK) { /* the exchanges of gwlz_part_enhance, failed */
+    gwlz_wbuf dummy;
+    gwlz_wbuf_init(&dummy);
+    for (int k = 0; k < 3; k++) mpi_allgather(NULL, NULL, &dummy);
+    gwlz_wbuf_free(&dummy);
+  } else {
+    e = gwlz_part_enhance(ctx, s, fd_read, &fin, rd, base_size, eb, vmin, vmax, &comm, &models,
+                          &exc, &es, &oc);
+  }
+  int ok = all_ok(e == GWLZ_OK);
+  if (!ok && rank == 0) errmsg("enhancer: %s", gwlz_error_string(e ? e : GWLZ_ERR_IO));
+  gwlz_stats st;
+  memset(&st, 0, sizeof st);
+  if (ok) {
+    e = gwlz_ctx_enh_verdict(ctx, eb, &oc, &st, &res->enhanced);
+    ok = e == GWLZ_OK;
+    if (!ok && rank == 0) errmsg("enhancer: %s", gwlz_error_string(e));
+  }
+  int wok = 1;
+  if (ok && res->enhanced && rank == 0) {
+    e = gwlz_part_enh_tail(end_crc, &models, &exc, &tail);
+    int fw = e == GWLZ_OK ? open(o->cmp, O_WRONLY) : -1;
+    wok = fw >= 0;
+    for (size_t done = 0; wok && done < tail.size;) {
+      ssize_t w = pwrite(fw, tail.data + done, tail.size - done, (off_t)(base_size - 16 + done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) wok = 0;
+      else done += (size_t)w;
+    }
+    if (wok && ftruncate(fw, (off_t)(base_size - 16 + tail.size)) != 0) wok = 0;
+    if (fw >= 0 && close(fw) != 0) wok = 0;
+    if (!wok) errmsg("cannot write '%s'", o->cmp);
+  }
+  ok = all_ok(ok && wok);
+  res->tail_bytes = tail.size;
+  res->psnr = st.enhanced_psnr;
+  res->base_psnr = st.base_psnr;
+  res->seconds = MPI_Wtime() - t0;
+  gwlz_reader_close(rd);
+  if (fin >= 0) close(fin);
+  if (fz >= 0) close(fz);
+  gwlz_wbuf_free(&models);
+  gwlz_wbuf_free(&exc);
+  gwlz_wbuf_free(&tail);
+  return ok;
+}
+
 static int compress_mpi(const options *o, gwlz_ctx *ctx) {
   double t0 = MPI_Wtime();
   gwlz_settings s;
@@ -377,7 +510,8 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
   size_t k0, k1;
   my_chunks(K, &k0, &k1);
   int ok = 1;
-  if (K == 1) return compress_whole(o, ctx, s.n * ts);
+  if (K == 1 || (s.enhance && !s.psnr && !gwlz_chunked_windows_apply(&s)))
+    return compress_whole(o, ctx, s.n * ts);
   if (s.psnr) {
     /* the PSNR search runs the whole pipeline at trial bounds (api.c) */
     if (rank == 0)
@@ -428,11 +562,12 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
   }
 
   /* the value range of the whole array */
-  double eb = 0;
+  double eb = 0, gmin = 0, gmax = 0;
+  uint64_t gfin = 0;
   {
-    double lmin = INFINITY, lmax = -INFINITY, gmin, gmax;
-    uint64_t lfin = 0, gfin = 0;
-    if (s.range_needed) {
+    double lmin = INFINITY, lmax = -INFINITY;
+    uint64_t lfin = 0;
+    if (s.range_needed || s.enhance) {
       for (size_t k = k0; k < k1; k++) {
         gwlz_special_scan sc;
         gwlz_part_scan(&s, boxes + boff[k - k0], (boff[k - k0 + 1] - boff[k - k0]) / ts, &sc);
@@ -531,6 +666,8 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
     if (rank == 0) errmsg("cannot create '%s'", o->cmp);
     ok = 0;
   }
+  enh_result enh;
+  memset(&enh, 0, sizeof enh);
   if (ok) {
     uint64_t stream = hsize + total + 16;
     MPI_File_set_size(fout, (MPI_Offset)stream);
@@ -550,6 +687,11 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
     MPI_File_close(&fout);
     ok = all_ok(wok);
     if (!ok && rank == 0) errmsg("cannot write '%s'", o->cmp);
+    if (ok && s.enhance) {
+      uint32_t end_crc = rank == 0 ? gwlz_load_u32(tail.data + 12) : 0;
+      ok = enhance_mpi(o, ctx, &s, eb, gmin, gmax, gfin, stream, end_crc, &enh);
+      if (enh.enhanced) stream = stream - 16 + enh.tail_bytes;
+    }
     if (ok && rank == 0 && o->report) {
       double t = MPI_Wtime() - t0;
       printf("processes = %d\nchunks = %zu\nstream bytes = %llu\ncompression ratio = %.4f\n"
@@ -557,6 +699,9 @@ static int compress_mpi(const options *o, gwlz_ctx *ctx) {
              "total seconds = %.3f\nthroughput = %.2f MB/s\n",
              nprocs, K, (unsigned long long)stream, (double)(s.n * ts) / (double)stream, eb,
              t_read, t_comp, t, (double)(s.n * ts) / 1e6 / t);
+      if (s.enhance)
+        printf("enhancer = %s\nPSNR = %.3f dB (base %.3f dB)\nenhance seconds = %.3f\n",
+               enh.enhanced ? "linear" : "none kept", enh.psnr, enh.base_psnr, enh.seconds);
     }
   }
   for (size_t j = 0; j < mine; j++) gwlz_wbuf_free(&rec[j]);
@@ -594,6 +739,50 @@ static int file_read(void *user, uint64_t off, void *buf, size_t size) {
   return io_at(*(MPI_File *)user, off, buf, size, 0) ? 0 : -1;
 }
 
+typedef struct {
+  MPI_File f;
+  uint64_t off, at;
+} plane_out;
+
+static int plane_write(void *user, const void *buf, size_t size) {
+  plane_out *w = (plane_out *)user;
+  for (size_t done = 0; done < size;) {
+    const size_t n = size - done < (1u << 30) ? size - done : (1u << 30);
+    MPI_Status st;
+    if (MPI_File_write_at(w->f, (MPI_Offset)(w->off + w->at), (const char *)buf + done, (int)n,
+                          MPI_BYTE, &st) != MPI_SUCCESS)
+      return -1;
+    done += n;
+    w->at += n;
+  }
+  return 0;
+}
+
+/* Decode an enhanced chunked stream by planes, one range per process;
+ * *took = 0 (on every process) when it is not such a stream. */
+static int planes_mpi(const options *o, gwlz_ctx *ctx, uint64_t fsize, int *took) {
+  *took = 0;
+  int fz = open(o->cmp, O_RDONLY);
+  if (rank == 0) MPI_File_delete(o->out, MPI_INFO_NULL);
+  MPI_Barrier(MPI_COMM_WORLD);
+  plane_out w;
+  memset(&w, 0, sizeof w);
+  int opened = MPI_File_open(MPI_COMM_WORLD, o->out, MPI_MODE_CREATE | MPI_MODE_WRONLY,
+                             MPI_INFO_NULL, &w.f) == MPI_SUCCESS;
+  gwlz_error e = fz >= 0 && opened ? GWLZ_OK : GWLZ_ERR_IO;
+  if (e == GWLZ_OK) e = gwlz_part_decode(ctx, fd_read, &fz, fsize, rank, nprocs, &w.off, plane_write, &w);
+  if (fz >= 0) close(fz);
+  /* the same answer everywhere: a stream the plane decoder does not take */
+  int param = e == GWLZ_ERR_PARAM, any_param = 0;
+  MPI_Allreduce(&param, &any_param, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (opened) MPI_File_close(&w.f);
+  if (any_param) return 0;
+  *took = 1;
+  int ok = all_ok(e == GWLZ_OK);
+  if (!ok && e != GWLZ_OK) errmsg("cannot decompress '%s' to '%s': %s", o->cmp, o->out, gwlz_error_string(e));
+  return ok;
+}
+
 static int decompress_mpi(const options *o, gwlz_ctx *ctx) {
   double t0 = MPI_Wtime();
   MPI_File fin;
@@ -623,7 +812,18 @@ static int decompress_mpi(const options *o, gwlz_ctx *ctx) {
   }
   MPI_Bcast(span, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD);
   if (!span[2]) {
-    /* one piece or an enhancer: process 0 decodes it all */
+    /* a chunked stream with the (version 2) enhancer: every process decodes
+     * its planes through the streaming decoder's window */
+    int took = 0, pok = planes_mpi(o, ctx, (uint64_t)fsize, &took);
+    if (took) {
+      ok = pok;
+      gwlz_reader_close(rd);
+      MPI_File_close(&fin);
+      if (ok && rank == 0 && o->report)
+        printf("processes = %d\ntotal seconds = %.3f\n", nprocs, MPI_Wtime() - t0);
+      return ok;
+    }
+    /* one piece, or another enhancer: process 0 decodes it all */
     if (rank == 0) {
       unsigned char *all = malloc((size_t)fsize), *vals = NULL;
       gwlz_info info;
@@ -798,7 +998,7 @@ int main(int argc, char **argv) {
     if (!e) e = gwlz_set_base(ctx, o.base);
     if (!e && o.fast) e = gwlz_set_speed(ctx, GWLZ_SPEED_FAST);
     if (!e) e = gwlz_set_chunk_size(ctx, o.chunk);
-    if (!e) e = gwlz_set_groups(ctx, 0);
+    if (!e) e = gwlz_set_groups(ctx, o.groups);
     if (e) {
       if (rank == 0) errmsg("invalid settings: %s", gwlz_error_string(e));
       gwlz_free(ctx);

@@ -941,6 +941,8 @@ typedef struct {
   double sse0, sse1;
   double osse, omax; /* y == NULL: the output's error statistics */
   size_t ocnt;
+  double bsse, bmax; /* streaming: the base's error (gwlz_err_blocked's block) */
+  size_t bcnt;
   int fail;
 } e2_chunkout;
 
@@ -1003,8 +1005,11 @@ static void e2_infer_task(e2_state *s, const e2_model *M, const e2_seg *sg, void
  * E2_INFER_CHUNK tasks (each accumulator's tasks in order, whichever rows a
  * call covers). */
 static gwlz_error e2_infer_rows(e2_state *s, const e2_model *M, e2_chunkout *co,
-                                const gwlz_e2_window *w, size_t r0, size_t r1, void *y) {
-  const size_t ta = r0 * s->nseg, tb = r1 * s->nseg;
+                                const gwlz_e2_window *w, size_t r0, size_t r1, size_t tlo,
+                                size_t thi, void *y) {
+  size_t ta = r0 * s->nseg, tb = r1 * s->nseg;
+  ta = ta > tlo ? ta : tlo;
+  tb = tb < thi ? tb : thi;
   if (ta >= tb) return GWLZ_OK;
   const long c0 = (long)(ta / E2_INFER_CHUNK), c1 = (long)((tb - 1) / E2_INFER_CHUNK) + 1;
   int fail = 0;
@@ -1151,6 +1156,7 @@ struct gwlz_e2_enc_ {
   int trained, active;   /* active: a model with kept groups              */
   e2_chunkout *co;
   size_t nch;
+  size_t tlo, thi;       /* the segments this encoder works on           */
   double t0;
   gwlz_enh_stats stats;
 };
@@ -1179,6 +1185,7 @@ gwlz_error gwlz_e2_enc_open(const gwlz_enh_params *p, const void *x, const void 
   if (e == GWLZ_OK && !(E->M = (e2_model *)calloc(1, sizeof(e2_model)))) e = GWLZ_ERR_MEMORY;
   if (e == GWLZ_OK) {
     E->nch = (E->s.ntask + E2_INFER_CHUNK - 1) / E2_INFER_CHUNK;
+    E->thi = E->s.ntask;
     if (!(E->co = (e2_chunkout *)calloc(E->nch ? E->nch : 1, sizeof(e2_chunkout))))
       e = GWLZ_ERR_MEMORY;
   }
@@ -1204,6 +1211,21 @@ gwlz_error gwlz_e2_enc_open(const gwlz_enh_params *p, const void *x, const void 
   e2_progress(&E->s, 0.05);
   *out = E;
   return GWLZ_OK;
+}
+
+/* the rows of a sample box kept (the cross through the segment's row), in
+ * order, from data on */
+static void e2_sent_rows(e2_sent *en, size_t ts) {
+  const size_t zc = en->r / en->g.ny, yc = en->r % en->g.ny;
+  uint8_t *row = en->data;
+  for (size_t zz = 0; zz < en->g.nz; zz++)
+    for (size_t yy = 0; yy < en->g.ny; yy++) {
+      en->rows[zz * en->g.ny + yy] = NULL;
+      if (zz != zc && yy != yc) continue;
+      en->rows[zz * en->g.ny + yy] = row;
+      row += en->g.nx * ts;
+    }
+  en->g.rowp = en->rows;
 }
 
 /* Keep sample entry en from window w: X' of its box, its cells. */
@@ -1237,28 +1259,23 @@ static gwlz_error e2_store_fill(const e2_state *s, e2_sent *en, const gwlz_e2_wi
   en->pos = r * g->nx + x0;
   /* the rows kept: the cross through the segment's row (every row the taps
    * of the kernel read, clamped in the box as in the field) */
-  const size_t zc = z - za, yc = y - ya;
-  size_t nr = 0;
-  for (size_t zz = 0; zz < bg->nz; zz++)
-    for (size_t yy = 0; yy < bg->ny; yy++) nr += zz == zc || yy == yc;
-  en->cells = nr * bg->nx;
+  en->cells = (bg->nz + bg->ny - 1) * bg->nx;
   uint8_t *d = (uint8_t *)malloc(en->cells * ts + len * (ts + 2));
   if (!d) return GWLZ_ERR_MEMORY;
-  uint8_t *row = d;
+  en->data = d;
+  e2_sent_rows(en, ts);
   for (size_t zz = 0; zz < bg->nz; zz++)
     for (size_t yy = 0; yy < bg->ny; yy++) {
-      en->rows[zz * bg->ny + yy] = NULL;
-      if (zz != zc && yy != yc) continue;
+      uint8_t *row = (uint8_t *)en->rows[zz * bg->ny + yy];
+      if (!row) continue;
       const size_t gr = rz0 + (za + zz) * g->ny + (ya + yy);
       if (gr < w->row0 || gr - w->row0 >= w->g->nrows) {
         free(d);
+        en->data = NULL;
         return GWLZ_ERR_INTERNAL; /* the window does not hold the halo */
       }
       memcpy(row, (const uint8_t *)w->xr + ((gr - w->row0) * g->nx + xa) * ts, bg->nx * ts);
-      en->rows[zz * bg->ny + yy] = row;
-      row += bg->nx * ts;
     }
-  bg->rowp = en->rows;
   const size_t il = (r - w->row0) * g->nx + x0;
   uint8_t *dx = d + en->cells * ts, *da = dx + len * ts, *dm = da + len;
   memcpy(dx, (const uint8_t *)w->x + ((r - w->xrow0) * g->nx + x0) * ts, len * ts);
@@ -1270,15 +1287,40 @@ static gwlz_error e2_store_fill(const e2_state *s, e2_sent *en, const gwlz_e2_wi
     memcpy(dm, w->mask + il, len);
   else
     memset(dm, 0, len);
-  en->data = d;
   en->filled = 1;
+  return GWLZ_OK;
+}
+
+/* The base's error over the segments [ta, tb) of window w, per accumulator
+ * (each accumulator's segments in order). */
+static gwlz_error e2_base_error(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t ta, size_t tb) {
+  const e2_state *s = &E->s;
+  if (ta >= tb) return GWLZ_OK;
+  const long c0 = (long)(ta / E2_INFER_CHUNK), c1 = (long)((tb - 1) / E2_INFER_CHUNK) + 1;
+  const int threads = s->p->threads >= 1 ? s->p->threads : 1;
+  (void)threads;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(c1 - c0 > 1 ? threads : 1)
+  for (long c = c0; c < c1; c++) {
+    const size_t lo = (size_t)c * E2_INFER_CHUNK, hi = lo + E2_INFER_CHUNK;
+    e2_chunkout *co = &E->co[c];
+    for (size_t t = lo > ta ? lo : ta; t < (hi < tb ? hi : tb); t++) {
+      e2_seg sg;
+      e2_seg_window(s, w, t, &sg);
+      gwlz_err_add(s->g.type, sg.x, sg.xrs, sg.mask, sg.len, s->p->err_scale, &co->bsse,
+                   &co->bmax, &co->bcnt);
+    }
+  }
   return GWLZ_OK;
 }
 
 gwlz_error gwlz_e2_enc_sample(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0, size_t r1) {
   const e2_state *s = &E->s;
   if (!s->store || E->trained) return GWLZ_ERR_PARAM;
-  const size_t k0 = e2_store_first(&E->st, r0 * s->nseg), k1 = e2_store_first(&E->st, r1 * s->nseg);
+  size_t ta = r0 * s->nseg, tb = r1 * s->nseg;
+  ta = ta > E->tlo ? ta : E->tlo;
+  tb = tb < E->thi ? tb : E->thi;
+  if (ta >= tb) return GWLZ_OK;
+  const size_t k0 = e2_store_first(&E->st, ta), k1 = e2_store_first(&E->st, tb);
   gwlz_error err = GWLZ_OK;
   const int threads = s->p->threads >= 1 ? s->p->threads : 1;
   (void)threads;
@@ -1290,7 +1332,140 @@ gwlz_error gwlz_e2_enc_sample(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0
       err = err == GWLZ_OK ? e : err;
     }
   }
+  if (err == GWLZ_OK && s->p->err_scale > 0) err = e2_base_error(E, w, ta, tb);
   return err;
+}
+
+void gwlz_e2_enc_part(gwlz_e2_enc *E, int part, int parts, size_t *r0, size_t *r1) {
+  const size_t ca = E->nch * (size_t)part / (size_t)parts;
+  const size_t cb = E->nch * (size_t)(part + 1) / (size_t)parts;
+  E->tlo = ca * E2_INFER_CHUNK < E->s.ntask ? ca * E2_INFER_CHUNK : E->s.ntask;
+  E->thi = cb * E2_INFER_CHUNK < E->s.ntask ? cb * E2_INFER_CHUNK : E->s.ntask;
+  *r0 = E->tlo / E->s.nseg;
+  *r1 = E->thi > E->tlo ? (E->thi - 1) / E->s.nseg + 1 : *r0;
+}
+
+void gwlz_e2_enc_base_error(const gwlz_e2_enc *E, double *sse, double *maxerr, size_t *count) {
+  *sse = *maxerr = 0.0;
+  *count = 0;
+  for (size_t c = 0; c < E->nch; c++) {
+    *sse += E->co[c].bsse;
+    if (E->co[c].bmax > *maxerr) *maxerr = E->co[c].bmax;
+    *count += E->co[c].bcnt;
+  }
+}
+
+/* ---- exchange between processes ----------------------------------------------------------- */
+static void e2_put_u64(gwlz_wbuf *o, uint64_t v) { gwlz_wbuf_u64(o, v); }
+
+gwlz_error gwlz_e2_enc_export(const gwlz_e2_enc *E, int what, gwlz_wbuf *out) {
+  const e2_state *s = &E->s;
+  const size_t ts = gwlz_type_size(s->g.type);
+  if (what == GWLZ_E2_SAMPLES) {
+    const size_t k0 = e2_store_first(&E->st, E->tlo), k1 = e2_store_first(&E->st, E->thi);
+    for (size_t k = k0; k < k1; k++) {
+      const e2_sent *en = &E->st.e[k];
+      if (!en->filled) return GWLZ_ERR_PARAM;
+      e2_put_u64(out, en->t);
+      e2_put_u64(out, en->g.nz);
+      e2_put_u64(out, en->g.ny);
+      e2_put_u64(out, en->g.nx);
+      e2_put_u64(out, en->r);
+      e2_put_u64(out, en->x0);
+      e2_put_u64(out, en->len);
+      e2_put_u64(out, en->pos);
+      e2_put_u64(out, en->cells);
+      gwlz_wbuf_put(out, en->data, en->cells * ts + en->len * (ts + 2));
+    }
+  } else {
+    const size_t c0 = E->tlo / E2_INFER_CHUNK;
+    const size_t c1 = E->thi > E->tlo ? (E->thi - 1) / E2_INFER_CHUNK + 1 : c0;
+    for (size_t c = c0; c < c1; c++) {
+      const e2_chunkout *co = &E->co[c];
+      if (co->fail) return GWLZ_ERR_MEMORY;
+      e2_put_u64(out, c);
+      const double d[6] = {co->sse0, co->sse1, co->osse, co->omax, co->bsse, co->bmax};
+      for (int i = 0; i < 6; i++) gwlz_wbuf_f64(out, d[i]);
+      e2_put_u64(out, co->ocnt);
+      e2_put_u64(out, co->bcnt);
+      e2_put_u64(out, co->cnt);
+      for (size_t i = 0; i < co->cnt; i++) e2_put_u64(out, co->pos[i]);
+    }
+  }
+  return out->err;
+}
+
+gwlz_error gwlz_e2_enc_import(gwlz_e2_enc *E, int what, const uint8_t *p, size_t size) {
+  e2_state *s = &E->s;
+  const size_t ts = gwlz_type_size(s->g.type);
+  gwlz_rbuf r;
+  gwlz_rbuf_init(&r, p, size);
+  while (gwlz_rbuf_left(&r) > 0) {
+    uint64_t v[9];
+    if (what == GWLZ_E2_SAMPLES) {
+      for (int i = 0; i < 9; i++)
+        if (gwlz_rbuf_u64(&r, &v[i]) != GWLZ_OK) return GWLZ_ERR_CORRUPT;
+      const size_t k = e2_store_first(&E->st, (size_t)v[0]);
+      if (k >= E->st.cnt || E->st.e[k].t != v[0] || v[1] < 1 || v[1] > 2 * E2_HALO + 1 ||
+          v[2] < 1 || v[2] > 2 * E2_HALO + 1 || v[3] < 1 || v[3] > E2_SEG + 2 * E2_HALO ||
+          v[4] >= v[1] * v[2] || v[6] < 1 || v[6] > E2_SEG || v[5] + v[6] > v[3] ||
+          v[8] != (v[1] + v[2] - 1) * v[3])
+        return GWLZ_ERR_CORRUPT;
+      e2_sent *en = &E->st.e[k];
+      const size_t bytes = (size_t)v[8] * ts + (size_t)v[6] * (ts + 2);
+      if (gwlz_rbuf_left(&r) < bytes) return GWLZ_ERR_CORRUPT;
+      free(en->data);
+      en->data = (uint8_t *)malloc(bytes);
+      if (!en->data) return GWLZ_ERR_MEMORY;
+      memcpy(en->data, p + r.pos, bytes);
+      r.pos += bytes;
+      memset(&en->g, 0, sizeof en->g);
+      en->g.type = s->g.type;
+      en->g.eb = s->g.eb;
+      en->g.k = en->g.nd = s->g.k;
+      en->g.nz = (size_t)v[1];
+      en->g.ny = (size_t)v[2];
+      en->g.nx = (size_t)v[3];
+      const size_t ext[3] = {en->g.nz, en->g.ny, en->g.nx};
+      for (int a = 0; a < en->g.nd; a++) en->g.N[a] = ext[3 - en->g.nd + a];
+      en->g.nrows = en->g.nz * en->g.ny;
+      en->g.n = en->g.nrows * en->g.nx;
+      en->r = (size_t)v[4];
+      en->x0 = (size_t)v[5];
+      en->len = (size_t)v[6];
+      en->pos = (size_t)v[7];
+      en->cells = (size_t)v[8];
+      e2_sent_rows(en, ts);
+      en->filled = 1;
+    } else {
+      double d[6];
+      if (gwlz_rbuf_u64(&r, &v[0]) != GWLZ_OK || v[0] >= E->nch) return GWLZ_ERR_CORRUPT;
+      for (int i = 0; i < 6; i++)
+        if (gwlz_rbuf_f64(&r, &d[i]) != GWLZ_OK) return GWLZ_ERR_CORRUPT;
+      for (int i = 1; i < 4; i++)
+        if (gwlz_rbuf_u64(&r, &v[i]) != GWLZ_OK) return GWLZ_ERR_CORRUPT;
+      e2_chunkout *co = &E->co[v[0]];
+      if (v[3] > gwlz_rbuf_left(&r) / 8) return GWLZ_ERR_CORRUPT;
+      free(co->pos);
+      memset(co, 0, sizeof *co);
+      co->sse0 = d[0];
+      co->sse1 = d[1];
+      co->osse = d[2];
+      co->omax = d[3];
+      co->bsse = d[4];
+      co->bmax = d[5];
+      co->ocnt = (size_t)v[1];
+      co->bcnt = (size_t)v[2];
+      co->cnt = co->cap = (size_t)v[3];
+      if (co->cnt && !(co->pos = (size_t *)malloc(co->cnt * sizeof(size_t)))) return GWLZ_ERR_MEMORY;
+      for (size_t i = 0; i < co->cnt; i++) {
+        uint64_t q;
+        if (gwlz_rbuf_u64(&r, &q) != GWLZ_OK) return GWLZ_ERR_CORRUPT;
+        co->pos[i] = (size_t)q;
+      }
+    }
+  }
+  return GWLZ_OK;
 }
 
 gwlz_error gwlz_e2_enc_train(gwlz_e2_enc *E, int *active) {
@@ -1329,7 +1504,7 @@ gwlz_error gwlz_e2_enc_infer(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0,
                              void *y) {
   if (!E->trained || !E->active) return GWLZ_ERR_PARAM;
   if (r0 < w->row0 || r1 > w->row0 + w->g->nrows || r0 < w->xrow0) return GWLZ_ERR_PARAM;
-  return e2_infer_rows(&E->s, E->M, E->co, w, r0, r1, y);
+  return e2_infer_rows(&E->s, E->M, E->co, w, r0, r1, E->tlo, E->thi, y);
 }
 
 gwlz_error gwlz_e2_enc_finish(gwlz_e2_enc *E, void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,

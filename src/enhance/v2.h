@@ -206,4 +206,19 @@ gwlz_error gwlz_e2_enc_infer(gwlz_e2_enc *E, const gwlz_e2_window *w, size_t r0,
 gwlz_error gwlz_e2_enc_finish(gwlz_e2_enc *E, void *y, gwlz_wbuf *models, gwlz_wbuf *exceptions,
                               gwlz_enh_stats *st);
 void gwlz_e2_enc_close(gwlz_e2_enc *E);
+/* Processes: part `part` of `parts` takes a range of whole accumulators
+ * (GWLZ_ERR_BLOCK segments each) for sample() and infer(); *r0, *r1 the rows
+ * it needs (plus the halo). Between the steps the parts exchange, every one
+ * receiving every part's export in order (import): the samples after the
+ * sample pass, the accumulators (with the base's error) after the sample
+ * pass and after the inference; train and finish then run on every part
+ * with the same bytes. */
+#define GWLZ_E2_SAMPLES 1
+#define GWLZ_E2_SUMS 2
+void gwlz_e2_enc_part(gwlz_e2_enc *E, int part, int parts, size_t *r0, size_t *r1);
+gwlz_error gwlz_e2_enc_export(const gwlz_e2_enc *E, int what, gwlz_wbuf *out);
+gwlz_error gwlz_e2_enc_import(gwlz_e2_enc *E, int what, const uint8_t *p, size_t size);
+/* The base's error summed over the accumulators in order: the value of
+ * gwlz_err_blocked (with p->err_scale) over the sampled rows. */
+void gwlz_e2_enc_base_error(const gwlz_e2_enc *E, double *sse, double *maxerr, size_t *count);
 #endif
