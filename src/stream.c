@@ -865,8 +865,7 @@ static gwlz_error slurp(const source *src, uint8_t **out) {
 static int enh_windows_apply(const gwlz_settings *s);
 static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
                                   gwlz_reader *rd, uint64_t base_size, double eb, double vmin,
-                                  double vmax, const gwlz_part_comm *comm, gwlz_wbuf *models,
-                                  gwlz_wbuf *exc, gwlz_enh_stats *est, gwlz_enh_outcome *oc);
+                                  double vmax, const gwlz_part_comm *comm, gwlz_enh_run *run);
 
 /* The base-only streaming pipeline: range scan, chunks by batches of slabs,
  * head, records and tail written to out, or appended to bs when bs is not
@@ -934,29 +933,23 @@ static gwlz_error compress_windows(gwlz_ctx *ctx, const gwlz_settings *s, const 
   if (e != GWLZ_OK) return e;
   const size_t finite = s->n - st->num_special;
   if (!(eb > 0) || finite == 0 || s->groups <= 0) return GWLZ_OK;
-  gwlz_wbuf models, exc;
-  gwlz_wbuf_init(&models);
-  gwlz_wbuf_init(&exc);
-  gwlz_enh_stats es;
-  gwlz_enh_outcome oc;
-  memset(&es, 0, sizeof es);
-  memset(&oc, 0, sizeof oc);
+  gwlz_enh_run run;
+  gwlz_enh_run_init(&run);
   gwlz_reader *rd = NULL;
   e = gwlz_reader_open(NULL, NULL, bs->data, bs->size, &rd);
   if (e == GWLZ_OK)
-    e = enh_windows_run(ctx, s, src, rd, bs->size, eb, st->value_min, st->value_max, NULL, &models,
-                        &exc, &es, &oc);
+    e = enh_windows_run(ctx, s, src, rd, bs->size, eb, st->value_min, st->value_max, NULL, &run);
   gwlz_reader_close(rd);
-  if (e == GWLZ_OK) e = gwlz_ctx_enh_verdict(ctx, eb, &oc, st, enhanced);
+  if (e == GWLZ_OK) e = gwlz_ctx_enh_verdict(ctx, eb, &run.oc, st, enhanced);
   if (e == GWLZ_OK) {
-    st->train_seconds = es.train_seconds;
-    st->enhance_seconds = es.enhance_seconds;
-    st->epochs_run = es.epochs_run;
-    if (*enhanced) e = gwlz_part_enh_tail(gwlz_load_u32(bs->data + bs->size - 4), &models, &exc, tail);
+    st->train_seconds = run.es.train_seconds;
+    st->enhance_seconds = run.es.enhance_seconds;
+    st->epochs_run = run.es.epochs_run;
+    if (*enhanced)
+      e = gwlz_part_enh_tail(gwlz_load_u32(bs->data + bs->size - 4), &run.models, &run.exc, tail);
     st->total_bytes = *enhanced ? bs->size - 16 + tail->size : bs->size;
   }
-  gwlz_wbuf_free(&models);
-  gwlz_wbuf_free(&exc);
+  gwlz_enh_run_free(&run);
   return e;
 }
 
@@ -1995,13 +1988,23 @@ static gwlz_error enh_exchange(gwlz_e2_enc *E, int ok, const gwlz_part_comm *com
   return e;
 }
 
+void gwlz_enh_run_init(gwlz_enh_run *r) {
+  memset(r, 0, sizeof *r);
+  gwlz_wbuf_init(&r->models);
+  gwlz_wbuf_init(&r->exc);
+}
+
+void gwlz_enh_run_free(gwlz_enh_run *r) {
+  gwlz_wbuf_free(&r->models);
+  gwlz_wbuf_free(&r->exc);
+}
+
 gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn read_in,
                              void *in_user, gwlz_reader *rd, uint64_t base_size, double eb,
                              double vmin, double vmax, const gwlz_part_comm *comm,
-                             gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
-                             gwlz_enh_outcome *oc) {
+                             gwlz_enh_run *run) {
   const source src = {read_in, in_user, NULL, (uint64_t)s->n * gwlz_type_size(s->type)};
-  return enh_windows_run(ctx, s, &src, rd, base_size, eb, vmin, vmax, comm, models, exc, est, oc);
+  return enh_windows_run(ctx, s, &src, rd, base_size, eb, vmin, vmax, comm, run);
 }
 
 /* The enhancer over the base-only stream (reader rd, base_size bytes) of
@@ -2009,8 +2012,10 @@ gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn
  * oc what the verdict needs. comm (NULL: one process) spreads the work. */
 static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const source *src,
                                   gwlz_reader *rd, uint64_t base_size, double eb, double vmin,
-                                  double vmax, const gwlz_part_comm *comm, gwlz_wbuf *models,
-                                  gwlz_wbuf *exc, gwlz_enh_stats *est, gwlz_enh_outcome *oc) {
+                                  double vmax, const gwlz_part_comm *comm, gwlz_enh_run *run) {
+  gwlz_wbuf *models = &run->models, *exc = &run->exc;
+  gwlz_enh_stats *est = &run->es;
+  gwlz_enh_outcome *oc = &run->oc;
   enh_job J;
   memset(&J, 0, sizeof J);
   J.s = s;
@@ -2299,18 +2304,32 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   return w.te.err;
 }
 
+/* A reader over src and, for a chunked stream with a version 2 enhancer
+ * (that the context does not skip), its model (*boxed = 1). */
+static gwlz_error open_decoder(gwlz_ctx *ctx, const source *src, gwlz_reader **rd, enh_dec *ed,
+                               int *boxed) {
+  *boxed = 0;
+  gwlz_error e = reader_open_src(src, rd);
+  if (e != GWLZ_OK) return e;
+  if (!gwlz_reader_grid(*rd) && !gwlz_ctx_skips_enhancer(ctx)) e = enh_load(*rd, ed, boxed);
+  if (e != GWLZ_OK) {
+    gwlz_reader_close(*rd);
+    *rd = NULL;
+  }
+  return e;
+}
+
 gwlz_error gwlz_decompress_stream(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user,
                                   uint64_t src_size, gwlz_write_fn write, void *write_user) {
   if (!ctx || !read || !write) return GWLZ_ERR_PARAM;
   source src = {read, read_user, NULL, src_size};
   sink out = {write, write_user, 0};
   gwlz_reader *rd;
-  gwlz_error e = reader_open_src(&src, &rd);
-  if (e != GWLZ_OK) return e;
   enh_dec ed;
   int boxed = 0;
   const int threads = gwlz_ctx_threads(ctx);
-  if (!gwlz_reader_grid(rd) && !gwlz_ctx_skips_enhancer(ctx)) e = enh_load(rd, &ed, &boxed);
+  gwlz_error e = open_decoder(ctx, &src, &rd, &ed, &boxed);
+  if (e != GWLZ_OK) return e;
   if (boxed) {
     /* by batches when that holds less than the whole array and the stream */
     const size_t ts = gwlz_type_size(rd->h.type);
@@ -2352,12 +2371,11 @@ gwlz_error gwlz_part_decode(gwlz_ctx *ctx, gwlz_read_fn read, void *read_user, u
   source src = {read, read_user, NULL, src_size};
   sink out = {write, write_user, 0};
   gwlz_reader *rd;
-  gwlz_error e = reader_open_src(&src, &rd);
-  if (e != GWLZ_OK) return e;
   enh_dec ed;
   int boxed = 0;
-  if (!gwlz_reader_grid(rd) && !gwlz_ctx_skips_enhancer(ctx)) e = enh_load(rd, &ed, &boxed);
-  if (e == GWLZ_OK && !boxed) e = GWLZ_ERR_PARAM;
+  gwlz_error e = open_decoder(ctx, &src, &rd, &ed, &boxed);
+  if (e != GWLZ_OK) return e;
+  if (!boxed) e = GWLZ_ERR_PARAM;
   if (e == GWLZ_OK) {
     const size_t D = rd->h.dims[0], za = D * (size_t)part / (size_t)parts;
     const size_t zb = D * (size_t)(part + 1) / (size_t)parts;

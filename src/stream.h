@@ -153,11 +153,19 @@ typedef struct {
   void *user;
 } gwlz_part_comm;
 typedef struct gwlz_reader gwlz_reader;
+/* What a windowed enhancer run gives: its payloads (empty: none), its
+ * statistics and the outcome the verdict needs (oc.es points to es). */
+typedef struct {
+  gwlz_wbuf models, exc;
+  gwlz_enh_stats es;
+  gwlz_enh_outcome oc;
+} gwlz_enh_run;
+void gwlz_enh_run_init(gwlz_enh_run *r);
+void gwlz_enh_run_free(gwlz_enh_run *r);
 gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn read_in,
                              void *in_user, gwlz_reader *rd, uint64_t base_size, double eb,
                              double vmin, double vmax, const gwlz_part_comm *comm,
-                             gwlz_wbuf *models, gwlz_wbuf *exc, gwlz_enh_stats *est,
-                             gwlz_enh_outcome *oc);
+                             gwlz_enh_run *run);
 /* What follows the base-only stream's bytes but its last 16 (END) in the
  * enhanced stream: ENHM, EXCP and END; end_crc: the base-only END's CRC. */
 gwlz_error gwlz_part_enh_tail(uint32_t end_crc, const gwlz_wbuf *models, const gwlz_wbuf *exc,

@@ -445,35 +445,30 @@ static int enhance_mpi(const options *o, gwlz_ctx *ctx, const gwlz_settings *s, 
   if (e == GWLZ_OK) e = gwlz_reader_open(fd_read, &fz, NULL, base_size, &rd);
   /* every process takes part in the exchanges, even one that failed here */
   gwlz_part_comm comm = {rank, nprocs, mpi_allgather, NULL};
-  gwlz_wbuf models, exc, tail;
-  gwlz_wbuf_init(&models);
-  gwlz_wbuf_init(&exc);
+  gwlz_enh_run run;
+  gwlz_wbuf tail;
+  gwlz_enh_run_init(&run);
   gwlz_wbuf_init(&tail);
-  gwlz_enh_stats es;
-  gwlz_enh_outcome oc;
-  memset(&es, 0, sizeof es);
-  memset(&oc, 0, sizeof oc);
   if (e != GWLZ_OK) { /* the exchanges of gwlz_part_enhance, failed */
     gwlz_wbuf dummy;
     gwlz_wbuf_init(&dummy);
     for (int k = 0; k < 3; k++) mpi_allgather(NULL, NULL, &dummy);
     gwlz_wbuf_free(&dummy);
   } else {
-    e = gwlz_part_enhance(ctx, s, fd_read, &fin, rd, base_size, eb, vmin, vmax, &comm, &models,
-                          &exc, &es, &oc);
+    e = gwlz_part_enhance(ctx, s, fd_read, &fin, rd, base_size, eb, vmin, vmax, &comm, &run);
   }
   int ok = all_ok(e == GWLZ_OK);
   if (!ok && rank == 0) errmsg("enhancer: %s", gwlz_error_string(e ? e : GWLZ_ERR_IO));
   gwlz_stats st;
   memset(&st, 0, sizeof st);
   if (ok) {
-    e = gwlz_ctx_enh_verdict(ctx, eb, &oc, &st, &res->enhanced);
+    e = gwlz_ctx_enh_verdict(ctx, eb, &run.oc, &st, &res->enhanced);
     ok = e == GWLZ_OK;
     if (!ok && rank == 0) errmsg("enhancer: %s", gwlz_error_string(e));
   }
   int wok = 1;
   if (ok && res->enhanced && rank == 0) {
-    e = gwlz_part_enh_tail(end_crc, &models, &exc, &tail);
+    e = gwlz_part_enh_tail(end_crc, &run.models, &run.exc, &tail);
     int fw = e == GWLZ_OK ? open(o->cmp, O_WRONLY) : -1;
     wok = fw >= 0;
     for (size_t done = 0; wok && done < tail.size;) {
@@ -494,8 +489,7 @@ static int enhance_mpi(const options *o, gwlz_ctx *ctx, const gwlz_settings *s, 
   gwlz_reader_close(rd);
   if (fin >= 0) close(fin);
   if (fz >= 0) close(fz);
-  gwlz_wbuf_free(&models);
-  gwlz_wbuf_free(&exc);
+  gwlz_enh_run_free(&run);
   gwlz_wbuf_free(&tail);
   return ok;
 }
