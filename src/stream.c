@@ -1810,6 +1810,70 @@ static size_t es_bytes(const gwlz_grid *g, size_t ts, size_t H, size_t rows) {
   return planes * plane_values(g) * (ts + 2) + S * plane_values(g) * ts;
 }
 
+/* The window's buffers for es->rd, es->P, es->ts, es->H, es->threads: the
+ * halo and two batches of planes (value, aux, mask), with_out: one batch of
+ * output; the per-thread scratch. */
+static gwlz_error es_alloc(enh_stream *es, int with_out) {
+  const gwlz_grid *g = &es->rd->g;
+  size_t z0, z1;
+  rows_range(g, 0, rows_per_batch(g, es->threads), &z0, &z1);
+  const size_t S = z1 - z0, cap = es->H + 2 * S < g->dims[0] ? es->H + 2 * S : g->dims[0];
+  es->x = (uint8_t *)big_alloc(cap * es->P * es->ts);
+  es->aux = (uint8_t *)big_alloc(cap * es->P);
+  es->mask = (uint8_t *)big_alloc(cap * es->P);
+  if (with_out) es->out = (uint8_t *)big_alloc(S * es->P * es->ts);
+  if (!es->x || !es->aux || !es->mask || (with_out && !es->out)) return GWLZ_ERR_MEMORY;
+  return pool_init(&es->pool, es->threads);
+}
+
+static void es_free(enh_stream *es) {
+  if (es->pool.t) pool_free(&es->pool);
+  free(es->x);
+  free(es->aux);
+  free(es->mask);
+  free(es->out);
+  es->x = es->out = es->aux = es->mask = NULL;
+}
+
+/* Walk the batches of chunk rows that meet planes [za, zb) in order: for
+ * each, the window is filled (the halo planes before the first batch, the
+ * batch, the next batch whole for the halo after it), fn runs on the batch's
+ * planes within [za, zb), and the planes below the batch's last halo planes
+ * are dropped. */
+typedef gwlz_error (*es_batch_fn)(enh_stream *es, size_t z0, size_t z1, void *user);
+
+static gwlz_error es_walk(enh_stream *es, size_t za, size_t zb, es_batch_fn fn, void *user) {
+  const gwlz_grid *g = &es->rd->g;
+  const size_t rows = rows_per_batch(g, es->threads), nb = (g->grid[0] + rows - 1) / rows;
+  gwlz_error e = GWLZ_OK;
+  int started = 0;
+  for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
+    size_t z0, z1;
+    rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
+    if (z1 <= za) continue;
+    if (z0 >= zb) break;
+    if (!started) {
+      es->base = es->top = z0 >= es->H ? z0 - es->H : 0;
+      started = 1;
+    }
+    size_t need = z1 + es->H < g->dims[0] ? z1 + es->H : g->dims[0];
+    if (need > z1) {
+      size_t n0, n1;
+      rows_range(g, (b + 1) * rows, (b + 2) * rows < g->grid[0] ? (b + 2) * rows : g->grid[0],
+                 &n0, &n1);
+      need = n1;
+    }
+    e = es_fill(es, need);
+    if (e == GWLZ_OK) e = fn(es, z0 > za ? z0 : za, z1 < zb ? z1 : zb, user);
+    es_drop(es, z1 >= es->H ? z1 - es->H : 0);
+  }
+  return e;
+}
+
+static gwlz_error es_batch_out(enh_stream *es, size_t z0, size_t z1, void *user) {
+  return es_batch(es, z0, z1, (sink *)user);
+}
+
 static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sink *out,
                                          int threads, size_t za, size_t zb) {
   const gwlz_grid *g = &rd->g;
@@ -1821,42 +1885,9 @@ static gwlz_error stream_decode_enhanced(gwlz_reader *rd, const enh_dec *ed, sin
   es.ts = gwlz_type_size(rd->h.type);
   es.H = ed->used[0] ? E2_HALO : 0;
   es.threads = threads;
-  const size_t rows = rows_per_batch(g, threads), nb = (g->grid[0] + rows - 1) / rows;
-  size_t z0, z1;
-  rows_range(g, 0, rows, &z0, &z1);
-  const size_t S = z1 - z0, cap = es.H + 2 * S < g->dims[0] ? es.H + 2 * S : g->dims[0];
-  es.x = (uint8_t *)big_alloc(cap * es.P * es.ts);
-  es.aux = (uint8_t *)big_alloc(cap * es.P);
-  es.mask = (uint8_t *)big_alloc(cap * es.P);
-  es.out = (uint8_t *)big_alloc(S * es.P * es.ts);
-  gwlz_error e = es.x && es.aux && es.mask && es.out ? pool_init(&es.pool, threads)
-                                                    : GWLZ_ERR_MEMORY;
-  int started = 0;
-  for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
-    rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
-    if (z1 <= za) continue;
-    if (z0 >= zb) break;
-    if (!started) { /* the halo planes before the first batch */
-      es.base = es.top = z0 >= es.H ? z0 - es.H : 0;
-      started = 1;
-    }
-    /* the batch and the halo planes after it: the next batch whole */
-    size_t need = z1 + es.H < g->dims[0] ? z1 + es.H : g->dims[0];
-    if (need > z1) {
-      size_t n0, n1;
-      rows_range(g, (b + 1) * rows, (b + 2) * rows < g->grid[0] ? (b + 2) * rows : g->grid[0],
-                 &n0, &n1);
-      need = n1;
-    }
-    e = es_fill(&es, need);
-    if (e == GWLZ_OK) e = es_batch(&es, z0 > za ? z0 : za, z1 < zb ? z1 : zb, out);
-    es_drop(&es, z1 >= es.H ? z1 - es.H : 0);
-  }
-  if (es.pool.t) pool_free(&es.pool);
-  free(es.x);
-  free(es.aux);
-  free(es.mask);
-  free(es.out);
+  gwlz_error e = es_alloc(&es, 1);
+  if (e == GWLZ_OK) e = es_walk(&es, za, zb, es_batch_out, out);
+  es_free(&es);
   return e;
 }
 
@@ -1916,60 +1947,39 @@ typedef struct {
   gwlz_e2_enc *E;
 } enh_job;
 
-/* Pass over planes [pa, pb) in batches of chunk rows: sample (and the base's
- * error) or infer. */
-static gwlz_error enh_pass(enh_job *J, int infer) {
-  enh_stream *es = &J->es;
-  const gwlz_grid *g = &es->rd->g;
-  const size_t rows = rows_per_batch(g, es->threads), nb = (g->grid[0] + rows - 1) / rows;
-  const size_t ts = es->ts, P = es->P;
+/* One batch of a pass over the array (planes [z0, z1), held in the window
+ * with their halo), slice by slice: sample (and the base's error) or infer. */
+typedef struct {
+  enh_job *J;
+  int infer;
+} enh_pass_ctx;
+
+static gwlz_error enh_batch(enh_stream *es, size_t z0, size_t z1, void *user) {
+  enh_pass_ctx *pc = (enh_pass_ctx *)user;
+  enh_job *J = pc->J;
+  const size_t ts = es->ts, P = es->P, planes = es->top - es->base;
   gwlz_error e = GWLZ_OK;
-  int started = 0;
-  for (size_t b = 0; e == GWLZ_OK && b < nb; b++) {
-    size_t z0, z1;
-    rows_range(g, b * rows, (b + 1) * rows < g->grid[0] ? (b + 1) * rows : g->grid[0], &z0, &z1);
-    if (z1 <= J->pa) continue;
-    if (z0 >= J->pb) break;
-    if (!started) { /* the halo planes before the first batch */
-      es->base = es->top = z0 >= es->H ? z0 - es->H : 0;
-      started = 1;
-    }
-    size_t need = z1 + es->H < g->dims[0] ? z1 + es->H : g->dims[0];
-    if (need > z1) { /* the halo planes after the batch: the next batch whole */
-      size_t n0, n1;
-      rows_range(g, (b + 1) * rows, (b + 2) * rows < g->grid[0] ? (b + 2) * rows : g->grid[0],
-                 &n0, &n1);
-      need = n1;
-    }
-    if ((e = es_fill(es, need)) != GWLZ_OK) break;
-    gwlz_e2_window w;
-    const size_t planes = es->top - es->base;
-    J->gw = J->g; /* the window: planes [base, top) of dimension 0 */
-    J->gw.N[0] = planes;
-    J->gw.n = planes * P;
-    J->gw.nrows = J->gw.n / J->gw.nx;
-    if (J->gw.nd == 3) J->gw.nz = planes;
-    if (J->gw.nd == 2) J->gw.ny = planes;
-    w.g = &J->gw;
-    w.row0 = es->base * J->rp;
-    w.xr = es->x;
-    w.aux = es->aux;
-    w.mask = es->mask;
-    const size_t qa = z0 > J->pa ? z0 : J->pa, qb = z1 < J->pb ? z1 : J->pb;
-    for (size_t q0 = qa; e == GWLZ_OK && q0 < qb; q0 += J->slice) {
-      const size_t q1 = q0 + J->slice < qb ? q0 + J->slice : qb;
-      e = src_read(J->src, (uint64_t)q0 * P * ts, J->xs, (q1 - q0) * P * ts);
-      w.x = J->xs;
-      w.xrow0 = q0 * J->rp;
-      if (e != GWLZ_OK) break;
-      if (infer)
-        e = gwlz_e2_enc_infer(J->E, &w, q0 * J->rp, q1 * J->rp, NULL);
-      else
-        e = gwlz_e2_enc_sample(J->E, &w, q0 * J->rp, q1 * J->rp);
-    }
-    es_drop(es, z1 >= es->H ? z1 - es->H : 0);
+  J->gw = J->g; /* the window: planes [base, top) of dimension 0 */
+  J->gw.N[0] = planes;
+  J->gw.n = planes * P;
+  J->gw.nrows = J->gw.n / J->gw.nx;
+  if (J->gw.nd == 3) J->gw.nz = planes;
+  if (J->gw.nd == 2) J->gw.ny = planes;
+  gwlz_e2_window w = {&J->gw, es->base * J->rp, es->x, es->aux, es->mask, J->xs, 0};
+  for (size_t q0 = z0; e == GWLZ_OK && q0 < z1; q0 += J->slice) {
+    const size_t q1 = q0 + J->slice < z1 ? q0 + J->slice : z1;
+    e = src_read(J->src, (uint64_t)q0 * P * ts, J->xs, (q1 - q0) * P * ts);
+    w.xrow0 = q0 * J->rp;
+    if (e == GWLZ_OK)
+      e = pc->infer ? gwlz_e2_enc_infer(J->E, &w, q0 * J->rp, q1 * J->rp, NULL)
+                    : gwlz_e2_enc_sample(J->E, &w, q0 * J->rp, q1 * J->rp);
   }
   return e;
+}
+
+static gwlz_error enh_pass(enh_job *J, int infer) {
+  enh_pass_ctx pc = {J, infer};
+  return es_walk(&J->es, J->pa, J->pb, enh_batch, &pc);
 }
 
 /* Every process's export of `what`, imported by every process in order; a
@@ -2030,9 +2040,11 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
   ep.threads = s->threads;
   gwlz_error e = gwlz_e2_geom(&ep, &J.g);
   enh_stream *es = &J.es;
-  const gwlz_grid *g = &rd->g;
-  if (e == GWLZ_OK && (!rd->chunked || g->dims[0] <= 1 || J.g.nd < 2)) e = GWLZ_ERR_PARAM;
+  /* rd NULL: a process that could not open the stream (it still takes part
+   * in the exchanges, and fails them) */
+  if (e == GWLZ_OK && (!rd || !rd->chunked || rd->g.dims[0] <= 1 || J.g.nd < 2)) e = GWLZ_ERR_PARAM;
   if (e == GWLZ_OK) {
+    const gwlz_grid *g = &rd->g;
     int used[GWLZ_MAX_DIMS];
     enh_used_axes(&rd->h, J.g.k, used);
     es->rd = rd;
@@ -2042,17 +2054,12 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
     es->threads = s->threads;
     J.rp = es->P / J.g.nx;
     J.slice = ENH_SLICE_BYTES / (es->P * es->ts);
-    if (J.slice < 1) J.slice = 1;
-    const size_t rows = rows_per_batch(g, s->threads);
     size_t z0, z1;
-    rows_range(g, 0, rows, &z0, &z1);
-    const size_t S = z1 - z0, cap = es->H + 2 * S < g->dims[0] ? es->H + 2 * S : g->dims[0];
-    if (J.slice > S) J.slice = S;
-    es->x = (uint8_t *)big_alloc(cap * es->P * es->ts);
-    es->aux = (uint8_t *)big_alloc(cap * es->P);
-    es->mask = (uint8_t *)big_alloc(cap * es->P);
+    rows_range(g, 0, rows_per_batch(g, s->threads), &z0, &z1);
+    if (J.slice < 1) J.slice = 1;
+    if (J.slice > z1 - z0) J.slice = z1 - z0;
     J.xs = (uint8_t *)big_alloc(J.slice * es->P * es->ts);
-    e = es->x && es->aux && es->mask && J.xs ? pool_init(&es->pool, s->threads) : GWLZ_ERR_MEMORY;
+    e = J.xs ? es_alloc(es, 0) : GWLZ_ERR_MEMORY;
   }
   int active = 0;
   if (e == GWLZ_OK) e = gwlz_e2_enc_open(&ep, NULL, NULL, &J.E);
@@ -2092,10 +2099,7 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
     oc->es = est;
   }
   gwlz_e2_enc_close(J.E);
-  if (es->pool.t) pool_free(&es->pool);
-  free(es->x);
-  free(es->aux);
-  free(es->mask);
+  es_free(es);
   free(J.xs);
   return e;
 }

@@ -162,6 +162,8 @@ typedef struct {
 } gwlz_enh_run;
 void gwlz_enh_run_init(gwlz_enh_run *r);
 void gwlz_enh_run_free(gwlz_enh_run *r);
+/* rd NULL: this process could not open the stream; it still takes part in
+ * the exchanges, which then fail on every process. */
 gwlz_error gwlz_part_enhance(gwlz_ctx *ctx, const gwlz_settings *s, gwlz_read_fn read_in,
                              void *in_user, gwlz_reader *rd, uint64_t base_size, double eb,
                              double vmin, double vmax, const gwlz_part_comm *comm,

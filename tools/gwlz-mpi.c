@@ -443,20 +443,15 @@ static int enhance_mpi(const options *o, gwlz_ctx *ctx, const gwlz_settings *s, 
   gwlz_reader *rd = NULL;
   gwlz_error e = fin >= 0 && fz >= 0 ? GWLZ_OK : GWLZ_ERR_IO;
   if (e == GWLZ_OK) e = gwlz_reader_open(fd_read, &fz, NULL, base_size, &rd);
-  /* every process takes part in the exchanges, even one that failed here */
   gwlz_part_comm comm = {rank, nprocs, mpi_allgather, NULL};
   gwlz_enh_run run;
   gwlz_wbuf tail;
   gwlz_enh_run_init(&run);
   gwlz_wbuf_init(&tail);
-  if (e != GWLZ_OK) { /* the exchanges of gwlz_part_enhance, failed */
-    gwlz_wbuf dummy;
-    gwlz_wbuf_init(&dummy);
-    for (int k = 0; k < 3; k++) mpi_allgather(NULL, NULL, &dummy);
-    gwlz_wbuf_free(&dummy);
-  } else {
-    e = gwlz_part_enhance(ctx, s, fd_read, &fin, rd, base_size, eb, vmin, vmax, &comm, &run);
-  }
+  /* every process takes part (rd NULL: it fails the exchanges) */
+  gwlz_error e2 = gwlz_part_enhance(ctx, s, fd_read, &fin, e == GWLZ_OK ? rd : NULL, base_size, eb,
+                                    vmin, vmax, &comm, &run);
+  if (e == GWLZ_OK) e = e2;
   int ok = all_ok(e == GWLZ_OK);
   if (!ok && rank == 0) errmsg("enhancer: %s", gwlz_error_string(e ? e : GWLZ_ERR_IO));
   gwlz_stats st;
