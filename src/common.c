@@ -1,4 +1,7 @@
 /* common.c - byte buffers, bounds-checked reads, timing. */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE 1 /* madvise */
+#endif
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
@@ -7,6 +10,46 @@
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
+void *gwlz_big_alloc(size_t bytes) {
+  void *p = malloc(bytes ? bytes : 1);
+#if defined(MADV_HUGEPAGE)
+  const size_t page = 4096, huge = (size_t)2 << 20;
+  if (p && bytes >= 2 * huge) {
+    uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE); /* advice only */
+  }
+#endif
+  return p;
+}
+
+void *gwlz_ws_take(gwlz_ws *ws, int slot, size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (!ws) return malloc(bytes);
+  if (ws->cap[slot] < bytes) {
+    free(ws->p[slot]);
+    ws->p[slot] = gwlz_big_alloc(bytes);
+    ws->cap[slot] = ws->p[slot] ? bytes : 0;
+  }
+  return ws->p[slot];
+}
+
+void gwlz_ws_give(gwlz_ws *ws, int slot, void *p) {
+  (void)slot;
+  if (!ws) free(p);
+}
+
+void gwlz_ws_free(gwlz_ws *ws) {
+  for (int i = 0; i < GWLZ_WS_SLOTS; i++) {
+    free(ws->p[i]);
+    ws->p[i] = NULL;
+    ws->cap[i] = 0;
+  }
+}
 
 void gwlz_wbuf_init(gwlz_wbuf *b) {
   b->data = NULL;

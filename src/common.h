@@ -32,6 +32,32 @@ static inline float gwlz_to_f32(double v) {
   return (float)v;
 }
 
+/* ---- workspace kept from one call to the next -------------------------
+ * Large buffers that a stage needs on every call (one chunk after another
+ * on one thread): allocating and freeing megabytes per call costs a page
+ * fault per 4 KiB on the next touch, and the faults of several threads
+ * serialise on the kernel's memory map. A NULL workspace means plain
+ * malloc() / free() per call. Contents are undefined on return of
+ * gwlz_ws_take; a workspace is used by one thread at a time. */
+enum { GWLZ_WS_SLOTS = 4 };
+
+typedef struct {
+  void *p[GWLZ_WS_SLOTS];
+  size_t cap[GWLZ_WS_SLOTS];
+} gwlz_ws;
+
+/* malloc() for buffers of megabytes, touched from end to end: on Linux the
+ * pages inside are advised to be backed by huge pages (a page fault per
+ * 2 MiB on first touch instead of per 4 KiB). Freed with free(). */
+void *gwlz_big_alloc(size_t bytes);
+/* A buffer of at least bytes from slot (0..GWLZ_WS_SLOTS-1); NULL when out
+ * of memory. Give it back with gwlz_ws_give before the slot is taken again. */
+void *gwlz_ws_take(gwlz_ws *ws, int slot, size_t bytes);
+/* Return a buffer taken from slot: freed when ws is NULL, else kept. */
+void gwlz_ws_give(gwlz_ws *ws, int slot, void *p);
+/* Free every slot. */
+void gwlz_ws_free(gwlz_ws *ws);
+
 /* ---- growable output buffer --------------------------------------------
  * Appending never fails silently: the first allocation failure sets err and
  * later appends are ignored; callers check err once at the end. */

@@ -20,14 +20,10 @@
  * a region needs only its own chunks), and decodes the chunks a box meets,
  * in parallel, each into scratch and then into place.
  */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* madvise */
-#endif
 #include "stream.h"
 
 #include <math.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -124,25 +120,6 @@ static int task_stopped(task_err *t) {
   return v;
 }
 
-/* ---- large buffers --------------------------------------------------------
- * Slabs and chunk scratch are megabytes, touched once from end to end; on
- * Linux the pages inside them are advised to be backed by huge pages, which
- * cuts the page faults of their first touch (a serial cost in the reads) by
- * up to 512. Plain malloc()/free() memory: the advice covers the whole pages
- * inside the block. */
-static void *big_alloc(size_t bytes) {
-  void *p = malloc(bytes ? bytes : 1);
-#if defined(MADV_HUGEPAGE)
-  const size_t page = 4096, huge = (size_t)2 << 20;
-  if (p && bytes >= 2 * huge) {
-    uintptr_t a = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
-    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
-    if (b > a) (void)madvise((void *)a, (size_t)(b - a), MADV_HUGEPAGE); /* advice only */
-  }
-#endif
-  return p;
-}
-
 /* ---- per-thread scratch ---------------------------------------------------
  * Chunk-sized buffers kept by each thread of a team from one chunk to the
  * next: allocating and freeing megabytes per chunk costs page faults, which
@@ -154,6 +131,7 @@ enum { SCR_BOX, SCR_WORK, SCR_MASK, SCR_RECON, SCR_AUX, SCR_REC, SCR_N };
 typedef struct {
   uint8_t *p[SCR_N];
   size_t cap[SCR_N];
+  gwlz_ws ws; /* the base decoder's own buffers */
 } scratch;
 
 typedef struct {
@@ -171,6 +149,8 @@ static void pool_free(scratch_pool *sp) {
   if (sp->t)
     for (int i = 0; i < sp->n; i++)
       for (int k = 0; k < SCR_N; k++) free(sp->t[i].p[k]);
+  if (sp->t)
+    for (int i = 0; i < sp->n; i++) gwlz_ws_free(&sp->t[i].ws);
   free(sp->t);
   sp->t = NULL;
 }
@@ -189,7 +169,7 @@ static void *scratch_get(scratch *sc, int slot, size_t bytes) {
   if (bytes == 0) bytes = 1;
   if (sc->cap[slot] < bytes) {
     free(sc->p[slot]);
-    sc->p[slot] = (uint8_t *)big_alloc(bytes);
+    sc->p[slot] = (uint8_t *)gwlz_big_alloc(bytes);
     sc->cap[slot] = sc->p[slot] ? bytes : 0;
   }
   return sc->p[slot];
@@ -748,8 +728,8 @@ static gwlz_error slabs_init(slabs *sl, const source *src, const gwlz_grid *g, s
   rows_range(g, 0, sl->rows, &z0, &z1);
   size_t bytes = (z1 - z0) * plane_values(g) * ts;
   int two = sl->rows < g->grid[0];
-  sl->buf[0] = (uint8_t *)big_alloc(bytes);
-  sl->buf[1] = two ? (uint8_t *)big_alloc(bytes) : NULL;
+  sl->buf[0] = (uint8_t *)gwlz_big_alloc(bytes);
+  sl->buf[1] = two ? (uint8_t *)gwlz_big_alloc(bytes) : NULL;
   if (!sl->buf[0] || (two && !sl->buf[1])) return GWLZ_ERR_MEMORY;
   return GWLZ_OK;
 }
@@ -1336,6 +1316,7 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k, scratch *sc) {
     bp.n = m;
     bp.abs_eb = rd->h.abs_bound;
     bp.threads = 1;
+    bp.ws = &sc->ws;
     if ((e = gwlz_base_decompress(&bp, basep, base_size, vals, aux)) != GWLZ_OK) return e;
     if (spec_size && bj->put_specials &&
         (e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK)
@@ -1387,6 +1368,7 @@ static void box_chunk(box_job *bj, size_t nth) {
     memset(&sc, 0, sizeof sc);
     e = box_chunk_run(bj, k, &sc);
     for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
+    gwlz_ws_free(&sc.ws);
   }
   if (e != GWLZ_OK) task_fail(bj->te_out ? bj->te_out : &bj->te, k, e);
 }
@@ -1728,8 +1710,8 @@ static gwlz_error region_enhanced(gwlz_reader *rd, const enh_dec *ed, const size
   size_t wlo[GWLZ_MAX_DIMS], whi[GWLZ_MAX_DIMS], wn = 1;
   enh_grow(ed, h, lo, hi, wlo, whi);
   for (int i = 0; i < h->ndims; i++) wn *= whi[i] - wlo[i];
-  uint8_t *x = (uint8_t *)big_alloc(wn * ts), *aux = (uint8_t *)big_alloc(wn);
-  uint8_t *mask = (uint8_t *)big_alloc(wn);
+  uint8_t *x = (uint8_t *)gwlz_big_alloc(wn * ts), *aux = (uint8_t *)gwlz_big_alloc(wn);
+  uint8_t *mask = (uint8_t *)gwlz_big_alloc(wn);
   scratch_pool pool;
   gwlz_error e = x && aux && mask ? pool_init(&pool, threads) : GWLZ_ERR_MEMORY;
   if (e == GWLZ_OK) {
@@ -1818,10 +1800,10 @@ static gwlz_error es_alloc(enh_stream *es, int with_out) {
   size_t z0, z1;
   rows_range(g, 0, rows_per_batch(g, es->threads), &z0, &z1);
   const size_t S = z1 - z0, cap = es->H + 2 * S < g->dims[0] ? es->H + 2 * S : g->dims[0];
-  es->x = (uint8_t *)big_alloc(cap * es->P * es->ts);
-  es->aux = (uint8_t *)big_alloc(cap * es->P);
-  es->mask = (uint8_t *)big_alloc(cap * es->P);
-  if (with_out) es->out = (uint8_t *)big_alloc(S * es->P * es->ts);
+  es->x = (uint8_t *)gwlz_big_alloc(cap * es->P * es->ts);
+  es->aux = (uint8_t *)gwlz_big_alloc(cap * es->P);
+  es->mask = (uint8_t *)gwlz_big_alloc(cap * es->P);
+  if (with_out) es->out = (uint8_t *)gwlz_big_alloc(S * es->P * es->ts);
   if (!es->x || !es->aux || !es->mask || (with_out && !es->out)) return GWLZ_ERR_MEMORY;
   return pool_init(&es->pool, es->threads);
 }
@@ -2058,7 +2040,7 @@ static gwlz_error enh_windows_run(gwlz_ctx *ctx, const gwlz_settings *s, const s
     rows_range(g, 0, rows_per_batch(g, s->threads), &z0, &z1);
     if (J.slice < 1) J.slice = 1;
     if (J.slice > z1 - z0) J.slice = z1 - z0;
-    J.xs = (uint8_t *)big_alloc(J.slice * es->P * es->ts);
+    J.xs = (uint8_t *)gwlz_big_alloc(J.slice * es->P * es->ts);
     e = J.xs ? es_alloc(es, 0) : GWLZ_ERR_MEMORY;
   }
   int active = 0;
@@ -2258,8 +2240,8 @@ static gwlz_error stream_decode_chunked(gwlz_reader *rd, sink *out, int threads)
   size_t z0, z1;
   rows_range(g, 0, rows, &z0, &z1);
   size_t bytes = (z1 - z0) * plane_values(g) * ts;
-  w.buf[0] = (uint8_t *)big_alloc(bytes);
-  w.buf[1] = nb > 1 ? (uint8_t *)big_alloc(bytes) : NULL;
+  w.buf[0] = (uint8_t *)gwlz_big_alloc(bytes);
+  w.buf[1] = nb > 1 ? (uint8_t *)gwlz_big_alloc(bytes) : NULL;
   box_job *bj = (box_job *)calloc(nb, sizeof *bj);
   scratch_pool pool;
   if (!w.buf[0] || (nb > 1 && !w.buf[1]) || !bj || pool_init(&pool, threads) != GWLZ_OK) {

@@ -52,6 +52,9 @@ typedef struct {
   int fast;                     /* GWLZ_SPEED_FAST: one pass, no
                                    searches (interp: modes 1 and 2;
                                    auto: interp)                     */
+  gwlz_ws *ws;                  /* NULL, or the calling thread's
+                                   buffers kept between calls
+                                   (decompress)                      */
 } gwlz_base_params;
 
 typedef struct {

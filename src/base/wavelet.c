@@ -35,6 +35,8 @@ gwlz_wv_tuning gwlz_wv_tune = {0.9, 0.5, 1.0, 16, 6, 1, 0.7};
 
 #define WV_AUX_CORRECTED 0x10
 #define WV_HUGE 0x1p960 /* larger values skip the transform (no overflow in it) */
+/* the decoder's buffers in a workspace (gwlz_base_params.ws) */
+enum { WS_COEFS, WS_INTS, WS_SCRATCH };
 #define WV_FLAGS_MASK 0x00
 
 typedef struct {
@@ -209,12 +211,12 @@ static void prune_isolated(const gwlz_wv_bands *b, const double *c, int32_t *k, 
 /* Decoder steps of §9.9.4 on decoded integers: dequantization and the
  * inverse transform, in place in c. */
 static gwlz_error synthesize(const gwlz_wv_geom *g, const gwlz_wv_bands *b, const int32_t *k,
-                             double *c, const wv_header *h) {
-  double *scratch = (double *)malloc(gwlz_wv_scratch_size(g) * sizeof(double));
+                             double *c, const wv_header *h, gwlz_ws *ws) {
+  double *scratch = (double *)gwlz_ws_take(ws, WS_SCRATCH, gwlz_wv_scratch_size(g) * sizeof(double));
   if (!scratch) return GWLZ_ERR_MEMORY;
   dequantize(b, k, c, h->q, h->off);
   gwlz_wv_inverse(c, g, scratch);
-  free(scratch);
+  gwlz_ws_give(ws, WS_SCRATCH, scratch);
   return GWLZ_OK;
 }
 
@@ -549,7 +551,7 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
     while (h.sm > 1 && !isfinite(h.q * (double)h.sm / 64.0)) h.sm--;
     h.s = h.q * (double)h.sm / 64.0;
   }
-  if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
+  if ((e = synthesize(&g, &b, k, c, &h, NULL)) != GWLZ_OK) goto done;
   finish(c, h.mean, recon, isd, n);
   free(c);
   c = NULL;
@@ -623,23 +625,23 @@ static gwlz_error wv_decompress(const gwlz_base_params *p, const uint8_t *payloa
   gwlz_wv_bands b;
   gwlz_wv_dec *d = NULL;
   /* float32: the integers live in the output (same size) until the end */
-  int32_t *kbuf = isd ? (int32_t *)calloc(n, sizeof(int32_t)) : NULL;
+  int32_t *kbuf = isd ? (int32_t *)gwlz_ws_take(p->ws, WS_INTS, n * sizeof(int32_t)) : NULL;
   int32_t *k = isd ? kbuf : (int32_t *)out;
-  double *c = (double *)malloc(n * sizeof(double));
+  double *c = (double *)gwlz_ws_take(p->ws, WS_COEFS, n * sizeof(double));
   memset(&b, 0, sizeof b);
   if (!k || !c) {
     e = GWLZ_ERR_MEMORY;
     goto done;
   }
-  if (!isd) memset(k, 0, n * sizeof(int32_t));
+  memset(k, 0, n * sizeof(int32_t));
   if ((e = gwlz_wv_bands_init(&b, &g)) != GWLZ_OK) goto done;
   e = gwlz_wv_dec_open(&d, r.data + r.pos, r.size - r.pos);
   if (e == GWLZ_OK) e = gwlz_wv_dec_coefs(d, &b, k);
   if (e != GWLZ_OK) goto done;
   if (aux && (e = make_aux(&g, &b, k, aux, n)) != GWLZ_OK) goto done;
-  if ((e = synthesize(&g, &b, k, c, &h)) != GWLZ_OK) goto done;
+  if ((e = synthesize(&g, &b, k, c, &h, p->ws)) != GWLZ_OK) goto done;
   finish(c, h.mean, out, isd, n); /* (float32: overwrites the integers) */
-  free(c);
+  gwlz_ws_give(p->ws, WS_COEFS, c);
   c = NULL;
   for (uint64_t j = 0; j < h.ncorr; j++) {
     gwlz_wv_corr cr;
@@ -652,8 +654,8 @@ done:
     gwlz_error e2 = gwlz_wv_dec_close(d);
     if (e == GWLZ_OK) e = e2;
   }
-  free(kbuf);
-  free(c);
+  if (kbuf) gwlz_ws_give(p->ws, WS_INTS, kbuf);
+  if (c) gwlz_ws_give(p->ws, WS_COEFS, c);
   gwlz_wv_bands_free(&b);
   return e;
 }
