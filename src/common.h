@@ -39,7 +39,7 @@ static inline float gwlz_to_f32(double v) {
  * serialise on the kernel's memory map. A NULL workspace means plain
  * malloc() / free() per call. Contents are undefined on return of
  * gwlz_ws_take; a workspace is used by one thread at a time. */
-enum { GWLZ_WS_SLOTS = 4 };
+enum { GWLZ_WS_SLOTS = 8 };
 
 typedef struct {
   void *p[GWLZ_WS_SLOTS];

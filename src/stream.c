@@ -127,12 +127,17 @@ static int task_stopped(task_err *t) {
  * the pool entry of the thread that runs it (tied tasks without scheduling
  * points: no other task runs on that thread meanwhile). */
 enum { SCR_BOX, SCR_WORK, SCR_MASK, SCR_RECON, SCR_AUX, SCR_REC, SCR_N };
+_Static_assert((int)SCR_N <= (int)GWLZ_WS_SLOTS, "chunk scratch slots fit a workspace");
 
 typedef struct {
-  uint8_t *p[SCR_N];
-  size_t cap[SCR_N];
-  gwlz_ws ws; /* the base decoder's own buffers */
+  gwlz_ws buf;  /* the chunk pipeline's buffers, slots SCR_* */
+  gwlz_ws base; /* the base decoder's own buffers           */
 } scratch;
+
+static void scratch_free(scratch *sc) {
+  gwlz_ws_free(&sc->buf);
+  gwlz_ws_free(&sc->base);
+}
 
 typedef struct {
   scratch *t; /* one per thread */
@@ -146,11 +151,7 @@ static gwlz_error pool_init(scratch_pool *sp, int threads) {
 }
 
 static void pool_free(scratch_pool *sp) {
-  if (sp->t)
-    for (int i = 0; i < sp->n; i++)
-      for (int k = 0; k < SCR_N; k++) free(sp->t[i].p[k]);
-  if (sp->t)
-    for (int i = 0; i < sp->n; i++) gwlz_ws_free(&sp->t[i].ws);
+  for (int i = 0; sp->t && i < sp->n; i++) scratch_free(&sp->t[i]);
   free(sp->t);
   sp->t = NULL;
 }
@@ -166,13 +167,7 @@ static scratch *pool_mine(scratch_pool *sp) {
 
 /* Buffer slot of at least bytes (contents undefined); NULL when out of memory. */
 static void *scratch_get(scratch *sc, int slot, size_t bytes) {
-  if (bytes == 0) bytes = 1;
-  if (sc->cap[slot] < bytes) {
-    free(sc->p[slot]);
-    sc->p[slot] = (uint8_t *)gwlz_big_alloc(bytes);
-    sc->cap[slot] = sc->p[slot] ? bytes : 0;
-  }
-  return sc->p[slot];
+  return gwlz_ws_take(&sc->buf, slot, bytes);
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -321,7 +316,7 @@ gwlz_error gwlz_part_record(const gwlz_settings *s, const gwlz_grid *g, size_t k
   memset(&sc, 0, sizeof sc);
   size_t start = rec->size;
   gwlz_error e = chunk_encode(s, g, k, box, eb, rec, NULL, &st, &sc);
-  for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
+  scratch_free(&sc);
   if (e != GWLZ_OK) return e;
   entry->size = rec->size - start;
   entry->crc = gwlz_crc32c(0, rec->data + start, rec->size - start);
@@ -1316,7 +1311,7 @@ static gwlz_error box_chunk_run(box_job *bj, size_t k, scratch *sc) {
     bp.n = m;
     bp.abs_eb = rd->h.abs_bound;
     bp.threads = 1;
-    bp.ws = &sc->ws;
+    bp.ws = &sc->base;
     if ((e = gwlz_base_decompress(&bp, basep, base_size, vals, aux)) != GWLZ_OK) return e;
     if (spec_size && bj->put_specials &&
         (e = gwlz_special_decode(rd->h.type, spec, spec_size, vals, m, NULL)) != GWLZ_OK)
@@ -1367,8 +1362,7 @@ static void box_chunk(box_job *bj, size_t nth) {
     scratch sc;
     memset(&sc, 0, sizeof sc);
     e = box_chunk_run(bj, k, &sc);
-    for (int i = 0; i < SCR_N; i++) free(sc.p[i]);
-    gwlz_ws_free(&sc.ws);
+    scratch_free(&sc);
   }
   if (e != GWLZ_OK) task_fail(bj->te_out ? bj->te_out : &bj->te, k, e);
 }

@@ -654,8 +654,8 @@ done:
     gwlz_error e2 = gwlz_wv_dec_close(d);
     if (e == GWLZ_OK) e = e2;
   }
-  if (kbuf) gwlz_ws_give(p->ws, WS_INTS, kbuf);
-  if (c) gwlz_ws_give(p->ws, WS_COEFS, c);
+  gwlz_ws_give(p->ws, WS_INTS, kbuf); /* (NULL: nothing to give) */
+  gwlz_ws_give(p->ws, WS_COEFS, c);
   gwlz_wv_bands_free(&b);
   return e;
 }
