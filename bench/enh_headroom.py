@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""How much of the base residual could a group-wise linear enhancer learn?
+
+For every field of a manifest and each relative bound, fits least-squares
+models of the residual X - X' of the base and reports the PSNR gain they
+would give, next to what gwlz's enhancer gives (default against -G 0, same
+build, at equal bound). The fits are *oracles*: fitted and scored on the same
+values, with no parameter bytes and no bound check, so they overstate what a
+real enhancer can keep (its parameters cost bytes, and it is judged at equal
+bits per value). A field where even the oracle gains little has no
+group-wise linear enhancement left to find.
+
+Oracles (features: the differences X'[neighbour] - X'[centre] over the 3^d or
+5^d neighbourhood, plus a constant; one model per group):
+  global_3      one model for the whole field, 3^d
+  value20_3/5   20 groups by quantiles of X'
+  aux8_3/5      groups by the base's side information aux (docs/format.md
+                §10.1) x 8 value bins, as the version 2 enhancer groups
+  aux32_5r3     aux x 32 value bins, the 5^d cube plus the cells 3 away
+                along each axis (the version 2 enhancer's reach and finest
+                bins); 3-D and less
+  *_heldout     the same model fitted (least squares with a small ridge on
+                standardised features) on half of the sampled values and
+                scored on the other half: what generalises (no bytes either)
+
+X' and aux come from build/enh_headroom (the base on the whole array, as the
+CLI does for arrays of one chunk; a larger array is one piece here and
+chunked in the CLI, so its X' differs slightly at chunk borders). At most
+2^20 sampled values per field.
+
+  python3 bench/enh_headroom.py --gwlz build/gwlz --headroom build/enh_headroom \\
+      MANIFEST DATA_DIR [--rels 1e-2,1e-3,1e-4] [--exclude F1,F2] > headroom.tsv
+
+Needs numpy (Debian: python3-numpy).
+"""
+import argparse
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+NP_TYPE = {"f32": np.float32, "f64": np.float64}
+
+
+def load(path, dims, dt):
+    return np.fromfile(path, dtype=NP_TYPE[dt]).reshape(dims)
+
+
+def features(xr, idx, radius, axial=0):
+    """(m, f) matrix: the differences to the centre of the (2r+1)^d cube of
+    neighbours, of the neighbours at offsets radius+1 .. axial along each
+    axis, and a constant."""
+    reach = max(radius, axial)
+    pad = np.pad(xr, reach, mode="edge")
+    offs = [o for o in itertools.product(range(-radius, radius + 1), repeat=xr.ndim) if any(o)]
+    for a in range(xr.ndim):
+        for d in range(radius + 1, axial + 1):
+            for sgn in (-d, d):
+                offs.append(tuple(sgn if b == a else 0 for b in range(xr.ndim)))
+    cols = []
+    for off in offs:
+        sel = tuple(i + reach + o for i, o in zip(idx, off))
+        cols.append(pad[sel] - xr[idx])
+    cols.append(np.ones(len(idx[0])))
+    return np.stack(cols, 1)
+
+
+def oracle_gain(a, r, groups):
+    """dB removed by one least-squares model per group (in-sample)."""
+    left = r.copy()
+    for g in np.unique(groups):
+        m = groups == g
+        if m.sum() < 2 * a.shape[1]:
+            continue
+        w, *_ = np.linalg.lstsq(a[m], r[m], rcond=None)
+        left[m] = r[m] - a[m] @ w
+    return 10 * np.log10(np.mean(r**2) / max(np.mean(left**2), 1e-300))
+
+
+def ridge(a, r):
+    """Least squares with a small ridge on standardised features (the
+    neighbour differences of a smooth field are nearly collinear: without it
+    a fit can be exact on its values and explode on others)."""
+    sd = a.std(0)
+    sd[sd == 0] = 1.0
+    z = a / sd
+    g = z.T @ z
+    g += 1e-3 * len(r) * np.eye(len(sd))
+    return np.linalg.solve(g, z.T @ r) / sd
+
+
+def heldout_gain(a, r, groups):
+    """dB removed on the odd-numbered values by one ridge least-squares model
+    per group fitted on the even-numbered ones (no correction where a group
+    has too few values to fit)."""
+    fit = np.arange(len(r)) % 2 == 0
+    left = r.copy()
+    for g in np.unique(groups):
+        m = groups == g
+        mf, ms = m & fit, m & ~fit
+        if mf.sum() < 2 * a.shape[1]:
+            continue
+        w = ridge(a[mf], r[mf])
+        left[ms] = r[ms] - a[ms] @ w
+    rs, ls = r[~fit], left[~fit]
+    return 10 * np.log10(np.mean(rs**2) / max(np.mean(ls**2), 1e-300))
+
+
+def value_bins(v, nbins):
+    q = np.quantile(v, np.linspace(0, 1, nbins + 1))
+    return np.clip(np.searchsorted(q, v) - 1, 0, nbins - 1)
+
+
+def gwlz_psnr(gwlz, path, dims, dt, eb, groups, tmp, x, rng):
+    z, o = os.path.join(tmp, "s.gwlz"), os.path.join(tmp, "o.raw")
+    flag = "-f" if dt == "f32" else "-d"
+    subprocess.run([gwlz, flag, "-i", path, "-z", z, "-o", o, "-%d" % len(dims),
+                    *[str(d) for d in dims[::-1]], "-M", "ABS", repr(eb), "-G", str(groups),
+                    "-q"], check=True)
+    y = load(o, dims, dt).astype(np.float64)
+    return 20 * np.log10(rng) - 10 * np.log10(np.mean((x - y) ** 2)), os.path.getsize(z)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("manifest")
+    ap.add_argument("data_dir")
+    ap.add_argument("--gwlz", default="build/gwlz")
+    ap.add_argument("--headroom", default="build/enh_headroom")
+    ap.add_argument("--rels", default="1e-2,1e-3,1e-4")
+    ap.add_argument("--exclude", default="")
+    ap.add_argument("--sample", type=int, default=1 << 20)
+    args = ap.parse_args()
+    rels = [float(v) for v in args.rels.split(",")]
+    exclude = set(filter(None, args.exclude.split(",")))
+    rows = [l.rstrip("\n").split("\t") for l in open(args.manifest)][1:]
+    rand = np.random.default_rng(1)
+    cols = ["file", "rel", "psnr_base", "gwlz_gain", "gwlz_bytes_ratio", "global_3",
+            "value20_3", "value20_5", "aux8_3", "aux8_5", "aux32_5r3", "aux32_5r3_heldout",
+            "aux8_5_heldout", "aux8_3_heldout"]
+    print("\t".join(cols))
+    with tempfile.TemporaryDirectory() as tmp:
+        for row in rows:
+            name, dims, dt = row[0], tuple(int(v) for v in row[1].split("x")), row[2]
+            if name in exclude or dt not in NP_TYPE:
+                continue
+            path = os.path.join(args.data_dir, name)
+            x = load(path, dims, dt).astype(np.float64)
+            if not np.all(np.isfinite(x)):
+                continue
+            rng = float(x.max() - x.min())
+            if rng <= 0:
+                continue
+            n = x.size
+            m = min(n, args.sample)
+            flat = rand.choice(n, m, replace=False) if m < n else np.arange(n)
+            idx = np.unravel_index(flat, dims)
+            for rel in rels:
+                eb = rel * rng
+                rp, ap_ = os.path.join(tmp, "recon"), os.path.join(tmp, "aux")
+                subprocess.run([args.headroom, path, dt, repr(eb), rp, ap_,
+                                *[str(d) for d in dims]], check=True, stdout=subprocess.DEVNULL)
+                xr = load(rp, dims, dt).astype(np.float64)
+                aux = np.fromfile(ap_, dtype=np.uint8).reshape(dims)
+                r = (x - xr)[idx]
+                psnr_base = 20 * np.log10(rng) - 10 * np.log10(max(np.mean((x - xr) ** 2), 1e-300))
+                p0, s0 = gwlz_psnr(args.gwlz, path, dims, dt, eb, 0, tmp, x, rng)
+                p1, s1 = gwlz_psnr(args.gwlz, path, dims, dt, eb, 20, tmp, x, rng)
+                vb = value_bins(xr[idx], 20)
+                ag = aux[idx].astype(np.int64) * 8 + value_bins(xr[idx], 8)
+                a3 = features(xr, idx, 1)
+                out = [oracle_gain(a3, r, np.zeros(m, np.int64)), oracle_gain(a3, r, vb)]
+                a5 = features(xr, idx, 2) if x.ndim <= 3 else None
+                out.append(oracle_gain(a5, r, vb) if a5 is not None else float("nan"))
+                out.append(oracle_gain(a3, r, ag))
+                out.append(oracle_gain(a5, r, ag) if a5 is not None else float("nan"))
+                if a5 is not None:
+                    # the reach of the version 2 enhancer (3 cells along each axis),
+                    # finer bins: in-sample and held out
+                    a7 = features(xr, idx, 2, 3)
+                    ag32 = aux[idx].astype(np.int64) * 32 + value_bins(xr[idx], 32)
+                    out += [oracle_gain(a7, r, ag32), heldout_gain(a7, r, ag32),
+                            heldout_gain(a5, r, ag)]
+                else:
+                    out += [float("nan")] * 3
+                out.append(heldout_gain(a3, r, ag))
+                print("%s\t%g\t%.2f\t%+.2f\t%.4f\t%s" % (
+                    name, rel, psnr_base, p1 - p0, s1 / s0, "\t".join("%+.2f" % v for v in out)),
+                    flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
