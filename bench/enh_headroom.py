@@ -4,14 +4,16 @@
 For every field of a manifest and each relative bound, fits least-squares
 models of the residual X - X' of the base and reports the PSNR gain they
 would give, next to what gwlz's enhancer gives (default against -G 0, same
-build, at equal bound). The fits are *oracles*: fitted and scored on the same
-values, with no parameter bytes and no bound check, so they overstate what a
-real enhancer can keep (its parameters cost bytes, and it is judged at equal
-bits per value). A field where even the oracle gains little has no
-group-wise linear enhancement left to find.
+build, at equal bound). The in-sample fits are *oracles*: fitted and scored
+on the same values, with no parameter bytes and no exceptions, so they
+overstate what a real enhancer can keep (its parameters cost bytes, and it is
+judged at equal bits per value); the held-out columns show what generalises
+to values the fit did not see. A field where even the in-sample oracle gains
+little has no group-wise linear enhancement of that reach left to find.
 
 Oracles (features: the differences X'[neighbour] - X'[centre] over the 3^d or
-5^d neighbourhood, plus a constant; one model per group):
+5^d neighbourhood, plus a constant; one model per group; predictions clamped
+to the bound, where the residual lies):
   global_3      one model for the whole field, 3^d
   value20_3/5   20 groups by quantiles of X'
   aux8_3/5      groups by the base's side information aux (docs/format.md
@@ -19,6 +21,11 @@ Oracles (features: the differences X'[neighbour] - X'[centre] over the 3^d or
   aux32_5r3     aux x 32 value bins, the 5^d cube plus the cells 3 away
                 along each axis (the version 2 enhancer's reach and finest
                 bins); 3-D and less
+  aux32_clamped the features of aux32_5r3 as the version 2 enhancer forms
+                them (in units of the bound, clamped at 2 or 16, whichever
+                gains more), plus per axis the centre minus the cubic
+                interpolation from the taps at -3, -1, +1, +3, plus X'
+                itself; 3-D and less
   *_heldout     the same model fitted (least squares with a small ridge on
                 standardised features) on half of the sampled values and
                 scored on the other half: what generalises (no bytes either)
@@ -68,16 +75,42 @@ def features(xr, idx, radius, axial=0):
     return np.stack(cols, 1)
 
 
-def oracle_gain(a, r, groups):
-    """dB removed by one least-squares model per group (in-sample)."""
+def oracle_gain(a, r, groups, eb):
+    """dB removed by one least-squares model per group (in-sample), its
+    predictions clamped to [-eb, eb] (where the residual lies)."""
     left = r.copy()
     for g in np.unique(groups):
         m = groups == g
         if m.sum() < 2 * a.shape[1]:
             continue
         w, *_ = np.linalg.lstsq(a[m], r[m], rcond=None)
-        left[m] = r[m] - a[m] @ w
+        left[m] = r[m] - np.clip(a[m] @ w, -eb, eb)
     return 10 * np.log10(np.mean(r**2) / max(np.mean(left**2), 1e-300))
+
+
+def features_clamped(xr, idx, eb, cl):
+    """The version 2 enhancer's kind of features, widened: the differences
+    to the centre over the 5^d cube and at 3 cells along each axis, in units
+    of the bound and clamped to [-cl, cl]; per axis the centre minus the
+    cubic interpolation from the taps at -3, -1, +1, +3 (clamped the same
+    way); the centre value X' itself; a constant (3-D and less)."""
+    reach = 3
+    pad = np.pad(xr, reach, mode="edge")
+    v = xr[idx]
+
+    def tap(off):
+        return pad[tuple(i + reach + o for i, o in zip(idx, off))]
+
+    offs = [o for o in itertools.product(range(-2, 3), repeat=xr.ndim) if any(o)]
+    for a in range(xr.ndim):
+        offs += [tuple(d if b == a else 0 for b in range(xr.ndim)) for d in (-3, 3)]
+    cols = [np.clip((tap(o) - v) / eb, -cl, cl) for o in offs]
+    for a in range(xr.ndim):
+        t = [tap(tuple(d if b == a else 0 for b in range(xr.ndim))) for d in (-3, -1, 1, 3)]
+        cub = (-t[0] + 9 * t[1] + 9 * t[2] - t[3]) / 16
+        cols.append(np.clip((v - cub) / eb, -cl, cl))
+    cols += [v, np.ones(len(v))]
+    return np.stack(cols, 1)
 
 
 def ridge(a, r):
@@ -92,10 +125,10 @@ def ridge(a, r):
     return np.linalg.solve(g, z.T @ r) / sd
 
 
-def heldout_gain(a, r, groups):
+def heldout_gain(a, r, groups, eb):
     """dB removed on the odd-numbered values by one ridge least-squares model
-    per group fitted on the even-numbered ones (no correction where a group
-    has too few values to fit)."""
+    per group fitted on the even-numbered ones, predictions clamped to
+    [-eb, eb] (no correction where a group has too few values to fit)."""
     fit = np.arange(len(r)) % 2 == 0
     left = r.copy()
     for g in np.unique(groups):
@@ -104,7 +137,7 @@ def heldout_gain(a, r, groups):
         if mf.sum() < 2 * a.shape[1]:
             continue
         w = ridge(a[mf], r[mf])
-        left[ms] = r[ms] - a[ms] @ w
+        left[ms] = r[ms] - np.clip(a[ms] @ w, -eb, eb)
     rs, ls = r[~fit], left[~fit]
     return 10 * np.log10(np.mean(rs**2) / max(np.mean(ls**2), 1e-300))
 
@@ -140,7 +173,8 @@ def main():
     rand = np.random.default_rng(1)
     cols = ["file", "rel", "psnr_base", "gwlz_gain", "gwlz_bytes_ratio", "global_3",
             "value20_3", "value20_5", "aux8_3", "aux8_5", "aux32_5r3", "aux32_5r3_heldout",
-            "aux8_5_heldout", "aux8_3_heldout"]
+            "aux8_5_heldout", "aux8_3_heldout", "aux32_clamped", "aux32_clamped_heldout",
+            "aux8_clamped_heldout"]
     print("\t".join(cols))
     with tempfile.TemporaryDirectory() as tmp:
         for row in rows:
@@ -172,21 +206,34 @@ def main():
                 vb = value_bins(xr[idx], 20)
                 ag = aux[idx].astype(np.int64) * 8 + value_bins(xr[idx], 8)
                 a3 = features(xr, idx, 1)
-                out = [oracle_gain(a3, r, np.zeros(m, np.int64)), oracle_gain(a3, r, vb)]
+                out = [oracle_gain(a3, r, np.zeros(m, np.int64), eb), oracle_gain(a3, r, vb, eb)]
                 a5 = features(xr, idx, 2) if x.ndim <= 3 else None
-                out.append(oracle_gain(a5, r, vb) if a5 is not None else float("nan"))
-                out.append(oracle_gain(a3, r, ag))
-                out.append(oracle_gain(a5, r, ag) if a5 is not None else float("nan"))
+                out.append(oracle_gain(a5, r, vb, eb) if a5 is not None else float("nan"))
+                out.append(oracle_gain(a3, r, ag, eb))
+                out.append(oracle_gain(a5, r, ag, eb) if a5 is not None else float("nan"))
                 if a5 is not None:
                     # the reach of the version 2 enhancer (3 cells along each axis),
                     # finer bins: in-sample and held out
                     a7 = features(xr, idx, 2, 3)
                     ag32 = aux[idx].astype(np.int64) * 32 + value_bins(xr[idx], 32)
-                    out += [oracle_gain(a7, r, ag32), heldout_gain(a7, r, ag32),
-                            heldout_gain(a5, r, ag)]
+                    out += [oracle_gain(a7, r, ag32, eb), heldout_gain(a7, r, ag32, eb),
+                            heldout_gain(a5, r, ag, eb)]
                 else:
                     out += [float("nan")] * 3
-                out.append(heldout_gain(a3, r, ag))
+                out.append(heldout_gain(a3, r, ag, eb))
+                if x.ndim <= 3:
+                    # clamped features: the clamp level that gains most in sample,
+                    # then the same level held out
+                    best = None
+                    for cl in (2.0, 16.0):
+                        ac = features_clamped(xr, idx, eb, cl)
+                        gin = oracle_gain(ac, r, ag32, eb)
+                        if best is None or gin > best[0]:
+                            best = (gin, cl, heldout_gain(ac, r, ag32, eb), heldout_gain(ac, r, ag, eb))
+                        del ac
+                    out += [best[0], best[2], best[3]]
+                else:
+                    out += [float("nan")] * 3
                 print("%s\t%g\t%.2f\t%+.2f\t%.4f\t%s" % (
                     name, rel, psnr_base, p1 - p0, s1 / s0, "\t".join("%+.2f" % v for v in out)),
                     flush=True)
