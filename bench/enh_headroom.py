@@ -122,7 +122,8 @@ def ridge(a, r):
     z = a / sd
     g = z.T @ z
     g += 1e-3 * len(r) * np.eye(len(sd))
-    return np.linalg.solve(g, z.T @ r) / sd
+    w, *_ = np.linalg.lstsq(g, z.T @ r, rcond=None)
+    return w / sd
 
 
 def heldout_gain(a, r, groups, eb):
