@@ -23,18 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gwlz.h"
+/* The timer and the file reader are shared with the tests. */
+#include "../tests/testutil.c"
 
 #define MAX_T 8
 #define MAX_ROUNDS 201
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -63,18 +58,6 @@ static int parse_list(const char *s, int *out, int max) {
     s = *end == ',' ? end + 1 : end;
   }
   return *s ? 0 : n;
-}
-
-static void *read_all(const char *path, size_t want) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  void *p = malloc(want);
-  if (p && fread(p, 1, want, f) != want) {
-    free(p);
-    p = NULL;
-  }
-  fclose(f);
-  return p;
 }
 
 static int usage(void) {
@@ -107,8 +90,9 @@ int main(int argc, char **argv) {
   }
   if (!dims[0] || !dims[1] || !dims[2]) return usage();
   const size_t n = dims[0] * dims[1] * dims[2], bytes = n * sizeof(float);
-  float *x = (float *)read_all(path, bytes);
-  if (!x) {
+  size_t got = 0;
+  float *x = (float *)tu_read_file(path, &got);
+  if (!x || got < bytes) {
     fprintf(stderr, "bench_lib_threads: cannot read %zu bytes from %s\n", bytes, path);
     return 1;
   }
@@ -132,13 +116,13 @@ int main(int argc, char **argv) {
   for (int r = 0; r < rounds; r++) {
     for (int t = 0; t < nt; t++) {
       gwlz_set_threads(ctx, ts[t]);
-      double t0 = now();
+      double t0 = tu_now();
       gwlz_error e = gwlz_compress(ctx, x, z[t], cap, &zs[t]);
-      double t1 = now();
+      double t1 = tu_now();
       if (fresh) y[t] = (uint8_t *)malloc(bytes);
-      double t2 = now();
+      double t2 = tu_now();
       if (e == GWLZ_OK) e = y[t] ? gwlz_decompress(ctx, z[t], zs[t], y[t], bytes) : GWLZ_ERR_MEMORY;
-      double t3 = now();
+      double t3 = tu_now();
       if (e != GWLZ_OK) {
         fprintf(stderr, "bench_lib_threads: %s\n", gwlz_error_string(e));
         return 1;
