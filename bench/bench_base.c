@@ -73,17 +73,6 @@ typedef struct {
 static row *rows = NULL;
 static int nrows = 0;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  if (n == 0) return NAN;
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static void print_header(void) {
   printf("%-40s %7s %9s %9s %6s %8s %8s %7s %8s %8s %8s %8s\n", "field", "bound", "ratio",
          "SZ3", "r/SZ3", "PSNR", "SZ3PSNR", "err/eb", "comp", "decomp", "SZ3comp", "SZ3dec");
@@ -186,7 +175,7 @@ static void print_medians(const char *label) {
         p[np++] = rows[i].psnr - rows[i].sz3_psnr;
     }
     printf("%s median at %g: ratio/SZ3 %.3f (%d fields), PSNR - SZ3 %+.2f dB (%d fields)\n", label,
-           rel_bounds[idx[k]], median(r, nr), nr, median(p, np), np);
+           rel_bounds[idx[k]], tu_median(r, nr), nr, tu_median(p, np), np);
     free(r);
     free(p);
   }

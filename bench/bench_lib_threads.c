@@ -25,21 +25,11 @@
 #include <string.h>
 
 #include "gwlz.h"
-/* The timer and the file reader are shared with the tests. */
+/* The timer, the file reader and the median are shared with the tests. */
 #include "../tests/testutil.c"
 
 #define MAX_T 8
 #define MAX_ROUNDS 201
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static double best(const double *v, int n) {
   double b = v[0];
@@ -154,7 +144,7 @@ int main(int argc, char **argv) {
     double m0 = 0, b0 = 0;
     for (int t = 0; t < nt; t++) {
       double *v = o ? td[t] : tc[t];
-      double b = best(v, rounds), m = median(v, rounds);
+      double b = best(v, rounds), m = tu_median(v, rounds);
       if (t == 0) {
         m0 = m;
         b0 = b;

@@ -15,13 +15,8 @@
 #include <string.h>
 
 #include "base/base.h"
-
-static int write_file(const char *path, const void *p, size_t bytes) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return 0;
-  int ok = fwrite(p, 1, bytes, f) == bytes;
-  return fclose(f) == 0 && ok;
-}
+/* File reading and writing are shared with the tests. */
+#include "../tests/testutil.c"
 
 int main(int argc, char **argv) {
   if (argc < 7 || argc > 10) {
@@ -43,15 +38,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "enh_headroom: empty array or bound not > 0\n");
     return 2;
   }
-  const size_t ts = p.type == GWLZ_TYPE_DOUBLE ? 8 : 4;
-  void *x = malloc(p.n * ts), *recon = malloc(p.n * ts);
+  const size_t ts = tu_type_size(p.type);
+  size_t got = 0;
+  void *x = tu_read_file(argv[1], &got), *recon = malloc(p.n * ts);
   uint8_t *aux = (uint8_t *)calloc(p.n, 1);
-  FILE *f = fopen(argv[1], "rb");
-  if (!x || !recon || !aux || !f || fread(x, ts, p.n, f) != p.n) {
+  if (!x || got < p.n * ts || !recon || !aux) {
     fprintf(stderr, "enh_headroom: cannot read %zu values from %s\n", p.n, argv[1]);
     return 1;
   }
-  fclose(f);
   gwlz_wbuf out;
   gwlz_base_info info;
   gwlz_wbuf_init(&out);
@@ -61,7 +55,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "enh_headroom: base compression failed (%d)\n", (int)e);
     return 1;
   }
-  if (!write_file(argv[4], recon, p.n * ts) || !write_file(argv[5], aux, p.n)) {
+  if (!tu_write_file(argv[4], recon, p.n * ts) || !tu_write_file(argv[5], aux, p.n)) {
     fprintf(stderr, "enh_headroom: cannot write the outputs\n");
     return 1;
   }

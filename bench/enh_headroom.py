@@ -56,61 +56,61 @@ def load(path, dims, dt):
     return np.fromfile(path, dtype=NP_TYPE[dt]).reshape(dims)
 
 
-def features(xr, idx, radius, axial=0):
-    """(m, f) matrix: the differences to the centre of the (2r+1)^d cube of
-    neighbours, of the neighbours at offsets radius+1 .. axial along each
-    axis, and a constant."""
-    reach = max(radius, axial)
-    pad = np.pad(xr, reach, mode="edge")
-    offs = [o for o in itertools.product(range(-radius, radius + 1), repeat=xr.ndim) if any(o)]
-    for a in range(xr.ndim):
-        for d in range(radius + 1, axial + 1):
-            for sgn in (-d, d):
-                offs.append(tuple(sgn if b == a else 0 for b in range(xr.ndim)))
-    cols = []
-    for off in offs:
-        sel = tuple(i + reach + o for i, o in zip(idx, off))
-        cols.append(pad[sel] - xr[idx])
-    cols.append(np.ones(len(idx[0])))
-    return np.stack(cols, 1)
+def psnr(x, y, rng):
+    return 20 * np.log10(rng) - 10 * np.log10(max(np.mean((x - y) ** 2), 1e-300))
 
 
-def oracle_gain(a, r, groups, eb):
-    """dB removed by one least-squares model per group (in-sample), its
-    predictions clamped to [-eb, eb] (where the residual lies)."""
-    left = r.copy()
-    for g in np.unique(groups):
-        m = groups == g
-        if m.sum() < 2 * a.shape[1]:
-            continue
-        w, *_ = np.linalg.lstsq(a[m], r[m], rcond=None)
-        left[m] = r[m] - np.clip(a[m] @ w, -eb, eb)
-    return 10 * np.log10(np.mean(r**2) / max(np.mean(left**2), 1e-300))
+def axial(nd, a, d):
+    """The offset d along axis a of an nd-dimensional array."""
+    return tuple(d if b == a else 0 for b in range(nd))
 
 
-def features_clamped(xr, idx, eb, cl):
+class Taps:
+    """X' at offsets from the sampled cells (edge-clamped), up to 3 cells."""
+
+    REACH = 3
+
+    def __init__(self, xr, idx):
+        self.nd, self.idx = xr.ndim, idx
+        self.pad = np.pad(xr, self.REACH, mode="edge")
+        self.v = xr[idx]
+
+    def __call__(self, off):
+        return self.pad[tuple(i + self.REACH + o for i, o in zip(self.idx, off))]
+
+    def offsets(self, radius, reach):
+        """The (2 radius + 1)^d cube without its centre, then the cells
+        radius+1 .. reach away along each axis."""
+        offs = [o for o in itertools.product(range(-radius, radius + 1), repeat=self.nd) if any(o)]
+        for a in range(self.nd):
+            offs += [axial(self.nd, a, s * d) for d in range(radius + 1, reach + 1) for s in (-1, 1)]
+        return offs
+
+
+def features(t, radius, reach=0):
+    """(m, f): the differences to the centre over t.offsets(radius, reach)
+    and a constant."""
+    cols = [t(o) - t.v for o in t.offsets(radius, reach)]
+    return np.stack(cols + [np.ones(len(t.v))], 1)
+
+
+def features_clamped(t, eb, cl):
     """The version 2 enhancer's kind of features, widened: the differences
     to the centre over the 5^d cube and at 3 cells along each axis, in units
     of the bound and clamped to [-cl, cl]; per axis the centre minus the
     cubic interpolation from the taps at -3, -1, +1, +3 (clamped the same
     way); the centre value X' itself; a constant (3-D and less)."""
-    reach = 3
-    pad = np.pad(xr, reach, mode="edge")
-    v = xr[idx]
+    cols = [np.clip((t(o) - t.v) / eb, -cl, cl) for o in t.offsets(2, 3)]
+    for a in range(t.nd):
+        q = [t(axial(t.nd, a, d)) for d in (-3, -1, 1, 3)]
+        cub = (-q[0] + 9 * q[1] + 9 * q[2] - q[3]) / 16
+        cols.append(np.clip((t.v - cub) / eb, -cl, cl))
+    return np.stack(cols + [t.v, np.ones(len(t.v))], 1)
 
-    def tap(off):
-        return pad[tuple(i + reach + o for i, o in zip(idx, off))]
 
-    offs = [o for o in itertools.product(range(-2, 3), repeat=xr.ndim) if any(o)]
-    for a in range(xr.ndim):
-        offs += [tuple(d if b == a else 0 for b in range(xr.ndim)) for d in (-3, 3)]
-    cols = [np.clip((tap(o) - v) / eb, -cl, cl) for o in offs]
-    for a in range(xr.ndim):
-        t = [tap(tuple(d if b == a else 0 for b in range(xr.ndim))) for d in (-3, -1, 1, 3)]
-        cub = (-t[0] + 9 * t[1] + 9 * t[2] - t[3]) / 16
-        cols.append(np.clip((v - cub) / eb, -cl, cl))
-    cols += [v, np.ones(len(v))]
-    return np.stack(cols, 1)
+def lstsq(a, r):
+    w, *_ = np.linalg.lstsq(a, r, rcond=None)
+    return w
 
 
 def ridge(a, r):
@@ -120,26 +120,27 @@ def ridge(a, r):
     sd = a.std(0)
     sd[sd == 0] = 1.0
     z = a / sd
-    g = z.T @ z
-    g += 1e-3 * len(r) * np.eye(len(sd))
-    w, *_ = np.linalg.lstsq(g, z.T @ r, rcond=None)
-    return w / sd
+    g = z.T @ z + 1e-3 * len(r) * np.eye(len(sd))
+    return lstsq(g, z.T @ r) / sd
 
 
-def heldout_gain(a, r, groups, eb):
-    """dB removed on the odd-numbered values by one ridge least-squares model
-    per group fitted on the even-numbered ones, predictions clamped to
-    [-eb, eb] (no correction where a group has too few values to fit)."""
-    fit = np.arange(len(r)) % 2 == 0
+def gain(a, r, groups, eb, heldout=False):
+    """dB removed by one model per group, predictions clamped to [-eb, eb]
+    (where the residual lies). In sample: least squares fitted and scored on
+    all values. Held out: ridge fitted on the even-numbered values, scored
+    on the odd-numbered ones. No correction where a group has too few values
+    to fit."""
+    fit = np.arange(len(r)) % 2 == 0 if heldout else np.ones(len(r), bool)
+    score = ~fit if heldout else fit
+    solve = ridge if heldout else lstsq
     left = r.copy()
     for g in np.unique(groups):
         m = groups == g
-        mf, ms = m & fit, m & ~fit
+        mf, ms = m & fit, m & score
         if mf.sum() < 2 * a.shape[1]:
             continue
-        w = ridge(a[mf], r[mf])
-        left[ms] = r[ms] - np.clip(a[ms] @ w, -eb, eb)
-    rs, ls = r[~fit], left[~fit]
+        left[ms] = r[ms] - np.clip(a[ms] @ solve(a[mf], r[mf]), -eb, eb)
+    rs, ls = r[score], left[score]
     return 10 * np.log10(np.mean(rs**2) / max(np.mean(ls**2), 1e-300))
 
 
@@ -148,14 +149,55 @@ def value_bins(v, nbins):
     return np.clip(np.searchsorted(q, v) - 1, 0, nbins - 1)
 
 
-def gwlz_psnr(gwlz, path, dims, dt, eb, groups, tmp, x, rng):
+def gwlz_run(gwlz, path, dims, dt, eb, groups, tmp, x, rng):
+    """PSNR and stream size of the CLI at -M ABS eb -G groups."""
     z, o = os.path.join(tmp, "s.gwlz"), os.path.join(tmp, "o.raw")
     flag = "-f" if dt == "f32" else "-d"
     subprocess.run([gwlz, flag, "-i", path, "-z", z, "-o", o, "-%d" % len(dims),
                     *[str(d) for d in dims[::-1]], "-M", "ABS", repr(eb), "-G", str(groups),
                     "-q"], check=True)
-    y = load(o, dims, dt).astype(np.float64)
-    return 20 * np.log10(rng) - 10 * np.log10(np.mean((x - y) ** 2)), os.path.getsize(z)
+    return psnr(x, load(o, dims, dt).astype(np.float64), rng), os.path.getsize(z)
+
+
+COLS = ["global_3", "value20_3", "value20_5", "aux8_3", "aux8_5", "aux32_5r3",
+        "aux32_5r3_heldout", "aux8_5_heldout", "aux8_3_heldout", "aux32_clamped",
+        "aux32_clamped_heldout", "aux8_clamped_heldout"]
+
+
+def oracles(xr, aux, idx, r, eb):
+    """The oracle columns of one field and bound (NaN where not computed:
+    the 5^d families above 3-D)."""
+    t = Taps(xr, idx)
+    vb = value_bins(t.v, 20)
+    ag = aux[idx].astype(np.int64) * 8 + value_bins(t.v, 8)
+    a3 = features(t, 1)
+    out = {"global_3": gain(a3, r, np.zeros(len(r), np.int64), eb),
+           "value20_3": gain(a3, r, vb, eb),
+           "aux8_3": gain(a3, r, ag, eb),
+           "aux8_3_heldout": gain(a3, r, ag, eb, heldout=True)}
+    if xr.ndim <= 3:
+        a5 = features(t, 2)
+        out.update(value20_5=gain(a5, r, vb, eb), aux8_5=gain(a5, r, ag, eb),
+                   aux8_5_heldout=gain(a5, r, ag, eb, heldout=True))
+        del a5
+        # the reach of the version 2 enhancer (3 cells along each axis), finer bins
+        ag32 = aux[idx].astype(np.int64) * 32 + value_bins(t.v, 32)
+        a7 = features(t, 2, 3)
+        out.update(aux32_5r3=gain(a7, r, ag32, eb),
+                   aux32_5r3_heldout=gain(a7, r, ag32, eb, heldout=True))
+        del a7
+        # clamped features: the clamp level that gains most in sample, then
+        # the same level held out
+        best = None
+        for cl in (2.0, 16.0):
+            ac = features_clamped(t, eb, cl)
+            gin = gain(ac, r, ag32, eb)
+            if best is None or gin > best[0]:
+                best = (gin, gain(ac, r, ag32, eb, heldout=True), gain(ac, r, ag, eb, heldout=True))
+            del ac
+        out.update(aux32_clamped=best[0], aux32_clamped_heldout=best[1],
+                   aux8_clamped_heldout=best[2])
+    return [out.get(c, float("nan")) for c in COLS]
 
 
 def main():
@@ -172,11 +214,7 @@ def main():
     exclude = set(filter(None, args.exclude.split(",")))
     rows = [l.rstrip("\n").split("\t") for l in open(args.manifest)][1:]
     rand = np.random.default_rng(1)
-    cols = ["file", "rel", "psnr_base", "gwlz_gain", "gwlz_bytes_ratio", "global_3",
-            "value20_3", "value20_5", "aux8_3", "aux8_5", "aux32_5r3", "aux32_5r3_heldout",
-            "aux8_5_heldout", "aux8_3_heldout", "aux32_clamped", "aux32_clamped_heldout",
-            "aux8_clamped_heldout"]
-    print("\t".join(cols))
+    print("\t".join(["file", "rel", "psnr_base", "gwlz_gain", "gwlz_bytes_ratio"] + COLS))
     with tempfile.TemporaryDirectory() as tmp:
         for row in rows:
             name, dims, dt = row[0], tuple(int(v) for v in row[1].split("x")), row[2]
@@ -195,49 +233,17 @@ def main():
             idx = np.unravel_index(flat, dims)
             for rel in rels:
                 eb = rel * rng
-                rp, ap_ = os.path.join(tmp, "recon"), os.path.join(tmp, "aux")
-                subprocess.run([args.headroom, path, dt, repr(eb), rp, ap_,
+                rp, auxp = os.path.join(tmp, "recon"), os.path.join(tmp, "aux")
+                subprocess.run([args.headroom, path, dt, repr(eb), rp, auxp,
                                 *[str(d) for d in dims]], check=True, stdout=subprocess.DEVNULL)
                 xr = load(rp, dims, dt).astype(np.float64)
-                aux = np.fromfile(ap_, dtype=np.uint8).reshape(dims)
-                r = (x - xr)[idx]
-                psnr_base = 20 * np.log10(rng) - 10 * np.log10(max(np.mean((x - xr) ** 2), 1e-300))
-                p0, s0 = gwlz_psnr(args.gwlz, path, dims, dt, eb, 0, tmp, x, rng)
-                p1, s1 = gwlz_psnr(args.gwlz, path, dims, dt, eb, 20, tmp, x, rng)
-                vb = value_bins(xr[idx], 20)
-                ag = aux[idx].astype(np.int64) * 8 + value_bins(xr[idx], 8)
-                a3 = features(xr, idx, 1)
-                out = [oracle_gain(a3, r, np.zeros(m, np.int64), eb), oracle_gain(a3, r, vb, eb)]
-                a5 = features(xr, idx, 2) if x.ndim <= 3 else None
-                out.append(oracle_gain(a5, r, vb, eb) if a5 is not None else float("nan"))
-                out.append(oracle_gain(a3, r, ag, eb))
-                out.append(oracle_gain(a5, r, ag, eb) if a5 is not None else float("nan"))
-                if a5 is not None:
-                    # the reach of the version 2 enhancer (3 cells along each axis),
-                    # finer bins: in-sample and held out
-                    a7 = features(xr, idx, 2, 3)
-                    ag32 = aux[idx].astype(np.int64) * 32 + value_bins(xr[idx], 32)
-                    out += [oracle_gain(a7, r, ag32, eb), heldout_gain(a7, r, ag32, eb),
-                            heldout_gain(a5, r, ag, eb)]
-                else:
-                    out += [float("nan")] * 3
-                out.append(heldout_gain(a3, r, ag, eb))
-                if x.ndim <= 3:
-                    # clamped features: the clamp level that gains most in sample,
-                    # then the same level held out
-                    best = None
-                    for cl in (2.0, 16.0):
-                        ac = features_clamped(xr, idx, eb, cl)
-                        gin = oracle_gain(ac, r, ag32, eb)
-                        if best is None or gin > best[0]:
-                            best = (gin, cl, heldout_gain(ac, r, ag32, eb), heldout_gain(ac, r, ag, eb))
-                        del ac
-                    out += [best[0], best[2], best[3]]
-                else:
-                    out += [float("nan")] * 3
+                aux = np.fromfile(auxp, dtype=np.uint8).reshape(dims)
+                p0, s0 = gwlz_run(args.gwlz, path, dims, dt, eb, 0, tmp, x, rng)
+                p1, s1 = gwlz_run(args.gwlz, path, dims, dt, eb, 20, tmp, x, rng)
+                out = oracles(xr, aux, idx, (x - xr)[idx], eb)
                 print("%s\t%g\t%.2f\t%+.2f\t%.4f\t%s" % (
-                    name, rel, psnr_base, p1 - p0, s1 / s0, "\t".join("%+.2f" % v for v in out)),
-                    flush=True)
+                    name, rel, psnr(x, xr, rng), p1 - p0, s1 / s0,
+                    "\t".join("%+.2f" % v for v in out)), flush=True)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ int tu_vrun(const char *dir, const char *tool, const char *fmt, va_list ap);
 /* CPU time of the calling thread in seconds (benchmarks on shared machines). */
 double tu_cpu_now(void);
 
+/* Median of v[0..n) (sorts v in place); NAN when n is 0. */
+double tu_median(double *v, int n);
+
 /* MD5 (RFC 1321) of data as 32 lowercase hex digits and a NUL. */
 void tu_md5(const void *data, size_t size, char hex[33]);
 
