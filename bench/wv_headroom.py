@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""How much could a decoder still learn in the wavelet base's own domain?
+
+The spatial oracles of bench/enh_headroom.py see X' and the side information
+aux. This one sees what the wavelet decoder knows before its synthesis: every
+coefficient's quantization integer k, its subband, its neighbours in the
+subband, its parent (one level coarser) and its sibling (same level). It
+replaces the base's dequantization (bin centre minus one fitted offset per
+level for |k| = 1 and one for |k| >= 2; docs/format.md §9.9.6) by
+predictions of the true coefficient from those contexts, synthesizes, and
+reports the PSNR gain in the spatial domain (before the base's point-wise
+corrections, which both sides would need about equally).
+
+Columns (gains in dB over the base's dequantization, "base"):
+  centroid      per detail subband, the mean of the coefficient (k = 0) or
+                of |c| / q - |k| (k != 0) over each context class: for k != 0, |k| (1, 2, 3, >= 4) x non-zero face
+                neighbours (0, 1-2, 3-4, >= 5) x parent non-zero; for k = 0,
+                the sign of the sum of the neighbours' and parent's k x the
+                same neighbour count. In sample (no bytes).
+  linear        per detail subband and per k = 0 / k != 0, least squares of
+                the coefficient's error over: the dequantized value, its face
+                neighbours, parent and sibling, sign(k) times the magnitude
+                of those contexts, and a constant; predictions kept in the
+                quantization cell. In sample (no bytes).
+  linear_cv     the same, 2-fold cross-fitted: each coefficient predicted by
+                the model fitted on the other half. What generalises.
+  params        parameters of the linear model (all subbands); at 2 bytes
+                each, the bytes it would cost.
+
+  python3 bench/wv_headroom.py --tool build/wv_headroom MANIFEST DATA_DIR \\
+      [--rels 1e-2,1e-3,1e-4] [--only F1,F2] [--exclude F1,F2] > wv.tsv
+
+MANIFEST: the shared manifest (file, dims slowest first as d0xd1x..., dtype
+f32/f64). Needs numpy (Debian: python3-numpy).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+NP_TYPE = {"f32": np.float32, "f64": np.float64}
+
+
+def read_manifest(path):
+    rows = []
+    with open(path) as f:
+        head = None
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = line.rstrip("\n").split("\t")
+            if head is None:
+                head = cols
+                continue
+            rows.append(dict(zip(head, cols)))
+    return rows
+
+
+class Bands:
+    """The subbands of the dump (bands file): 4-D regions, dims right-aligned."""
+
+    def __init__(self, path):
+        self.b = []
+        with open(path) as f:
+            for line in f:
+                v = [int(t) for t in line.split()]
+                self.b.append(dict(level=v[0], orient=v[1], off=v[2:6], ext=v[6:10],
+                                   parent=v[10], sibling=v[11], pshift=v[12:16]))
+
+    @staticmethod
+    def view(a, bd):
+        return a[tuple(slice(o, o + e) for o, e in zip(bd["off"], bd["ext"]))]
+
+    def parent_of(self, a, i):
+        """The parent band's values at every cell of band i (None: none)."""
+        bd = self.b[i]
+        if bd["parent"] < 0:
+            return None
+        pb = self.b[bd["parent"]]
+        pv = self.view(a, pb)
+        idx = [np.minimum(np.arange(e) >> s, pe - 1)
+               for e, s, pe in zip(bd["ext"], bd["pshift"], pb["ext"])]
+        return pv[np.ix_(*idx)]
+
+    def sibling_of(self, a, i):
+        bd = self.b[i]
+        if bd["sibling"] < 0:
+            return None
+        sb = self.b[bd["sibling"]]
+        sv = self.view(a, sb)
+        idx = [np.minimum(np.arange(e), se - 1) for e, se in zip(bd["ext"], sb["ext"])]
+        return sv[np.ix_(*idx)]
+
+
+def neighbours(v):
+    """Face neighbours of every cell of v (edge-replicated), axes of length > 1."""
+    out = []
+    for ax in range(v.ndim):
+        if v.shape[ax] < 2:
+            continue
+        p = np.pad(v, [(1, 1) if a == ax else (0, 0) for a in range(v.ndim)], mode="edge")
+        for d in (0, 2):
+            out.append(p[tuple(slice(d, d + v.shape[a]) if a == ax else slice(None)
+                               for a in range(v.ndim))])
+    return out
+
+
+def base_dequant(c, k, bands, q):
+    """The base's dequantization with its per-level offsets, fitted as it does."""
+    a = np.abs(k).astype(np.float64)
+    r = a * q
+    levels = sorted({bd["level"] for bd in bands.b if bd["orient"]})
+    for l in levels:
+        m = np.zeros(k.shape, bool)
+        for bd in bands.b:
+            if bd["orient"] and bd["level"] == l:
+                Bands.view(m, bd)[...] = True
+        u = np.abs(c[m]) / q
+        ak = a[m]
+        offs = []
+        for sel in (ak == 1, ak >= 2):
+            d = np.mean(ak[sel] - u[sel]) if sel.any() else 0.0
+            offs.append(min(max(np.floor(d * 256 + 0.5), 0), 127) / 256)
+        rm = r[m]
+        rm[ak == 1] = (1 - offs[0]) * q
+        rm[ak >= 2] = (ak[ak >= 2] - offs[1]) * q
+        r[m] = rm
+    return np.where(k < 0, -r, r)
+
+
+def band_features(A, K, bands, i, q):
+    """Per-cell features of band i (flattened) and the cells' k."""
+    bd = bands.b[i]
+    a, kk = Bands.view(A, bd) / q, Bands.view(K, bd)
+    nb = neighbours(a)
+    kn = neighbours(kk)
+    par = bands.parent_of(A, i)
+    sib = bands.sibling_of(A, i)
+    ctx = [x for x in (par, sib) if x is not None]
+    ctx = [x / q for x in ctx]
+    s = np.sign(kk).astype(np.float64)
+    mag = sum(np.abs(x) for x in nb) / max(len(nb), 1)
+    cols = [np.ones_like(a), a] + nb + ctx + [s, s * (np.abs(kk) == 1), s * mag]
+    cols += [s * np.abs(x) for x in ctx]
+    nnz = sum((x != 0).astype(np.int64) for x in kn)
+    pk = bands.parent_of(K, i)
+    ksum = sum(kn) + (pk if pk is not None else 0)
+    return (np.stack([x.ravel() for x in cols], 1), kk.ravel(), nnz.ravel(),
+            (pk.ravel() != 0) if pk is not None else np.zeros(kk.size, bool),
+            np.sign(ksum).ravel())
+
+
+def lstsq(X, y):
+    if len(y) < 2 * X.shape[1]:
+        return np.zeros(X.shape[1])
+    return np.linalg.lstsq(X, y, rcond=None)[0]
+
+
+def oracles(c, k, bands, q, rng):
+    A = base_dequant(c, k, bands, q)
+    out = {"centroid": A.copy(), "linear": A.copy(), "linear_cv": A.copy()}
+    params = 0
+    for i, bd in enumerate(bands.b):
+        if not bd["orient"]:
+            continue
+        X, kk, nnz, pnz, ssum = band_features(A, k, bands, i, q)
+        cb = Bands.view(c, bd).ravel() / q
+        ab = Bands.view(A, bd).ravel() / q
+        lo = np.where(kk == 0, -0.5, np.abs(kk) - 0.5)
+        hi = np.where(kk == 0, 0.5, np.abs(kk) + 0.5)
+        sg = np.where(kk < 0, -1.0, 1.0)
+        clo, chi = np.where(sg > 0, lo, -hi), np.where(sg > 0, hi, -lo)
+        # centroid classes
+        nb_b = np.digitize(nnz, [1, 3, 5])
+        cls = np.where(kk != 0,
+                       (np.minimum(np.abs(kk), 4) * 4 + nb_b) * 2 + pnz,
+                       1000 + (ssum + 1) * 4 + nb_b)
+        u, inv = np.unique(cls, return_inverse=True)
+        tgt = np.where(kk != 0, np.abs(cb) - np.abs(kk), cb)
+        means = np.bincount(inv, tgt) / np.maximum(np.bincount(inv), 1)
+        val = means[inv]
+        cen = np.where(kk != 0, sg * (np.abs(kk) + val), val)
+        # linear, per population
+        lin, cv = ab.copy(), ab.copy()
+        half = (np.arange(len(kk)) * 2654435761 % 1000) < 500
+        for pop in (kk == 0, kk != 0):
+            if not pop.any():
+                continue
+            Xp, rp = X[pop], (cb - ab)[pop]
+            w = lstsq(Xp, rp)
+            params += X.shape[1]
+            lin[pop] = ab[pop] + Xp @ w
+            hp = half[pop]
+            pred = np.empty(len(rp))
+            for tr in (hp, ~hp):
+                w2 = lstsq(Xp[tr], rp[tr])
+                pred[~tr] = Xp[~tr] @ w2
+            cv[pop] = ab[pop] + pred
+        for name, v in (("centroid", cen), ("linear", lin), ("linear_cv", cv)):
+            v = np.clip(v, clo, chi)
+            Bands.view(out[name], bd)[...] = (v * q).reshape(Bands.view(c, bd).shape)
+    out["base"] = A
+    return out, params
+
+
+def synth(tool, path, dt, eb, coefs, dims, tmp):
+    f = os.path.join(tmp, "coefs.f64")
+    coefs.astype(np.float64).tofile(f)
+    r = subprocess.run([tool, "synth", path, dt, repr(eb), f] + [str(d) for d in dims],
+                       capture_output=True, text=True, check=True).stdout.split()
+    return float(r[1]), int(r[5])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("manifest")
+    ap.add_argument("data")
+    ap.add_argument("--rels", default="1e-2,1e-3,1e-4")
+    ap.add_argument("--only", default="")
+    ap.add_argument("--exclude", default="")
+    a = ap.parse_args()
+    only = set(filter(None, a.only.split(",")))
+    excl = set(filter(None, a.exclude.split(",")))
+    print("field\trel\tbase_psnr\tcentroid\tlinear\tlinear_cv\tparams\tover_base\tover_cv")
+    for row in read_manifest(a.manifest):
+        name = row["file"]
+        if (only and name not in only) or name in excl:
+            continue
+        dims = [int(d) for d in row["dims_c_order"].split("x")]
+        dt = row["dtype"]
+        path = os.path.join(a.data, name)
+        x = np.fromfile(path, dtype=NP_TYPE[dt]).astype(np.float64)
+        if not np.all(np.isfinite(x)):
+            continue
+        vr = float(x.max() - x.min())
+        del x
+        for rel in [float(r) for r in a.rels.split(",")]:
+            eb = rel * vr
+            with tempfile.TemporaryDirectory() as tmp:
+                pre = os.path.join(tmp, "d")
+                r = subprocess.run([a.tool, "dump", path, dt, repr(eb), pre] + [str(d) for d in dims],
+                                   capture_output=True, text=True, check=True).stdout.split()
+                q = float(r[1])
+                shape4 = [1] * (4 - len(dims)) + dims
+                c = np.fromfile(pre + ".c", np.float64).reshape(shape4)
+                k = np.fromfile(pre + ".k", np.int32).reshape(shape4)
+                bands = Bands(pre + ".bands")
+                out, params = oracles(c, k, bands, q, vr)
+                res = {n: synth(a.tool, path, dt, eb, v, dims, tmp) for n, v in out.items()}
+            b = res["base"][0]
+            print(f"{name}\t{rel:g}\t{b:.2f}\t{res['centroid'][0]-b:+.2f}\t{res['linear'][0]-b:+.2f}"
+                  f"\t{res['linear_cv'][0]-b:+.2f}\t{params}\t{res['base'][1]}\t{res['linear_cv'][1]}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
