@@ -74,25 +74,26 @@ class Bands:
     def view(a, bd):
         return a[tuple(slice(o, o + e) for o, e in zip(bd["off"], bd["ext"]))]
 
-    def parent_of(self, a, i):
-        """The parent band's values at every cell of band i (None: none)."""
+    def _related(self, a, i, key, coord):
+        """Band i's relative (key: parent or sibling) at every cell of band i:
+        coord(extent, axis) gives the relative's coordinates along an axis,
+        clamped to its extent (None: no such band)."""
         bd = self.b[i]
-        if bd["parent"] < 0:
+        if bd[key] < 0:
             return None
-        pb = self.b[bd["parent"]]
-        pv = self.view(a, pb)
-        idx = [np.minimum(np.arange(e) >> s, pe - 1)
-               for e, s, pe in zip(bd["ext"], bd["pshift"], pb["ext"])]
-        return pv[np.ix_(*idx)]
+        rb = self.b[bd[key]]
+        idx = [np.minimum(coord(e, ax), re - 1)
+               for ax, (e, re) in enumerate(zip(bd["ext"], rb["ext"]))]
+        return self.view(a, rb)[np.ix_(*idx)]
+
+    def parent_of(self, a, i):
+        """The parent band (one level coarser) at every cell of band i."""
+        sh = self.b[i]["pshift"]
+        return self._related(a, i, "parent", lambda e, ax: np.arange(e) >> sh[ax])
 
     def sibling_of(self, a, i):
-        bd = self.b[i]
-        if bd["sibling"] < 0:
-            return None
-        sb = self.b[bd["sibling"]]
-        sv = self.view(a, sb)
-        idx = [np.minimum(np.arange(e), se - 1) for e, se in zip(bd["ext"], sb["ext"])]
-        return sv[np.ix_(*idx)]
+        """The sibling band (same level) at every cell of band i."""
+        return self._related(a, i, "sibling", lambda e, ax: np.arange(e))
 
 
 def neighbours(v):
