@@ -13,10 +13,11 @@ corrections, which both sides would need about equally).
 
 Columns (gains in dB over the base's dequantization, "base"):
   centroid      per detail subband, the mean of the coefficient (k = 0) or
-                of |c| / q - |k| (k != 0) over each context class: for k != 0, |k| (1, 2, 3, >= 4) x non-zero face
-                neighbours (0, 1-2, 3-4, >= 5) x parent non-zero; for k = 0,
-                the sign of the sum of the neighbours' and parent's k x the
-                same neighbour count. In sample (no bytes).
+                of |c| / q - |k| (k != 0) over each context class: for
+                k != 0, |k| (1, 2, 3, >= 4) x non-zero face neighbours (0,
+                1-2, 3-4, >= 5) x parent non-zero; for k = 0, the sign of the
+                sum of the neighbours' and parent's k x the same neighbour
+                count. In sample (no bytes).
   linear        per detail subband and per k = 0 / k != 0, least squares of
                 the coefficient's error over: the dequantized value, its face
                 neighbours, parent and sibling, sign(k) times the magnitude
