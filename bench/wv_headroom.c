@@ -5,23 +5,23 @@
  *   wv_headroom dump IN f32|f64 ABS_BOUND PREFIX d0 [d1 [d2 [d3]]]
  *   wv_headroom synth IN f32|f64 ABS_BOUND COEFS d0 [d1 [d2 [d3]]]
  *
- * dump: runs the wavelet base's analysis as the compressor does (mean
- * removed, CDF 9/7 over the levels the compressor chooses, step
- * q = q_ratio * bound, rounding; docs/format.md §9.9) and writes
+ * dump: runs the wavelet base's analysis with the compressor's own steps
+ * (src/base/wavelet.h: mean removed, CDF 9/7 over the levels it chooses,
+ * step q = q_ratio * bound, quantization, pruning of isolated coefficients,
+ * fitted reconstruction offsets; docs/format.md §9.9) and writes
  *   PREFIX.c      the coefficients (f64, C order, dims slowest first)
  *   PREFIX.k      their quantization integers (i32)
  *   PREFIX.bands  one line per subband: level orient off[4] ext[4] parent
  *                 sibling pshift[4]
- * and prints "q MEAN_STEP mean MEAN". It does not prune isolated
- * coefficients (gwlz_wv_tune.iso_thr), so a few more coefficients are
- * non-zero than in the base's stream.
+ * and prints "q STEP mean MEAN off O0,O1,..." (the offsets in 1/256, two per
+ * detail level, finest first). Fields whose coefficients do not fit at that
+ * step (the compressor then coarsens it) are refused.
  *
  * synth: reads dequantized coefficients (f64) from COEFS, synthesizes them
  * (inverse transform plus the mean, in double, before rounding to the type
  * and before the base's point-wise corrections) and prints the PSNR against
  * IN, the MSE in units of bound^2 and how many values lie beyond the bound.
  */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,16 +42,6 @@ typedef struct {
   double mean;
 } field;
 
-static int choose_levels(size_t n) {
-  int l = 0;
-  size_t mn = gwlz_wv_tune.min_len < 2 ? 2 : (size_t)gwlz_wv_tune.min_len;
-  while (n >= mn && l < gwlz_wv_tune.max_levels && l < GWLZ_WV_MAX_LEVELS) {
-    n = (n + 1) / 2;
-    l++;
-  }
-  return l;
-}
-
 static int load(field *f, int argc, char **argv) {
   memset(f, 0, sizeof *f);
   f->isd = !strcmp(argv[3], "f64");
@@ -60,7 +50,7 @@ static int load(field *f, int argc, char **argv) {
   f->n = 1;
   for (int e = 0; e < 4; e++) {
     f->g.n[e] = e < f->g.nd ? (size_t)strtoull(argv[6 + e], NULL, 10) : 1;
-    f->g.lev[e] = e < f->g.nd ? choose_levels(f->g.n[e]) : 0;
+    f->g.lev[e] = e < f->g.nd ? gwlz_wv_choose_levels(f->g.n[e], &gwlz_wv_tune) : 0;
     if (f->g.lev[e] > f->g.L) f->g.L = f->g.lev[e];
     f->n *= f->g.n[e];
   }
@@ -71,12 +61,9 @@ static int load(field *f, int argc, char **argv) {
     fprintf(stderr, "wv_headroom: cannot read %zu values from %s\n", f->n, argv[2]);
     return 0;
   }
-  double s = 0;
-  for (size_t i = 0; i < f->n; i++) {
+  for (size_t i = 0; i < f->n; i++)
     f->x[i] = f->isd ? ((double *)raw)[i] : (double)((float *)raw)[i];
-    s += f->x[i];
-  }
-  f->mean = s / (double)f->n;
+  f->mean = gwlz_wv_data_mean(raw, f->n, f->isd);
   if (!f->isd) f->mean = (double)(float)f->mean;
   free(raw);
   return 1;
@@ -91,11 +78,14 @@ static int dump(const field *f, const char *prefix) {
   if (!c || !scratch || !k || gwlz_wv_bands_init(&b, &f->g) != GWLZ_OK) return 0;
   for (size_t i = 0; i < f->n; i++) c[i] = f->x[i] - f->mean;
   gwlz_wv_forward(c, &f->g, scratch);
-  const double q = gwlz_wv_tune.q_ratio * f->eb, add = 1.0 - gwlz_wv_tune.zero_thr;
-  for (size_t i = 0; i < f->n; i++) {
-    double a = floor(fabs(c[i]) / q + add);
-    k[i] = (int32_t)(c[i] < 0 ? -a : a);
+  const double q = gwlz_wv_tune.q_ratio * f->eb;
+  uint8_t off[2 * GWLZ_WV_MAX_LEVELS] = {0};
+  if (!gwlz_wv_quantize(&b, c, k, q, gwlz_wv_tune.zero_thr)) {
+    fprintf(stderr, "wv_headroom: coefficients too large for the step\n");
+    return 0;
   }
+  if (gwlz_wv_tune.iso_thr > 0) gwlz_wv_prune_isolated(&b, c, k, q, gwlz_wv_tune.iso_thr);
+  if (gwlz_wv_tune.fit_offsets) gwlz_wv_fit_offsets(&b, c, k, q, f->g.L, off);
   char path[4096];
   snprintf(path, sizeof path, "%s.c", prefix);
   int ok = tu_write_file(path, c, f->n * sizeof(double));
@@ -111,7 +101,9 @@ static int dump(const field *f, const char *prefix) {
             d->parent, d->sibling, d->pshift[0], d->pshift[1], d->pshift[2], d->pshift[3]);
   }
   if (fb) fclose(fb);
-  printf("q %.17g mean %.17g\n", q, f->mean);
+  printf("q %.17g mean %.17g off ", q, f->mean);
+  for (int l = 0; l < 2 * f->g.L; l++) printf("%s%d", l ? "," : "", off[l]);
+  printf("\n");
   gwlz_wv_bands_free(&b);
   free(c);
   free(k);

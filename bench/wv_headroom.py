@@ -110,26 +110,18 @@ def neighbours(v):
     return out
 
 
-def base_dequant(c, k, bands, q):
-    """The base's dequantization with its per-level offsets, fitted as it does."""
+def base_dequant(k, bands, q, off):
+    """The base's dequantization (docs/format.md §9.9.6): the bin centre,
+    less the level's offset (off: 1/256 units, |k| = 1 then |k| >= 2 per
+    detail level, as the compressor fitted them)."""
     a = np.abs(k).astype(np.float64)
     r = a * q
-    levels = sorted({bd["level"] for bd in bands.b if bd["orient"]})
-    for l in levels:
-        m = np.zeros(k.shape, bool)
-        for bd in bands.b:
-            if bd["orient"] and bd["level"] == l:
-                Bands.view(m, bd)[...] = True
-        u = np.abs(c[m]) / q
-        ak = a[m]
-        offs = []
-        for sel in (ak == 1, ak >= 2):
-            d = np.mean(ak[sel] - u[sel]) if sel.any() else 0.0
-            offs.append(min(max(np.floor(d * 256 + 0.5), 0), 127) / 256)
-        rm = r[m]
-        rm[ak == 1] = (1 - offs[0]) * q
-        rm[ak >= 2] = (ak[ak >= 2] - offs[1]) * q
-        r[m] = rm
+    for bd in bands.b:
+        if not bd["orient"]:
+            continue
+        d1, d2 = off[2 * bd["level"]] / 256, off[2 * bd["level"] + 1] / 256
+        av = Bands.view(a, bd)
+        Bands.view(r, bd)[...] = np.where(av == 1, (1 - d1) * q, (av - d2) * q) * (av > 0)
     return np.where(k < 0, -r, r)
 
 
@@ -161,8 +153,8 @@ def lstsq(X, y):
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
 
-def oracles(c, k, bands, q, rng):
-    A = base_dequant(c, k, bands, q)
+def oracles(c, k, bands, q, off):
+    A = base_dequant(k, bands, q, off)
     out = {"centroid": A.copy(), "linear": A.copy(), "linear_cv": A.copy()}
     params = 0
     for i, bd in enumerate(bands.b):
@@ -247,11 +239,12 @@ def main():
                 r = subprocess.run([a.tool, "dump", path, dt, repr(eb), pre] + [str(d) for d in dims],
                                    capture_output=True, text=True, check=True).stdout.split()
                 q = float(r[1])
+                off = [int(v) for v in r[5].split(",")] if len(r) > 5 else []
                 shape4 = [1] * (4 - len(dims)) + dims
                 c = np.fromfile(pre + ".c", np.float64).reshape(shape4)
                 k = np.fromfile(pre + ".k", np.int32).reshape(shape4)
                 bands = Bands(pre + ".bands")
-                out, params = oracles(c, k, bands, q, vr)
+                out, params = oracles(c, k, bands, q, off)
                 res = {n: synth(a.tool, path, dt, eb, v, dims, tmp) for n, v in out.items()}
             b = res["base"][0]
             print(f"{name}\t{rel:g}\t{b:.2f}\t{res['centroid'][0]-b:+.2f}\t{res['linear'][0]-b:+.2f}"

@@ -63,7 +63,7 @@ static inline void putv(void *a, size_t i, int isd, double r) {
     ((float *)a)[i] = r > 0.0 ? INFINITY : (r < 0.0 ? -INFINITY : NAN);
 }
 
-static int choose_levels(size_t n, const gwlz_wv_tuning *t) {
+int gwlz_wv_choose_levels(size_t n, const gwlz_wv_tuning *t) {
   int l = 0;
   size_t mn = t->min_len < 2 ? 2 : (size_t)t->min_len;
   while (n >= mn && l < t->max_levels && l < GWLZ_WV_MAX_LEVELS) {
@@ -125,7 +125,7 @@ static void dequantize(const gwlz_wv_bands *b, const int32_t *k, double *c, doub
 
 /* Quantize c into k. Returns 0 when a coefficient does not fit in
  * GWLZ_WV_KBITS bits at this step. */
-static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr) {
+int gwlz_wv_quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double q, double thr) {
   const double inv = 1.0 / q, add = 1.0 - thr, lim = (double)GWLZ_WV_KMAX;
   int fits = 1;
   for (int bi = 0; bi < b->nbands; bi++) {
@@ -150,7 +150,7 @@ static int quantize(const gwlz_wv_bands *b, const double *c, int32_t *k, double 
 
 /* The reconstruction offsets of every detail level: the mean of |k| - |c| / q
  * over |k| = 1 and over |k| >= 2, in 1/256, within 0..127. */
-static void fit_offsets(const gwlz_wv_bands *b, const double *c, const int32_t *k, double q,
+void gwlz_wv_fit_offsets(const gwlz_wv_bands *b, const double *c, const int32_t *k, double q,
                         int L, uint8_t *off) {
   const double inv = 1.0 / q;
   for (int l = 0; l < L; l++) {
@@ -181,7 +181,7 @@ static void fit_offsets(const gwlz_wv_bands *b, const double *c, const int32_t *
 
 /* Set to 0 every detail coefficient with |k| = 1, |c| / q < thr and no
  * non-zero neighbour one step along any axis of its band. */
-static void prune_isolated(const gwlz_wv_bands *b, const double *c, int32_t *k, double q,
+void gwlz_wv_prune_isolated(const gwlz_wv_bands *b, const double *c, int32_t *k, double q,
                            double thr) {
   const double inv = 1.0 / q;
   for (int bi = 0; bi < b->nbands; bi++) {
@@ -446,7 +446,7 @@ static void find_corr(const void *data, const void *recon, size_t i, int isd, do
 }
 
 /* sum of the values (blocks of 4096 for accuracy) and max |x - mean| */
-static double data_mean(const void *data, size_t n, int isd) {
+double gwlz_wv_data_mean(const void *data, size_t n, int isd) {
   double sum = 0.0;
   for (size_t i = 0; i < n; i += 4096) {
     double part = 0.0;
@@ -504,7 +504,7 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   memset(&h, 0, sizeof h);
   if (!c) return GWLZ_ERR_MEMORY;
   h.nd = s->nd;
-  h.mean = data_mean(data, n, isd);
+  h.mean = gwlz_wv_data_mean(data, n, isd);
   if (!isd) h.mean = fabs(h.mean) <= (double)FLT_MAX ? (double)(float)h.mean : 0.0;
   double mx = isfinite(h.mean) ? center(data, n, isd, h.mean, c) : INFINITY;
   int huge = !(mx <= WV_HUGE);
@@ -513,7 +513,7 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
     center(data, n, isd, 0.0, c);
   }
   for (int e2 = 0; e2 < s->nd; e2++)
-    h.lev[e2] = huge ? 0 : (lev ? lev[e2] : choose_levels(s->n[e2], tu));
+    h.lev[e2] = huge ? 0 : (lev ? lev[e2] : gwlz_wv_choose_levels(s->n[e2], tu));
   geom_init(&g, s, h.lev);
   scratch = (double *)malloc(gwlz_wv_scratch_size(&g) * sizeof(double));
   if (!scratch) {
@@ -532,16 +532,16 @@ static gwlz_error wv_encode_all(const gwlz_base_params *p, const gwlz_shape *s, 
   /* the step: q_ratio * bound, larger if the integers would not fit */
   h.q = tu->q_ratio * tol;
   if (!(h.q > 0) || !isfinite(h.q)) h.q = tol;
-  if (!quantize(&b, c, k, h.q, tu->zero_thr)) {
+  if (!gwlz_wv_quantize(&b, c, k, h.q, tu->zero_thr)) {
     double cmax = 0.0;
     for (size_t i = 0; i < n; i++)
       if (fabs(c[i]) > cmax) cmax = fabs(c[i]);
     h.q = cmax * 0x1p-29;
     if (!(h.q > 0) || !isfinite(h.q)) h.q = 1.0;
-    quantize(&b, c, k, h.q, tu->zero_thr);
+    gwlz_wv_quantize(&b, c, k, h.q, tu->zero_thr);
   }
-  if (tu->iso_thr > 0) prune_isolated(&b, c, k, h.q, tu->iso_thr);
-  if (tu->fit_offsets) fit_offsets(&b, c, k, h.q, g.L, h.off);
+  if (tu->iso_thr > 0) gwlz_wv_prune_isolated(&b, c, k, h.q, tu->iso_thr);
+  if (tu->fit_offsets) gwlz_wv_fit_offsets(&b, c, k, h.q, g.L, h.off);
   /* correction step: the largest multiple of q / 64 not above corr_ratio * bound */
   {
     double sm = floor(tu->corr_ratio * tol / h.q * 64.0);
@@ -678,7 +678,7 @@ static gwlz_error wv_estimate(const gwlz_base_params *p, const void *data, doubl
   const size_t bn = bs.total;
   int lev[4] = {0, 0, 0, 0};
   for (int d = 0; d < s.nd; d++) {
-    int lf = choose_levels(s.n[d], &gwlz_wv_tune), lb = gwlz_wv_max_levels(bs.n[d]);
+    int lf = gwlz_wv_choose_levels(s.n[d], &gwlz_wv_tune), lb = gwlz_wv_max_levels(bs.n[d]);
     /* keep the last low-pass band at least 2 long */
     if (lb > 0 && bs.n[d] >= 4) lb--;
     lev[d] = lf < lb ? lf : lb;
